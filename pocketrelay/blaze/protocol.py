@@ -1,0 +1,469 @@
+# -*- test-case-name: tests.test_protocol -*-
+"""
+L{BlazeProtocol}: Fire frames over a stream transport, with a pluggable
+dispatcher.
+
+The protocol owns framing, ordering, timeouts and back-pressure; what a
+request means is decided by an L{IBlazeDispatcher}.  The same protocol
+serves the server side (requests in, replies and notifications out) and
+the client side (L{BlazeProtocol.sendRequest} returns a L{Deferred} that
+fires with the reply).
+
+Guarantees:
+  - requests are handled one at a time, in arrival order, even when a
+    handler returns a L{Deferred};
+  - every request gets exactly one reply that echoes its component,
+    command and message number;
+  - the reply is written before any notification sent while handling it;
+  - a malformed frame closes this connection with one log line.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from twisted.internet import defer
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+from zope.interface import Attribute, Interface, implementer
+
+from pocketrelay.blaze import tdf
+from pocketrelay.blaze.frames import (
+    DEFAULT_MAX_FRAME_SIZE,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    MessageType,
+)
+from pocketrelay.blaze.ids import GlobalError, commandName, errorName
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorTime
+
+__all__ = [
+    "BlazeError",
+    "BlazeProtocol",
+    "IBlazeDispatcher",
+    "Router",
+    "encodeBody",
+]
+
+_MAX_SEQ = (1 << 20) - 1
+
+
+class BlazeError(Exception):
+    """
+    Raised by a handler to answer with an error reply.
+
+    Raised by L{BlazeProtocol.sendRequest}'s L{Deferred} when the peer
+    answered with an error reply.
+
+    @ivar code: the 16-bit wire error code.
+    @ivar body: the error reply's body: bytes or a L{tdf.tdfStruct} value.
+    @ivar frame: the error reply received (client side), else L{None}.
+    """
+
+    def __init__(
+        self, code: int, body: Any = b"", frame: Frame | None = None
+    ) -> None:
+        self.code = int(code)
+        self.body = body
+        self.frame = frame
+        super().__init__(f"Blaze error 0x{self.code:04x}")
+
+
+class IBlazeDispatcher(Interface):
+    """
+    What a L{BlazeProtocol} hands its messages to.
+    """
+
+    def connectionMade(protocol: BlazeProtocol) -> None:
+        """
+        The connection is up; C{protocol} can send notifications.
+        """
+
+    def requestReceived(request: Frame) -> Any:
+        """
+        Handle a request.
+
+        @return: the reply body (C{bytes}, a L{tdf.tdfStruct} value, or
+            L{None} for an empty body) or a L{Deferred} firing with one.
+            Raise (or fail with) L{BlazeError} for an error reply.
+        """
+
+    def notificationReceived(notification: Frame) -> None:
+        """
+        A notification arrived (client side).
+        """
+
+    def connectionLost(reason: Failure) -> None:
+        """
+        The connection is gone.
+        """
+
+
+def encodeBody(value: Any) -> bytes:
+    """
+    Turn a handler's result into body bytes.
+    """
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    return tdf.encode(value)
+
+
+Handler = Any
+
+
+@attrs.define(eq=False)
+class Router:
+    """
+    A request dispatcher that maps (component, command) to a handler
+    callable taking the request L{Frame}.  Commands without a handler get
+    an empty reply, as the game waits for an answer to every request.
+    """
+
+    handlers: dict[tuple[int, int], Handler] = attrs.field(factory=dict)
+    log = Logger()
+
+    def route(self, component: int, command: int, handler: Handler) -> None:
+        self.handlers[(int(component), int(command))] = handler
+
+    def connectionMade(self, protocol: BlazeProtocol) -> None:
+        pass
+
+    def requestReceived(self, request: Frame) -> Any:
+        handler = self.handlers.get((request.component, request.command))
+        if handler is None:
+            self.log.debug(
+                "No handler for {command}; answering empty",
+                command=commandName(request.component, request.command),
+            )
+            return None
+        return handler(request)
+
+    def notificationReceived(self, notification: Frame) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure) -> None:
+        pass
+
+
+implementer(IBlazeDispatcher)(Router)
+
+
+@implementer(IPushProducer)
+class BlazeProtocol(Protocol, TimeoutMixin):
+    """
+    Fire frames over a stream, dispatched serially.
+
+    @ivar dispatcher: the L{IBlazeDispatcher}.
+    @ivar idleTimeout: seconds without any received byte after which the
+        connection is dropped (the keep-alive), or L{None}.
+    @ivar maxFrameSize: the largest frame body accepted.
+    @ivar maxQueued: how many received requests may wait before reading
+        from the transport is paused.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        dispatcher: IBlazeDispatcher,
+        clock: IReactorTime | None = None,
+        idleTimeout: float | None = None,
+        maxFrameSize: int = DEFAULT_MAX_FRAME_SIZE,
+        maxQueued: int = 32,
+    ) -> None:
+        self.dispatcher = dispatcher
+        if clock is None:
+            from twisted.internet import reactor as clock  # type: ignore[assignment]
+        self.clock = clock
+        self.callLater = clock.callLater  # type: ignore[union-attr]
+        self.idleTimeout = idleTimeout
+        self.maxFrameSize = maxFrameSize
+        self.maxQueued = maxQueued
+        self._decoder = FrameDecoder(maxFrameSize)
+        self._queue: deque[Frame] = deque()
+        self._busy = False
+        self._dispatching = False
+        self._held: list[Frame] = []
+        self._pending: dict[int, tuple[defer.Deferred[Frame], int, int]] = {}
+        self._nextSeq = 0
+        self._writePaused = False
+        self._readPaused = False
+        self._closed = False
+        self._inputRefused = False
+        self.peer = "?"
+
+    # -- connection lifecycle
+
+    def connectionMade(self) -> None:
+        try:
+            address = self.transport.getPeer()  # type: ignore[union-attr]
+            self.peer = f"{getattr(address, 'host', address)}:{getattr(address, 'port', '')}"
+        except Exception:
+            self.peer = "?"
+        self.transport.registerProducer(self, True)  # type: ignore[union-attr]
+        self.setTimeout(self.idleTimeout)
+        self.dispatcher.connectionMade(self)
+
+    def connectionLost(self, reason: Failure = ConnectionDone()) -> None:  # type: ignore[assignment]
+        if self._closed:
+            return
+        self._closed = True
+        self.setTimeout(None)
+        self._queue.clear()
+        self._held = []
+        pending, self._pending = self._pending, {}
+        for d, _, _ in pending.values():
+            d.errback(Failure(ConnectionLost("Blaze connection closed")))
+        try:
+            self.transport.unregisterProducer()  # type: ignore[union-attr]
+        except Exception:
+            pass
+        self.dispatcher.connectionLost(reason)
+
+    def timeoutConnection(self) -> None:
+        self.log.info(
+            "Closing Blaze connection from {peer}: nothing received for "
+            "{seconds} seconds",
+            peer=self.peer,
+            seconds=self.idleTimeout,
+        )
+        self._abort()
+
+    def _abort(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        abort = getattr(transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        else:
+            transport.loseConnection()
+
+    # -- receiving
+
+    def _refuseInput(self) -> None:
+        """
+        Stop reading and handling requests and close the connection once
+        what was written has been sent.
+        """
+        self._inputRefused = True
+        self._queue.clear()
+        self.setTimeout(None)
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed or self._inputRefused:
+            return
+        self.resetTimeout()
+        try:
+            frames = self._decoder.feed(data)
+        except FrameError as e:
+            self.log.warn(
+                "Closing Blaze connection from {peer}: malformed frame: {reason}",
+                peer=self.peer,
+                reason=str(e),
+            )
+            self._refuseInput()
+            return
+        for frame in frames:
+            self._frameReceived(frame)
+        self._dispatch()
+
+    def _frameReceived(self, frame: Frame) -> None:
+        kind = frame.type
+        if kind == MessageType.REQUEST:
+            self._queue.append(frame)
+            if len(self._queue) >= self.maxQueued and not self._readPaused:
+                self._readPaused = True
+                self.transport.pauseProducing()  # type: ignore[union-attr]
+        elif kind in (MessageType.REPLY, MessageType.ERROR_REPLY):
+            self._replyReceived(frame)
+        elif kind == MessageType.NOTIFICATION:
+            try:
+                self.dispatcher.notificationReceived(frame)
+            except Exception:
+                self.log.failure(
+                    "Handling notification {command} failed",
+                    command=commandName(frame.component, frame.command),
+                )
+        elif kind == MessageType.PING:
+            self.sendFrame(
+                Frame(frame.component, frame.command, MessageType.PING_REPLY, frame.seq)
+            )
+
+    def _replyReceived(self, frame: Frame) -> None:
+        entry = self._pending.pop(frame.seq, None)
+        if entry is None:
+            self.log.warn(
+                "Ignoring reply {command} #{seq} from {peer}: no such request",
+                command=commandName(frame.component, frame.command),
+                seq=frame.seq,
+                peer=self.peer,
+            )
+            return
+        d, component, command = entry
+        if (frame.component, frame.command) != (component, command):
+            self.log.warn(
+                "Reply #{seq} from {peer} is for {got}, expected {expected}",
+                seq=frame.seq,
+                peer=self.peer,
+                got=commandName(frame.component, frame.command),
+                expected=commandName(component, command),
+            )
+        if frame.type == MessageType.ERROR_REPLY:
+            d.errback(Failure(BlazeError(frame.error, frame.body, frame)))
+        else:
+            d.callback(frame)
+
+    # -- dispatching requests, one at a time
+
+    def _dispatch(self) -> None:
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            while (
+                not self._busy
+                and not self._writePaused
+                and self._queue
+                and not self._closed
+                and not self._inputRefused
+            ):
+                frame = self._queue.popleft()
+                self._busy = True
+                d = defer.maybeDeferred(self.dispatcher.requestReceived, frame)
+                d.addCallbacks(
+                    self._handled,
+                    self._handlerFailed,
+                    callbackArgs=(frame,),
+                    errbackArgs=(frame,),
+                )
+                d.addErrback(self._replyFailed, frame)
+                d.addCallback(self._requestDone)
+            if (
+                self._readPaused
+                and len(self._queue) <= self.maxQueued // 2
+                and not self._closed
+            ):
+                self._readPaused = False
+                self.transport.resumeProducing()  # type: ignore[union-attr]
+        finally:
+            self._dispatching = False
+
+    def _handled(self, result: Any, frame: Frame) -> None:
+        self._writeReply(frame.reply(encodeBody(result)))
+
+    def _handlerFailed(self, failure: Failure, frame: Frame) -> None:
+        command = commandName(frame.component, frame.command)
+        if failure.check(BlazeError):
+            error: BlazeError = failure.value  # type: ignore[assignment]
+            self.log.debug(
+                "{command} answered with error {error}",
+                command=command,
+                error=errorName(frame.component, error.code),
+            )
+            self._writeReply(frame.errorReply(error.code, encodeBody(error.body)))
+        elif failure.check(tdf.TdfDecodeError):
+            self.log.warn(
+                "Malformed {command} request from {peer}: {reason}",
+                command=command,
+                peer=self.peer,
+                reason=str(failure.value),
+            )
+            self._writeReply(frame.errorReply(GlobalError.SYSTEM))
+        else:
+            self.log.failure(
+                "Handling {command} from {peer} failed",
+                failure,
+                command=command,
+                peer=self.peer,
+            )
+            self._writeReply(frame.errorReply(GlobalError.SYSTEM))
+
+    def _replyFailed(self, failure: Failure, frame: Frame) -> None:
+        # Encoding the reply (or the error body) failed: still answer.
+        self.log.failure(
+            "Could not send the reply to {command}",
+            failure,
+            command=commandName(frame.component, frame.command),
+        )
+        self._writeReply(frame.errorReply(GlobalError.SYSTEM))
+
+    def _writeReply(self, reply: Frame) -> None:
+        if not self._closed:
+            self.transport.write(reply.encode())  # type: ignore[union-attr]
+        held, self._held = self._held, []
+        self._busy = False
+        for notification in held:
+            self.sendFrame(notification)
+
+    def _requestDone(self, _: object) -> None:
+        self._busy = False
+        self._dispatch()
+
+    # -- sending
+
+    def sendFrame(self, frame: Frame) -> None:
+        """
+        Write a frame now (or, for a notification while a request is being
+        handled, right after that request's reply).
+        """
+        if self._closed or self.transport is None:
+            return
+        if self._busy and frame.type == MessageType.NOTIFICATION:
+            self._held.append(frame)
+            return
+        self.transport.write(frame.encode())
+
+    def sendNotification(self, component: int, command: int, body: Any = b"") -> None:
+        """
+        Send a notification; while a request is being handled it follows
+        that request's reply.
+        """
+        self.sendFrame(
+            Frame(component, command, MessageType.NOTIFICATION, 0, 0, encodeBody(body))
+        )
+
+    def sendRequest(
+        self, component: int, command: int, body: Any = b""
+    ) -> defer.Deferred[Frame]:
+        """
+        Send a request and return a L{Deferred} that fires with the reply
+        L{Frame}, or fails with L{BlazeError} for an error reply or
+        L{ConnectionLost} if the connection closes first.
+        """
+        if self._closed or self.transport is None:
+            return defer.fail(ConnectionLost("Blaze connection is closed"))
+        seq = self._nextSeq
+        self._nextSeq = (seq + 1) & _MAX_SEQ
+        d: defer.Deferred[Frame] = defer.Deferred()
+        self._pending[seq] = (d, int(component), int(command))
+        self.transport.write(
+            Frame(component, command, MessageType.REQUEST, seq, 0, encodeBody(body)).encode()
+        )
+        return d
+
+    # -- IPushProducer: the transport tells us when its buffer is full
+
+    def pauseProducing(self) -> None:
+        self._writePaused = True
+
+    def resumeProducing(self) -> None:
+        self._writePaused = False
+        self._dispatch()
+
+    def stopProducing(self) -> None:
+        self._writePaused = True
