@@ -92,6 +92,13 @@ class Options(enum.IntFlag):
     JUMBO_CONTEXT = 0x8
 
 
+# Lookup tables for the decoder: calling an enum costs far more than
+# indexing a tuple, and it is done for every frame.
+_MESSAGE_TYPES = tuple(MessageType(value) for value in range(len(MessageType)))
+_LAST_MESSAGE_TYPE = len(_MESSAGE_TYPES) - 1
+_KEPT_OPTIONS = {0: Options.NONE, int(Options.IMMEDIATE): Options.IMMEDIATE}
+
+
 @attrs.frozen
 class Frame:
     """
@@ -299,7 +306,7 @@ class FrameDecoder:
                         self._consumed + pos,
                     )
                 kind = buf[pos + 8] >> 4
-                if kind > MessageType.PING_REPLY:
+                if kind > _LAST_MESSAGE_TYPE:
                     raise FrameError(
                         f"unknown message type {kind}", self._consumed + pos
                     )
@@ -323,11 +330,11 @@ class FrameDecoder:
                     Frame(
                         component,
                         command,
-                        MessageType(kind),
+                        _MESSAGE_TYPES[kind],
                         ((optionByte & 0xF) << 16) | seqLow,
                         error,
                         bytes(buf[pos + headerSize : pos + total]),
-                        Options(options & Options.IMMEDIATE),
+                        _KEPT_OPTIONS[options & 0x4],
                         typeByte & 0xF,
                         context,
                     )

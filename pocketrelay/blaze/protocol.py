@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from twisted.internet import defer
-from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import IPushProducer
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
-from zope.interface import Attribute, Interface, implementer
+from zope.interface import Interface, implementer
 
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import (
@@ -124,6 +124,7 @@ def encodeBody(value: Any) -> bytes:
 Handler = Any
 
 
+@implementer(IBlazeDispatcher)
 @attrs.define(eq=False)
 class Router:
     """
@@ -158,9 +159,6 @@ class Router:
         pass
 
 
-implementer(IBlazeDispatcher)(Router)
-
-
 @implementer(IPushProducer)
 class BlazeProtocol(Protocol, TimeoutMixin):
     """
@@ -186,9 +184,9 @@ class BlazeProtocol(Protocol, TimeoutMixin):
     ) -> None:
         self.dispatcher = dispatcher
         if clock is None:
-            from twisted.internet import reactor as clock  # type: ignore[assignment]
+            from twisted.internet import reactor as clock
         self.clock = clock
-        self.callLater = clock.callLater  # type: ignore[union-attr]
+        self.callLater = clock.callLater  # type: ignore[method-assign,assignment,union-attr]
         self.idleTimeout = idleTimeout
         self.maxFrameSize = maxFrameSize
         self.maxQueued = maxQueued
@@ -196,7 +194,9 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self._queue: deque[Frame] = deque()
         self._busy = False
         self._dispatching = False
-        self._held: list[Frame] = []
+        # Notifications sent while a request is handled, already encoded
+        # so that an unencodable one fails its sender, not the reply.
+        self._held: list[bytes] = []
         self._pending: dict[int, tuple[defer.Deferred[Frame], int, int]] = {}
         self._nextSeq = 0
         self._writePaused = False
@@ -217,7 +217,7 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self.setTimeout(self.idleTimeout)
         self.dispatcher.connectionMade(self)
 
-    def connectionLost(self, reason: Failure = ConnectionDone()) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._closed:
             return
         self._closed = True
@@ -407,8 +407,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             self.transport.write(reply.encode())  # type: ignore[union-attr]
         held, self._held = self._held, []
         self._busy = False
-        for notification in held:
-            self.sendFrame(notification)
+        if held and not self._closed:
+            self.transport.write(b"".join(held))  # type: ignore[union-attr]
 
     def _requestDone(self, _: object) -> None:
         self._busy = False
@@ -420,13 +420,16 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         """
         Write a frame now (or, for a notification while a request is being
         handled, right after that request's reply).
+
+        @raise FrameError: at once if the frame cannot be encoded.
         """
         if self._closed or self.transport is None:
             return
+        data = frame.encode()
         if self._busy and frame.type == MessageType.NOTIFICATION:
-            self._held.append(frame)
+            self._held.append(data)
             return
-        self.transport.write(frame.encode())
+        self.transport.write(data)
 
     def sendNotification(self, component: int, command: int, body: Any = b"") -> None:
         """

@@ -30,8 +30,10 @@ bytes left in the input, nesting is limited by L{MAX_DEPTH}.
 from __future__ import annotations
 
 import enum
+import itertools
+import linecache
 import struct as _struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -116,6 +118,35 @@ class TdfType(enum.IntEnum):
 
 
 _TYPE_NAMES = {t.value: t.name.lower() for t in TdfType}
+
+# The type codes as plain ints and the members by code: the hot paths
+# compare and convert with these, which is several times faster than
+# looking up or calling the enum.
+(
+    _T_INT,
+    _T_STRING,
+    _T_BLOB,
+    _T_STRUCT,
+    _T_LIST,
+    _T_MAP,
+    _T_UNION,
+    _T_VARIABLE,
+    _T_OBJECT_TYPE,
+    _T_OBJECT_ID,
+    _T_FLOAT,
+) = range(11)
+_TYPES = tuple(TdfType)
+_TYPE_BY_VALUE = {t.value: t for t in TdfType}
+
+
+def _asType(code: Any) -> TdfType:
+    """
+    C{TdfType(code)}, faster for the valid codes.
+    """
+    try:
+        return _TYPE_BY_VALUE[code]
+    except (KeyError, TypeError):
+        return TdfType(code)
 
 
 class TdfError(ValueError):
@@ -223,6 +254,15 @@ def decodeTag(raw: bytes, offset: int = 0) -> str:
 def _writeVarint(out: bytearray, value: int) -> None:
     if 0 <= value < 0x40:
         out.append(value)
+        return
+    if 0 < value <= UINT64_MAX:
+        # The common case, a positive value of two bytes or more.
+        rest = value >> 6
+        out.append(0x80 | (value & 0x3F))
+        while rest >= 0x80:
+            out.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        out.append(rest)
         return
     if value < 0:
         if value < INT64_MIN:
@@ -366,12 +406,28 @@ def _readCount(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
 def _readTypeByte(data: bytes, pos: int, end: int) -> int:
     _need(pos, 1, end, "a type byte")
     code = data[pos]
-    if code > TdfType.FLOAT:
+    if code > _T_FLOAT:
         raise TdfDecodeError(f"unknown TDF type 0x{code:02x}", pos)
     return code
 
 
 def _readString(data: bytes, pos: int, end: int) -> tuple[str, int]:
+    if pos < end:
+        # Fast path: a one- or two-byte length and the terminating NUL.
+        length = data[pos]
+        start = pos + 1
+        if length >= 0x40:
+            if length & 0xC0 != 0x80 or start >= end or data[start] >= 0x80:
+                length = 0
+            else:
+                length = (length & 0x3F) | (data[start] << 6)
+                start += 1
+        stop = start + length
+        if length and stop <= end and data[stop - 1] == 0:
+            try:
+                return data[start : stop - 1].decode(), stop
+            except UnicodeDecodeError:
+                pass
     length, pos = _readLength(data, pos, end, "string")
     raw = data[pos : pos + length]
     if raw[-1:] == b"\x00":
@@ -387,7 +443,10 @@ def _readString(data: bytes, pos: int, end: int) -> tuple[str, int]:
 def _writeString(out: bytearray, value: str) -> None:
     if not isinstance(value, str):
         raise TdfEncodeError(f"expected a string, not {type(value).__name__}")
-    raw = value.encode("utf-8", "surrogateescape")
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise TdfEncodeError("a string has a lone surrogate")
     _writeVarint(out, len(raw) + 1)
     out += raw
     out.append(0)
@@ -429,9 +488,12 @@ def _sortedMapItems(items: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     total), other keys by value.
     """
     listed = list(items)
-    if listed and isinstance(listed[0][0], str):
-        return sorted(listed, key=lambda kv: (kv[0].lower(), kv[0]))
-    return sorted(listed, key=lambda kv: kv[0])
+    try:
+        if listed and isinstance(listed[0][0], str):
+            return sorted(listed, key=lambda kv: (kv[0].lower(), kv[0]))
+        return sorted(listed, key=lambda kv: kv[0])
+    except (TypeError, AttributeError):
+        raise TdfEncodeError("map keys must be of one orderable type")
 
 
 def _isHeaderStart(byte: int) -> bool:
@@ -453,20 +515,20 @@ def _skipValue(data: bytes, pos: int, end: int, code: int, depth: int) -> int:
     """
     if depth > MAX_DEPTH:
         raise TdfDecodeError("values nest too deeply", pos)
-    if code == TdfType.INT:
+    if code == _T_INT:
         return decodeVarint(data, pos, end)[1]
-    if code in (TdfType.STRING, TdfType.BLOB):
+    if code in (_T_STRING, _T_BLOB):
         length, pos = _readLength(data, pos, end, "string or blob")
         return pos + length
-    if code == TdfType.STRUCT:
+    if code == _T_STRUCT:
         return _skipStructBody(data, pos, end, depth + 1)
-    if code == TdfType.LIST:
+    if code == _T_LIST:
         elemCode = _readTypeByte(data, pos, end)
         count, pos = _readCount(data, pos + 1, end, "list")
         for _ in range(count):
             pos = _skipListElement(data, pos, end, elemCode, depth + 1)
         return pos
-    if code == TdfType.MAP:
+    if code == _T_MAP:
         keyCode = _readTypeByte(data, pos, end)
         valueCode = _readTypeByte(data, pos + 1, end)
         count, pos = _readCount(data, pos + 2, end, "map")
@@ -474,14 +536,14 @@ def _skipValue(data: bytes, pos: int, end: int, code: int, depth: int) -> int:
             pos = _skipValue(data, pos, end, keyCode, depth + 1)
             pos = _skipValue(data, pos, end, valueCode, depth + 1)
         return pos
-    if code == TdfType.UNION:
+    if code == _T_UNION:
         _need(pos, 1, end, "a union")
         index = data[pos]
         pos += 1
         if index == UNSET_INDEX:
             return pos
         return _skipMember(data, pos, end, depth + 1)
-    if code == TdfType.VARIABLE:
+    if code == _T_VARIABLE:
         _need(pos, 1, end, "a variable")
         present = data[pos]
         pos += 1
@@ -492,21 +554,21 @@ def _skipValue(data: bytes, pos: int, end: int, code: int, depth: int) -> int:
         if pos < end and data[pos] == 0:
             pos += 1
         return pos
-    if code == TdfType.OBJECT_TYPE:
+    if code == _T_OBJECT_TYPE:
         pos = decodeVarint(data, pos, end)[1]
         return decodeVarint(data, pos, end)[1]
-    if code == TdfType.OBJECT_ID:
+    if code == _T_OBJECT_ID:
         pos = decodeVarint(data, pos, end)[1]
         pos = decodeVarint(data, pos, end)[1]
         return decodeVarint(data, pos, end)[1]
-    if code == TdfType.FLOAT:
+    if code == _T_FLOAT:
         _need(pos, 4, end, "a float")
         return pos + 4
     raise TdfDecodeError(f"unknown TDF type 0x{code:02x}", pos)
 
 
 def _skipListElement(data: bytes, pos: int, end: int, code: int, depth: int) -> int:
-    if code == TdfType.STRUCT:
+    if code == _T_STRUCT:
         _need(pos, 1, end, "a list element")
         first = data[pos]
         if first == UNSET_INDEX:
@@ -539,7 +601,7 @@ def _skipStructBody(data: bytes, pos: int, end: int, depth: int) -> int:
 # The generic value model
 
 
-@attrs.frozen
+@attrs.frozen(order=True)
 class ObjectType:
     """
     A Blaze object type: a component and a type within it.
@@ -549,7 +611,7 @@ class ObjectType:
     type: int
 
 
-@attrs.frozen
+@attrs.frozen(order=True)
 class ObjectId:
     """
     A Blaze object id: a component, a type within it, and an id.
@@ -664,15 +726,15 @@ def _decodeGenericValue(
 ) -> tuple[Any, int]:
     if depth > MAX_DEPTH:
         raise TdfDecodeError("values nest too deeply", pos)
-    if code == TdfType.INT:
+    if code == _T_INT:
         return decodeVarint(data, pos, end)
-    if code == TdfType.STRING:
+    if code == _T_STRING:
         return _readString(data, pos, end)
-    if code == TdfType.BLOB:
+    if code == _T_BLOB:
         return _readBlob(data, pos, end)
-    if code == TdfType.STRUCT:
+    if code == _T_STRUCT:
         return _decodeGenericStruct(data, pos, end, True, depth + 1, ctx)
-    if code == TdfType.LIST:
+    if code == _T_LIST:
         elemCode = _readTypeByte(data, pos, end)
         count, pos = _readCount(data, pos + 1, end, "list")
         items = []
@@ -681,8 +743,8 @@ def _decodeGenericValue(
                 data, pos, end, elemCode, depth + 1, ctx
             )
             items.append(item)
-        return ListValue(TdfType(elemCode), tuple(items)), pos
-    if code == TdfType.MAP:
+        return ListValue(_TYPES[elemCode], tuple(items)), pos
+    if code == _T_MAP:
         keyCode = _readTypeByte(data, pos, end)
         valueCode = _readTypeByte(data, pos + 1, end)
         count, pos = _readCount(data, pos + 2, end, "map")
@@ -691,8 +753,8 @@ def _decodeGenericValue(
             key, pos = _decodeGenericValue(data, pos, end, keyCode, depth + 1, ctx)
             value, pos = _decodeGenericValue(data, pos, end, valueCode, depth + 1, ctx)
             entries.append((key, value))
-        return MapValue(TdfType(keyCode), TdfType(valueCode), tuple(entries)), pos
-    if code == TdfType.UNION:
+        return MapValue(_TYPES[keyCode], _TYPES[valueCode], tuple(entries)), pos
+    if code == _T_UNION:
         _need(pos, 1, end, "a union")
         index = data[pos]
         pos += 1
@@ -700,7 +762,7 @@ def _decodeGenericValue(
             return UnionValue(), pos
         item, pos = _decodeGenericMember(data, pos, end, depth + 1, ctx)
         return UnionValue(index, item), pos
-    if code == TdfType.VARIABLE:
+    if code == _T_VARIABLE:
         _need(pos, 1, end, "a variable")
         present = data[pos]
         pos += 1
@@ -713,16 +775,16 @@ def _decodeGenericValue(
         else:
             ctx.note("variable value without its terminator", pos)
         return VariableValue(tdfId, item), pos
-    if code == TdfType.OBJECT_TYPE:
+    if code == _T_OBJECT_TYPE:
         component, pos = decodeVarint(data, pos, end)
         kind, pos = decodeVarint(data, pos, end)
         return ObjectType(component, kind), pos
-    if code == TdfType.OBJECT_ID:
+    if code == _T_OBJECT_ID:
         component, pos = decodeVarint(data, pos, end)
         kind, pos = decodeVarint(data, pos, end)
         ident, pos = decodeVarint(data, pos, end)
         return ObjectId(component, kind, ident), pos
-    if code == TdfType.FLOAT:
+    if code == _T_FLOAT:
         return _readFloat(data, pos, end)
     raise TdfDecodeError(f"unknown TDF type 0x{code:02x}", pos)
 
@@ -730,25 +792,32 @@ def _decodeGenericValue(
 def _decodeGenericListElement(
     data: bytes, pos: int, end: int, code: int, depth: int, ctx: DecodeContext
 ) -> tuple[Any, int]:
-    if code == TdfType.STRUCT:
+    if code == _T_STRUCT:
         _need(pos, 1, end, "a list element")
         first = data[pos]
         if first == UNSET_INDEX:
             return UnionValue(), pos + 1
         if first != 0 and not _isHeaderStart(first):
             body, pos = _decodeGenericStruct(data, pos + 1, end, True, depth + 1, ctx)
-            return UnionValue(first, Member("VALU", TdfType.STRUCT, body)), pos
+            return UnionValue(first, Member("VALU", _TYPES[_T_STRUCT], body)), pos
     return _decodeGenericValue(data, pos, end, code, depth, ctx)
 
 
 def _decodeGenericMember(
     data: bytes, pos: int, end: int, depth: int, ctx: DecodeContext
 ) -> tuple[Member, int]:
-    _need(pos, 4, end, "a member header")
-    tag = decodeTag(data[pos : pos + 3], pos)
-    code = _readTypeByte(data, pos + 3, end)
+    # _need, decodeTag and _readTypeByte, inlined.
+    if pos + 4 > end:
+        raise TdfDecodeError("input ends inside a member header", pos)
+    raw = data[pos : pos + 3]
+    tag = _labelCache.get(raw)
+    if tag is None:
+        tag = decodeTag(raw, pos)
+    code = data[pos + 3]
+    if code > _T_FLOAT:
+        raise TdfDecodeError(f"unknown TDF type 0x{code:02x}", pos + 3)
     value, pos = _decodeGenericValue(data, pos + 4, end, code, depth, ctx)
-    return Member(tag, TdfType(code), value), pos
+    return Member(tag, _TYPES[code], value), pos
 
 
 def _decodeGenericStruct(
@@ -796,20 +865,20 @@ def decodeStruct(
     return value
 
 
-def _encodeGenericValue(out: bytearray, code: TdfType, value: Any, depth: int) -> None:
+def _encodeGenericValue(out: bytearray, code: int, value: Any, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise TdfEncodeError("values nest too deeply")
-    if code == TdfType.INT:
+    if code == _T_INT:
         if isinstance(value, bool):
             value = int(value)
         if not isinstance(value, int):
             raise TdfEncodeError(f"expected an integer, not {type(value).__name__}")
         _writeVarint(out, value)
-    elif code == TdfType.STRING:
+    elif code == _T_STRING:
         _writeString(out, value)
-    elif code == TdfType.BLOB:
+    elif code == _T_BLOB:
         _writeBlob(out, value)
-    elif code == TdfType.STRUCT:
+    elif code == _T_STRUCT:
         if isinstance(value, UnionValue):
             _encodeHeatUnion(out, value, depth)
             return
@@ -817,23 +886,23 @@ def _encodeGenericValue(out: bytearray, code: TdfType, value: Any, depth: int) -
             raise TdfEncodeError(f"expected a StructValue, not {type(value).__name__}")
         _encodeGenericMembers(out, value.members, depth + 1)
         out.append(0)
-    elif code == TdfType.LIST:
+    elif code == _T_LIST:
         if not isinstance(value, ListValue):
             raise TdfEncodeError(f"expected a ListValue, not {type(value).__name__}")
         elemCode = value.elementType
         wireCode = (
-            TdfType.STRUCT
-            if elemCode in (TdfType.UNION, TdfType.MAP, TdfType.LIST)
+            _T_STRUCT
+            if elemCode in (_T_UNION, _T_MAP, _T_LIST)
             else elemCode
         )
         out.append(wireCode)
         _writeVarint(out, len(value.items))
         for item in value.items:
-            if elemCode == TdfType.UNION:
+            if elemCode == _T_UNION:
                 _encodeHeatUnion(out, item, depth + 1)
             else:
                 _encodeGenericValue(out, elemCode, item, depth + 1)
-    elif code == TdfType.MAP:
+    elif code == _T_MAP:
         if not isinstance(value, MapValue):
             raise TdfEncodeError(f"expected a MapValue, not {type(value).__name__}")
         out.append(value.keyType)
@@ -842,7 +911,7 @@ def _encodeGenericValue(out: bytearray, code: TdfType, value: Any, depth: int) -
         for key, item in _sortedMapItems(value.items):
             _encodeGenericValue(out, value.keyType, key, depth + 1)
             _encodeGenericValue(out, value.valueType, item, depth + 1)
-    elif code == TdfType.UNION:
+    elif code == _T_UNION:
         if not isinstance(value, UnionValue):
             raise TdfEncodeError(f"expected a UnionValue, not {type(value).__name__}")
         if value.member is None or value.index == UNSET_INDEX:
@@ -851,7 +920,7 @@ def _encodeGenericValue(out: bytearray, code: TdfType, value: Any, depth: int) -
             _checkIndex(value.index)
             out.append(value.index)
             _encodeGenericMember(out, value.member, depth + 1)
-    elif code == TdfType.VARIABLE:
+    elif code == _T_VARIABLE:
         if value is None:
             out.append(0)
         elif isinstance(value, VariableValue):
@@ -863,18 +932,18 @@ def _encodeGenericValue(out: bytearray, code: TdfType, value: Any, depth: int) -
             raise TdfEncodeError(
                 f"expected a VariableValue or None, not {type(value).__name__}"
             )
-    elif code == TdfType.OBJECT_TYPE:
+    elif code == _T_OBJECT_TYPE:
         if not isinstance(value, ObjectType):
             raise TdfEncodeError(f"expected an ObjectType, not {type(value).__name__}")
         _writeVarint(out, value.component)
         _writeVarint(out, value.type)
-    elif code == TdfType.OBJECT_ID:
+    elif code == _T_OBJECT_ID:
         if not isinstance(value, ObjectId):
             raise TdfEncodeError(f"expected an ObjectId, not {type(value).__name__}")
         _writeVarint(out, value.component)
         _writeVarint(out, value.type)
         _writeVarint(out, value.id)
-    elif code == TdfType.FLOAT:
+    elif code == _T_FLOAT:
         _writeFloat(out, value)
     else:
         raise TdfEncodeError(f"unknown TDF type {code!r}")
@@ -896,10 +965,13 @@ def _encodeHeatUnion(out: bytearray, value: Any, depth: int) -> None:
         out.append(UNSET_INDEX)
         return
     _checkIndex(value.index)
-    if value.index == 0:
-        raise TdfEncodeError("union index 0 cannot be written inside a list")
+    if value.index == 0 or _isHeaderStart(value.index):
+        # 0 would read as an empty struct, the others as a member header.
+        raise TdfEncodeError(
+            f"union index {value.index} cannot be written inside a list"
+        )
     body = value.member.value
-    if value.member.type != TdfType.STRUCT or not isinstance(body, StructValue):
+    if value.member.type != _T_STRUCT or not isinstance(body, StructValue):
         raise TdfEncodeError("a union inside a list must carry a struct")
     out.append(value.index)
     _encodeGenericMembers(out, body.members, depth + 1)
@@ -910,8 +982,9 @@ def _encodeGenericMember(out: bytearray, item: Member, depth: int) -> None:
     if not isinstance(item, Member):
         raise TdfEncodeError(f"expected a Member, not {type(item).__name__}")
     out += encodeTag(item.tag)
-    out.append(TdfType(item.type))
-    _encodeGenericValue(out, TdfType(item.type), item.value, depth)
+    code = _asType(item.type)
+    out.append(code)
+    _encodeGenericValue(out, code, item.value, depth)
 
 
 def _encodeGenericMembers(out: bytearray, members: Iterable[Member], depth: int) -> None:
@@ -1064,12 +1137,12 @@ class _ObjTypeKind(Kind):
         return ObjectType(0, 0)
 
     def write(self, out: bytearray, value: Any, depth: int) -> None:
-        _encodeGenericValue(out, TdfType.OBJECT_TYPE, value, depth)
+        _encodeGenericValue(out, _T_OBJECT_TYPE, value, depth)
 
     def read(
         self, data: bytes, pos: int, end: int, depth: int, ctx: DecodeContext
     ) -> _Decoded:
-        return _decodeGenericValue(data, pos, end, TdfType.OBJECT_TYPE, depth, ctx)
+        return _decodeGenericValue(data, pos, end, _T_OBJECT_TYPE, depth, ctx)
 
 
 class _ObjIdKind(Kind):
@@ -1079,12 +1152,12 @@ class _ObjIdKind(Kind):
         return ObjectId(0, 0, 0)
 
     def write(self, out: bytearray, value: Any, depth: int) -> None:
-        _encodeGenericValue(out, TdfType.OBJECT_ID, value, depth)
+        _encodeGenericValue(out, _T_OBJECT_ID, value, depth)
 
     def read(
         self, data: bytes, pos: int, end: int, depth: int, ctx: DecodeContext
     ) -> _Decoded:
-        return _decodeGenericValue(data, pos, end, TdfType.OBJECT_ID, depth, ctx)
+        return _decodeGenericValue(data, pos, end, _T_OBJECT_ID, depth, ctx)
 
 
 class _VarKind(Kind):
@@ -1099,15 +1172,15 @@ class _VarKind(Kind):
         return None
 
     def write(self, out: bytearray, value: Any, depth: int) -> None:
-        _encodeGenericValue(out, TdfType.VARIABLE, value, depth)
+        _encodeGenericValue(out, _T_VARIABLE, value, depth)
 
     def read(
         self, data: bytes, pos: int, end: int, depth: int, ctx: DecodeContext
     ) -> _Decoded:
-        return _decodeGenericValue(data, pos, end, TdfType.VARIABLE, depth, ctx)
+        return _decodeGenericValue(data, pos, end, _T_VARIABLE, depth, ctx)
 
 
-class GenericStruct(Kind):
+class _GenericStructKind(Kind):
     """
     A struct member whose schema is not declared: decoded to a
     L{StructValue}.
@@ -1115,11 +1188,15 @@ class GenericStruct(Kind):
 
     code = TdfType.STRUCT
 
+    def __call__(self) -> _GenericStructKind:
+        # GenericStruct is a kind like Int; calling it is tolerated.
+        return self
+
     def default(self) -> Any:
         return StructValue()
 
     def write(self, out: bytearray, value: Any, depth: int) -> None:
-        _encodeGenericValue(out, TdfType.STRUCT, value, depth)
+        _encodeGenericValue(out, _T_STRUCT, value, depth)
 
     def read(
         self, data: bytes, pos: int, end: int, depth: int, ctx: DecodeContext
@@ -1145,6 +1222,8 @@ ObjType: Kind = _ObjTypeKind()
 ObjId: Kind = _ObjIdKind()
 #: A type-7 variable: a L{VariableValue} or L{None}.
 Var: Kind = _VarKind()
+#: A struct without a declared schema: a L{StructValue}.
+GenericStruct = _GenericStructKind()
 
 
 class ListOf(Kind):
@@ -1173,12 +1252,19 @@ class ListOf(Kind):
         out.append(self._wireCode)
         _writeVarint(out, len(value))
         element = self.element
-        if element.code == TdfType.INT:
+        if element.code == _T_INT:
             for item in value:
                 if item.__class__ is int and 0 <= item < 0x40:
                     out.append(item)
                 else:
                     element.write(out, item, depth + 1)
+            return
+        if type(element) is StructOf:
+            # What element.writeInList does, without three calls per element.
+            write = element.codec.write
+            for item in value:
+                write(out, item, depth + 2)
+                out.append(0)
             return
         for item in value:
             element.writeInList(out, item, depth + 1)
@@ -1199,11 +1285,17 @@ class ListOf(Kind):
             for _ in range(count):
                 pos = _skipListElement(data, pos, end, code, depth + 1)
             return self.default(), pos
-        items = []
+        items: list[Any] = []
         append = items.append
         if code == element.code and code != self._wireCode:
             for _ in range(count):
                 item, pos = element.read(data, pos, end, depth + 1, ctx)
+                append(item)
+        elif type(element) is StructOf:
+            # What element.readInList does, without three calls per element.
+            read = element.codec.read
+            for _ in range(count):
+                item, pos = read(data, pos, end, True, depth + 2, ctx)
                 append(item)
         else:
             for _ in range(count):
@@ -1242,9 +1334,20 @@ class MapOf(Kind):
         _writeVarint(out, len(value))
         if self._stringKeys:
             try:
-                entries = sorted(value.items(), key=lambda kv: (kv[0].lower(), kv[0]))
-            except AttributeError:
-                raise TdfEncodeError("map keys must be strings")
+                # Two stable sorts order by (key.lower(), key) without
+                # calling a Python key function for every entry.
+                keys = sorted(sorted(value), key=str.lower)
+            except TypeError:
+                # Not all keys are str: order them as before, so that the
+                # key writer reports the bad key.
+                try:
+                    entries = sorted(
+                        value.items(), key=lambda kv: (kv[0].lower(), kv[0])
+                    )
+                except (AttributeError, TypeError):
+                    raise TdfEncodeError("map keys must be strings")
+            else:
+                entries = [(key, value[key]) for key in keys]
         else:
             try:
                 entries = sorted(value.items())
@@ -1252,20 +1355,38 @@ class MapOf(Kind):
                 raise TdfEncodeError("map keys must be of one comparable type")
         keyWrite = self.key.write
         valueWrite = self.value.write
-        if self._stringKeys and self.value.code == TdfType.STRING:
+        if self._stringKeys and self.value.code == _T_STRING:
             # The common case (attribute and config maps), inlined.
             for key, item in entries:
-                if key.__class__ is not str or item.__class__ is not str:
+                rawKey = rawItem = None
+                if key.__class__ is str and item.__class__ is str:
+                    try:
+                        rawKey = key.encode("utf-8", "surrogateescape")
+                        rawItem = item.encode("utf-8", "surrogateescape")
+                    except UnicodeEncodeError:
+                        rawKey = None
+                if rawKey is None or rawItem is None:
+                    # Not plain strings, or not encodable: the kinds'
+                    # writers handle or report them.
                     keyWrite(out, key, depth + 1)
                     valueWrite(out, item, depth + 1)
                     continue
-                raw = key.encode("utf-8", "surrogateescape")
-                _writeVarint(out, len(raw) + 1)
-                out += raw
+                size = len(rawKey) + 1
+                if size < 0x40:
+                    out.append(size)
+                else:
+                    _writeVarint(out, size)
+                out += rawKey
                 out.append(0)
-                raw = item.encode("utf-8", "surrogateescape")
-                _writeVarint(out, len(raw) + 1)
-                out += raw
+                size = len(rawItem) + 1
+                if size < 0x40:
+                    out.append(size)
+                elif size < 0x2000:
+                    out.append(0x80 | (size & 0x3F))
+                    out.append(size >> 6)
+                else:
+                    _writeVarint(out, size)
+                out += rawItem
                 out.append(0)
             return
         for key, item in entries:
@@ -1291,7 +1412,7 @@ class MapOf(Kind):
                 pos = _skipValue(data, pos, end, valueCode, depth + 1)
             return self.default(), pos
         result = {}
-        if keyCode == TdfType.STRING and valueCode == TdfType.STRING:
+        if keyCode == _T_STRING and valueCode == _T_STRING:
             for _ in range(count):
                 key, pos = _readString(data, pos, end)
                 result[key], pos = _readString(data, pos, end)
@@ -1374,6 +1495,13 @@ class UnionOf(Kind):
         pos += 1
         if index == UNSET_INDEX:
             return Choice(), pos
+        header = self._header.get(index)
+        if header is not None and data[pos : pos + 4] == header:
+            # The usual case: the declared header of a declared alternative.
+            value, pos = self.alternatives[index].read(
+                data, pos + 4, end, depth + 1, ctx
+            )
+            return Choice(index, value), pos
         _need(pos, 4, end, "a member header")
         decodeTag(data[pos : pos + 3], pos)
         code = _readTypeByte(data, pos + 3, end)
@@ -1395,8 +1523,11 @@ class UnionOf(Kind):
             return
         if not isinstance(kind, StructOf):
             raise TdfEncodeError("a union inside a list must carry a struct")
-        if value.index == 0:
-            raise TdfEncodeError("union index 0 cannot be written inside a list")
+        if value.index == 0 or _isHeaderStart(value.index):
+            # 0 would read as an empty struct, the others as a member header.
+            raise TdfEncodeError(
+                f"union index {value.index} cannot be written inside a list"
+            )
         out.append(value.index)
         kind.write(out, value.value, depth + 1)
 
@@ -1489,10 +1620,14 @@ class StructOf(Kind):
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
+        self._codec: _StructCodec | None = None
 
     @property
     def codec(self) -> _StructCodec:
-        return _codecFor(self.cls)
+        codec = self._codec
+        if codec is None:
+            codec = self._codec = _codecFor(self.cls)
+        return codec
 
     def default(self) -> Any:
         return self.cls()
@@ -1510,20 +1645,40 @@ class StructOf(Kind):
         return self.codec.read(data, pos, end, True, depth + 1, ctx)
 
 
+_StructReader = Callable[[bytes, int, int, bool, int, DecodeContext], _Decoded]
+_StructWriter = Callable[[bytearray, Any, int], None]
+
+
 class _StructCodec:
     """
     The compiled encoder and decoder of one L{tdfStruct} class.
+
+    C{read} and C{write} are functions generated for the class (see
+    L{_compileRead} and L{_compileWrite}): straight-line code for the
+    members in canonical order, with the common cases of integers, strings,
+    blobs and nested structs inlined.  Decoding leaves that fast path for
+    the general loop (L{_readRest}) at the first member that is not the
+    next one expected, so tolerant decoding costs nothing when the input
+    is canonical.
+
+    @ivar read: C{(data, pos, end, nested, depth, ctx) -> (value, pos)}.
+    @ivar write: C{(out, value, depth) -> None}.
     """
+
+    read: _StructReader
+    write: _StructWriter
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
         specs = []
+        aliases = {}
         for field in attrs.fields(cls):
             tag = field.metadata.get(_TAG_KEY)
             if tag is None:
                 continue
             kind = field.metadata[_KIND_KEY]
             raw = encodeTag(tag)
+            aliases[field.name] = field.alias or field.name
             specs.append(
                 _MemberSpec(
                     name=field.name,
@@ -1535,7 +1690,7 @@ class _StructCodec:
                 )
             )
         specs.sort(key=lambda s: s.raw)
-        for before, after in zip(specs, specs[1:], strict=False):
+        for before, after in itertools.pairwise(specs):
             if before.raw == after.raw:
                 raise TypeError(
                     f"{cls.__name__} declares tag {after.tag} twice "
@@ -1543,30 +1698,19 @@ class _StructCodec:
                 )
         self.specs = tuple(specs)
         self.byRaw = {spec.raw: spec for spec in specs}
-        self._writers = tuple(
-            (spec.name, spec.header, spec.kind.write, spec.optional) for spec in specs
+        self._aliases = (
+            aliases if any(k != v for k, v in aliases.items()) else None
         )
+        self.read = self._compileRead()
+        self.write = self._compileWrite()
 
-    def write(self, out: bytearray, value: Any, depth: int) -> None:
-        if value.__class__ is not self.cls and not isinstance(value, self.cls):
-            raise TdfEncodeError(
-                f"expected {self.cls.__name__}, not {type(value).__name__}"
-            )
-        if depth > MAX_DEPTH:
-            raise TdfEncodeError("values nest too deeply")
-        for name, header, write, optional in self._writers:
-            item = getattr(value, name)
-            if optional and item is None:
-                continue
-            out += header
-            try:
-                write(out, item, depth)
-            except TdfEncodeError as e:
-                if e.reason.startswith(f"{self.cls.__name__}."):
-                    raise
-                raise TdfEncodeError(f"{self.cls.__name__}.{name}: {e.reason}")
+    def _build(self, values: dict[str, Any]) -> Any:
+        if self._aliases is not None:
+            aliases = self._aliases
+            return self.cls(**{aliases[name]: v for name, v in values.items()})
+        return self.cls(**values)
 
-    def read(
+    def _readRest(
         self,
         data: bytes,
         pos: int,
@@ -1574,12 +1718,14 @@ class _StructCodec:
         nested: bool,
         depth: int,
         ctx: DecodeContext,
+        values: dict[str, Any],
+        lastRaw: bytes,
     ) -> _Decoded:
-        if depth > MAX_DEPTH:
-            raise TdfDecodeError("values nest too deeply", pos)
+        """
+        The general (tolerant) decoding loop, entered with the members the
+        fast path has read so far.
+        """
         byRaw = self.byRaw
-        values: dict[str, Any] = {}
-        lastRaw = b""
         while True:
             if pos >= end:
                 if nested:
@@ -1626,14 +1772,260 @@ class _StructCodec:
             else:
                 lastRaw = raw
             values[spec.name], pos = spec.kind.read(data, pos, end, depth, ctx)
-        return self.cls(**values), pos
+        return self._build(values), pos
+
+    def _compileRead(self) -> _StructReader:
+        """
+        Generate the decoder: for each member in tag order, check that its
+        exact header comes next and read its value; at the first surprise
+        hand over to L{_readRest}.
+        """
+        env: dict[str, Any] = {
+            "MAX_DEPTH": MAX_DEPTH,
+            "TdfDecodeError": TdfDecodeError,
+            "UINT64_MAX": UINT64_MAX,
+            "decodeVarint": decodeVarint,
+            "readString": _readString,
+            "readBlob": _readBlob,
+            "readRest": self._readRest,
+            "cls": self.cls,
+        }
+        lines = [
+            "def read(data, pos, end, nested, depth, ctx):",
+            "    if depth > MAX_DEPTH:",
+            "        raise TdfDecodeError('values nest too deeply', pos)",
+        ]
+        done: list[str] = []
+        lastRaw = "b''"
+        for i, spec in enumerate(self.specs):
+            env[f"H{i}"] = spec.header
+            env[f"R{i}"] = spec.raw
+            rest = (
+                "return readRest(data, pos, end, nested, depth, ctx, "
+                f"{{{', '.join(done)}}}, {lastRaw})"
+            )
+            lines.append(f"    if data[pos:pos + 4] != H{i}:")
+            lines.append(f"        {rest}")
+            lines.append("    pos += 4")
+            lines.extend("    " + line for line in _readerLines(i, spec.kind, env))
+            done.append(f"{spec.name!r}: v{i}")
+            lastRaw = f"R{i}"
+        if self._aliases is None:
+            build = ", ".join(f"{spec.name}=v{i}" for i, spec in enumerate(self.specs))
+        else:
+            build = ", ".join(
+                f"{self._aliases[spec.name]}=v{i}" for i, spec in enumerate(self.specs)
+            )
+        lines += [
+            "    if nested:",
+            "        if pos < end and data[pos] == 0:",
+            f"            return cls({build}), pos + 1",
+            "    elif pos >= end:",
+            f"        return cls({build}), pos",
+            "    return readRest(data, pos, end, nested, depth, ctx, "
+            f"{{{', '.join(done)}}}, {lastRaw})",
+        ]
+        return _compileFunction(self.cls, "read", lines, env)
+
+    def _compileWrite(self) -> _StructWriter:
+        """
+        Generate the encoder: every member in tag order, optional members
+        left out while L{None}; errors name the struct and member.
+        """
+        cls = self.cls
+        prefix = f"{cls.__name__}."
+        env: dict[str, Any] = {
+            "MAX_DEPTH": MAX_DEPTH,
+            "TdfEncodeError": TdfEncodeError,
+            "writeVarint": _writeVarint,
+            "INT64_MAX": INT64_MAX,
+            "UINT64_MAX": UINT64_MAX,
+            "cls": cls,
+            "PREFIX": prefix,
+        }
+        lines = [
+            "def write(out, value, depth):",
+            "    if value.__class__ is not cls and not isinstance(value, cls):",
+            "        raise TdfEncodeError(",
+            f"            {'expected ' + cls.__name__ + ', not '!r}"
+            " + type(value).__name__)",
+            "    if depth > MAX_DEPTH:",
+            "        raise TdfEncodeError('values nest too deeply')",
+            "    name = ''",
+            "    try:",
+        ]
+        for i, spec in enumerate(self.specs):
+            env[f"H{i}"] = spec.header
+            lines.append(f"        name = {spec.name!r}")
+            lines.append(f"        item = value.{spec.name}")
+            indent = "        "
+            if spec.optional:
+                lines.append("        if item is not None:")
+                indent += "    "
+            lines.append(f"{indent}out += H{i}")
+            lines.extend(indent + line for line in _writerLines(i, spec.kind, env))
+        lines += [
+            "        pass",
+            "    except TdfEncodeError as e:",
+            "        if e.reason.startswith(PREFIX):",
+            "            raise",
+            "        raise TdfEncodeError(f'{PREFIX}{name}: {e.reason}')",
+            "    except UnicodeEncodeError:",
+            "        raise TdfEncodeError(f'{PREFIX}{name}: a string has a lone surrogate')",
+        ]
+        return _compileFunction(cls, "write", lines, env)
+
+
+def _readerLines(i: int, kind: Kind, env: dict[str, Any]) -> list[str]:
+    """
+    Source lines that read the value of member C{i} (a C{kind}) at C{pos}
+    into C{v<i>} and advance C{pos}.  Only the exact built-in kinds are
+    inlined; anything else calls its C{read}.
+    """
+    target = f"v{i}"
+    kindType = type(kind)
+    if kindType is _IntKind:
+        assert isinstance(kind, _IntKind)
+        if kind.boolean:
+            small, fix = "b != 0", [f"    {target} = {target} != 0"]
+        elif kind.unsigned:
+            small = "b"
+            fix = [f"    if {target} < 0:", f"        {target} &= UINT64_MAX"]
+        else:
+            small, fix = "b", []
+        return [
+            "if pos < end and (b := data[pos]) < 0x40:",
+            f"    {target} = {small}",
+            "    pos += 1",
+            "else:",
+            f"    {target}, pos = decodeVarint(data, pos, end)",
+            *fix,
+        ]
+    if kindType is _StrKind:
+        return [
+            "if pos < end and 0 < (n := data[pos]) < 0x40 and pos + n < end "
+            "and data[pos + n] == 0:",
+            "    try:",
+            f"        {target} = data[pos + 1:pos + n].decode()",
+            "    except UnicodeDecodeError:",
+            f"        {target} = data[pos + 1:pos + n].decode('utf-8', 'surrogateescape')",
+            "    pos += n + 1",
+            "else:",
+            f"    {target}, pos = readString(data, pos, end)",
+        ]
+    if kindType is _BlobKind:
+        return [
+            "if pos < end and data[pos] == 0:",
+            f"    {target} = b''",
+            "    pos += 1",
+            "else:",
+            f"    {target}, pos = readBlob(data, pos, end)",
+        ]
+    if kindType is StructOf:
+        assert isinstance(kind, StructOf)
+        codec = kind.cls.__dict__.get("__tdf_codec__")
+        if isinstance(codec, _StructCodec):
+            env[f"S{i}"] = codec.read
+            return [f"{target}, pos = S{i}(data, pos, end, True, depth + 1, ctx)"]
+    env[f"K{i}"] = kind.read
+    return [f"{target}, pos = K{i}(data, pos, end, depth, ctx)"]
+
+
+def _writerLines(i: int, kind: Kind, env: dict[str, Any]) -> list[str]:
+    """
+    Source lines that write C{item}, the value of member C{i} (a C{kind}),
+    after its header.  Only the exact built-in kinds are inlined; anything
+    else (and any value that is not of the plain expected type) goes
+    through the kind's C{write}, which also raises the errors.
+    """
+    env[f"W{i}"] = kind.write
+    call = [f"    W{i}(out, item, depth)"]
+    kindType = type(kind)
+    if kindType is _IntKind:
+        assert isinstance(kind, _IntKind)
+        if kind.boolean:
+            return [
+                "if item is True or item is False:",
+                "    out.append(item)",
+                "else:",
+                *call,
+            ]
+        # Values every integer kind accepts as they are; the rest (negative,
+        # huge, bool, other types) go through the kind's checks.
+        high = "UINT64_MAX" if kind.unsigned else "INT64_MAX"
+        return [
+            "if item.__class__ is int and item >= 0:",
+            "    if item < 0x40:",
+            "        out.append(item)",
+            f"    elif item <= {high}:",
+            "        writeVarint(out, item)",
+            "    else:",
+            f"    {call[0]}",
+            "else:",
+            *call,
+        ]
+    if kindType is _StrKind:
+        # A string the codec cannot encode goes through the kind's write,
+        # which reports it.
+        return [
+            "if item.__class__ is str:",
+            "    try:",
+            "        raw = item.encode('utf-8', 'surrogateescape')",
+            "    except UnicodeEncodeError:",
+            f"    {call[0]}",
+            "    else:",
+            "        n = len(raw) + 1",
+            "        if n < 0x40:",
+            "            out.append(n)",
+            "        else:",
+            "            writeVarint(out, n)",
+            "        out += raw",
+            "        out.append(0)",
+            "else:",
+            *call,
+        ]
+    if kindType is _BlobKind:
+        return [
+            "if item.__class__ is bytes:",
+            "    n = len(item)",
+            "    if n < 0x40:",
+            "        out.append(n)",
+            "    else:",
+            "        writeVarint(out, n)",
+            "    out += item",
+            "else:",
+            *call,
+        ]
+    if kindType is StructOf:
+        assert isinstance(kind, StructOf)
+        codec = kind.cls.__dict__.get("__tdf_codec__")
+        if isinstance(codec, _StructCodec):
+            env[f"S{i}"] = codec.write
+            return [f"S{i}(out, item, depth + 1)", "out.append(0)"]
+    return [call[0].strip()]
+
+
+def _compileFunction(
+    cls: type, name: str, lines: list[str], env: dict[str, Any]
+) -> Callable[..., Any]:
+    """
+    Compile generated source; it is registered with L{linecache} so that
+    tracebacks through it show the code.
+    """
+    source = "\n".join(lines) + "\n"
+    filename = f"<tdf {name} {cls.__module__}.{cls.__qualname__}>"
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {}
+    exec(code, env, namespace)
+    return namespace[name]
 
 
 def _codecFor(cls: type) -> _StructCodec:
     codec = cls.__dict__.get("__tdf_codec__")
     if codec is None:
         raise TypeError(f"{cls.__name__} is not a tdfStruct class")
-    return codec  # type: ignore[no-any-return]
+    return codec
 
 
 def tdfStruct(cls: type[_T]) -> type[_T]:
@@ -1646,7 +2038,7 @@ def tdfStruct(cls: type[_T]) -> type[_T]:
         cls = attrs.define(cls)
     codec = _StructCodec(cls)
     type.__setattr__(cls, "__tdf_codec__", codec)
-    return cls
+    return cls  # type: ignore[return-value]
 
 
 def encode(value: Any) -> bytes:
@@ -1675,7 +2067,7 @@ def decode(
         data = bytes(data)
     ctx = context if context is not None else DecodeContext()
     value, _ = _codecFor(cls).read(data, 0, len(data), False, 0, ctx)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def typeName(code: int) -> str:

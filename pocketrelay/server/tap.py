@@ -1,37 +1,327 @@
-# -*- test-case-name: tests.test_plugins -*-
+# -*- test-case-name: tests.test_tap -*-
 """
 C{twistd pocketrelay-server}: options and service tree.
+
+C{makeService} builds, without starting anything:
+
+  - the data directory (created with mode 0700 on first run) and its secret
+    key (C{secret.bin}, mode 0600);
+  - the SQLite store (C{app.db}), opened and migrated when the service
+    starts;
+  - the L{Hub} and the HTTP site on the configured strports listener.
+
+Start-up errors (bad setting, unusable data directory, port in use,
+database that cannot be opened) end twistd with one line and exit status 1.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
 from twisted.python import usage
+from twisted.python.failure import Failure
+from twisted.python.filepath import FilePath
+
+from pocketrelay import __version__
+from pocketrelay.logs import LoggingMultiService, filteredObserver
+from pocketrelay.server.config import (
+    ConfigError,
+    Settings,
+    loadSettings,
+    settingsDocumentation,
+)
+
+__all__ = ["Options", "makeService"]
+
+log = Logger()
+
+
+class StartupError(SystemExit):
+    """
+    A fatal start-up problem: twistd prints the message and exits with 1.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"pocketrelay-server: {message}")
 
 
 class Options(usage.Options):
     """
-    Options of C{twistd pocketrelay-server}.
+    Options of C{twistd pocketrelay-server}.  Every setting can also come
+    from the configuration file, an environment variable or C{--set}.
     """
 
     synopsis = "[options]"
     longdesc = (
-        "Mass Effect 3 community server. NOT YET AVAILABLE: the server "
-        "services are still being built; this command refuses to start "
-        "rather than pretend to work."
+        "Mass Effect 3 community server (Pocket Relay compatible). Serves the "
+        "game's Blaze protocol through HTTP upgrade, the JSON API and the "
+        "dashboard on one HTTP port. Settings come from built-in defaults, "
+        "then --config FILE (TOML), then POCKETRELAY_* environment variables, "
+        "then the command line; see docs/configuration.md or --help-settings."
     )
     optParameters = [
-        ["listen", "l", "tcp:8080", "HTTP listener, a strports description."],
-        ["data-dir", "d", "data", "Data directory (created on first run)."],
+        ["listen", "l", None,
+         "HTTP listener, a strports description [default: tcp:8080]."],
+        ["data-dir", "d", None, "Data directory, created on first run [default: data]."],
         ["config", "c", None, "Configuration file (TOML)."],
-        ["log-level", None, "info", "debug, info, warn or error."],
+        ["log-level", None, None, "debug, info, warn or error [default: info]."],
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self["set"] = []
+        self.settings: Settings | None = None
+
+    def opt_set(self, assignment: str) -> None:
+        """
+        Set any setting: --set KEY=VALUE (repeatable), e.g.
+        --set dashboard.disable_registration=true
+        """
+        key, sep, value = assignment.partition("=")
+        if not sep or not key.strip():
+            raise usage.UsageError(f"--set expects KEY=VALUE, not {assignment!r}")
+        self["set"].append((key.strip(), value))
+
+    def opt_help_settings(self) -> None:
+        """
+        Print every setting with its default and environment variable.
+        """
+        sys.stdout.write(settingsDocumentation())
+        sys.exit(0)
+
+    def opt_version(self) -> None:
+        """
+        Print the pocketrelay version and exit.
+        """
+        sys.stdout.write(f"pocketrelay {__version__}\n")
+        sys.exit(0)
+
     def postOptions(self) -> None:
-        raise usage.UsageError(
-            "pocketrelay-server is not implemented yet: the Blaze session "
-            "handling is planned but not built."
+        overrides: list[tuple[str, Any]] = []
+        for option, key in (
+            ("listen", "listen"),
+            ("data-dir", "data_dir"),
+            ("log-level", "log_level"),
+        ):
+            if self[option] is not None:
+                overrides.append((key, self[option]))
+        overrides.extend(self["set"])
+        try:
+            self.settings = loadSettings(self["config"], os.environ, overrides)
+        except ConfigError as e:
+            raise usage.UsageError(str(e))
+
+
+def prepareDataDirectory(path: FilePath[str]) -> FilePath[str]:
+    """
+    Create the data directory (mode 0700) if missing.
+
+    @raise StartupError: if it cannot be created or is not a directory.
+    """
+    try:
+        if not path.exists():
+            path.makedirs()
+            os.chmod(path.path, 0o700)
+    except OSError as e:
+        raise StartupError(f"cannot create data directory {path.path}: {e.strerror}")
+    if not path.isdir():
+        raise StartupError(f"data directory {path.path} is not a directory")
+    if not os.access(path.path, os.W_OK | os.X_OK):
+        raise StartupError(f"data directory {path.path} is not writable")
+    return path
+
+
+#: The listen backlog given to TCP listeners that do not set one: the
+#: default of 50 overflows when hundreds of games reconnect at once (after
+#: a restart), which costs each of them seconds of SYN retries.
+DEFAULT_BACKLOG = 1024
+
+
+def withBacklog(description: str) -> str:
+    """
+    Add C{backlog=1024} to a C{tcp:} (or bare port) strports description
+    that has none.
+    """
+    kind = description.split(":", 1)[0]
+    if kind not in ("tcp", "tcp6") and not kind.isdigit():
+        return description
+    if "backlog=" in description:
+        return description
+    return f"{description}:backlog={DEFAULT_BACKLOG}"
+
+
+class ListenerService(service.Service):
+    """
+    Listens on a strports endpoint when started; a failure to listen is a
+    fatal start-up error with one clear line.
+    """
+
+    def __init__(self, description: str, factory: Any, reactor: Any) -> None:
+        self.description = withBacklog(description)
+        self.factory = factory
+        self.reactor = reactor
+        self.port: Any = None
+
+    def privilegedStartService(self) -> None:
+        from twisted.internet import endpoints
+
+        try:
+            endpoint = endpoints.serverFromString(self.reactor, self.description)
+        except (ValueError, KeyError, TypeError) as e:
+            raise StartupError(f"invalid listen description {self.description!r}: {e}")
+        d = endpoint.listen(self.factory)
+        if not d.called:
+            # Asynchronous endpoints (rare): note the port when ready.
+            d.addCallback(self._listening)
+            d.addErrback(lambda f: log.failure("Cannot listen on {description}", f,
+                                               description=self.description))
+            super().privilegedStartService()
+            return
+        result: list[Any] = []
+        d.addBoth(result.append)
+        outcome = result[0]
+        if isinstance(outcome, Failure):
+            reason = outcome.value
+            if isinstance(reason, CannotListenError):
+                raise StartupError(
+                    f"cannot listen on {self.description}: "
+                    f"{getattr(reason.socketError, 'strerror', None) or reason.socketError}"
+                )
+            raise StartupError(f"cannot listen on {self.description}: {reason}")
+        self._listening(outcome)
+        super().privilegedStartService()
+
+    def _listening(self, port: Any) -> None:
+        self.port = port
+        address = port.getHost()
+        log.info(
+            "pocketrelay {version} listening for HTTP on {host}:{port}",
+            version=__version__,
+            host=getattr(address, "host", address),
+            port=getattr(address, "port", ""),
         )
 
+    def stopService(self) -> defer.Deferred[None] | None:
+        super().stopService()
+        if self.port is not None:
+            port, self.port = self.port, None
+            return defer.maybeDeferred(port.stopListening)
+        return None
 
-def makeService(options: Options):  # type: ignore[no-untyped-def]
-    raise NotImplementedError("pocketrelay-server is not implemented yet")
+
+class StoreService(service.Service):
+    """
+    Opens the store when started and closes it when stopped; a store that
+    cannot be opened stops the server with one log line and exit status 1.
+    """
+
+    def __init__(self, store: Any, reactor: Any) -> None:
+        self.store = store
+        self.reactor = reactor
+
+    def startService(self) -> None:
+        super().startService()
+        d = self.store.start()
+        d.addErrback(self._failed)
+
+    def _failed(self, failure: Any) -> None:
+        log.critical(
+            "Cannot open the database: {reason}; stopping", reason=failure.getErrorMessage()
+        )
+        # twistd exits 0 after reactor.stop(); make the failure visible.
+        self.reactor.addSystemEventTrigger("after", "shutdown", os._exit, 1)
+        self.reactor.stop()
+
+    def stopService(self) -> defer.Deferred[None]:
+        super().stopService()
+        return self.store.stop()
+
+
+class ThreadPoolService(service.Service):
+    """
+    Starts and stops a thread pool with the service tree.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    def startService(self) -> None:
+        super().startService()
+        self.pool.start()
+
+    def stopService(self) -> None:
+        super().stopService()
+        self.pool.stop()
+
+
+#: Threads hashing passwords at once.  Each argon2id hash holds 19 MiB
+#: while it runs, and the machine has few cores: two bound both memory and
+#: CPU use during login storms.
+PASSWORD_THREADS = 2
+
+
+def makeService(options: Options, reactor: Any = None) -> service.IService:
+    """
+    Build the server's service tree from parsed options.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as defaultReactor
+
+        reactor = defaultReactor
+    settings = options.settings
+    assert settings is not None
+
+    from pocketrelay.me3.clientconfig import ConfigContext
+    from pocketrelay.server.gamedata import GameData
+    from pocketrelay.server.hub import Hub
+    from pocketrelay.server.security import (
+        Passwords,
+        SecretFileError,
+        TokenSigner,
+        loadOrCreateSecret,
+    )
+    from pocketrelay.server.store import Store
+    from pocketrelay.server.web.site import buildRoot, buildSite
+
+    dataDir = prepareDataDirectory(FilePath(settings["data_dir"]))
+    try:
+        secret = loadOrCreateSecret(dataDir.child("secret.bin"))
+    except (SecretFileError, OSError) as e:
+        raise StartupError(str(e))
+
+    top = LoggingMultiService(
+        filteredObserver(getattr(options, "parent", None), settings["log_level"])
+    )
+    store = Store(dataDir.child("app.db").path, reactor)
+    StoreService(store, reactor).setServiceParent(top)
+
+    from twisted.python.threadpool import ThreadPool
+
+    passwordPool = ThreadPool(0, PASSWORD_THREADS, name="pocketrelay-passwords")
+    ThreadPoolService(passwordPool).setServiceParent(top)
+
+    gameData = GameData(dataDir, ConfigContext())
+    hub = Hub(
+        settings=settings,
+        store=store,
+        gameData=gameData,
+        signer=TokenSigner(secret, reactor),
+        passwords=Passwords(reactor, passwordPool),
+        clock=reactor,
+    )
+    for key, value, origin in settings.describe():
+        log.info("Setting {key} = {value} (from {origin})", key=key, value=value, origin=origin)
+
+    root = buildRoot(hub, tunnelPort=None)
+    site = buildSite(root, reactor)
+    ListenerService(settings["listen"], site, reactor).setServiceParent(top)
+    top.hub = hub  # type: ignore[attr-defined]
+    top.store = store  # type: ignore[attr-defined]
+    return top
+

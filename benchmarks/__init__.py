@@ -1,0 +1,3 @@
+"""
+Benchmarks for pocketrelay: run C{python -m benchmarks.codec} (or C{make bench}).
+"""

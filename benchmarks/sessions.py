@@ -1,0 +1,238 @@
+"""
+Session benchmark: N simulated ME3 players against a real server process.
+
+The server runs as C{twistd -n pocketrelay-server} in its own process on a
+loopback port (so its memory is measured alone); this process drives the
+players with the real reactor.  Phases:
+
+  1. accounts: each player creates its account (not timed per command:
+     argon2id hashing is deliberately slow);
+  2. password logins: up to 100 at once (argon2id throughput);
+  3. sessions: all N players connect at once through the HTTP upgrade and
+     run preAuth, silentLogin (the stored token, as ME3 does), postAuth, settings save, settings load, two
+     config fetches and pings; each command's latency is recorded;
+  4. idle: the N sessions stay connected; server RSS is read.
+
+Run: C{python -m benchmarks.sessions [--players 1000] [--pings 3]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from typing import Any
+
+from twisted.internet import defer, task
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+from pocketrelay.testing.gameclient import GameClient
+
+
+def freePort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss(pid: int) -> int:
+    """
+    Resident set size of a process in bytes.
+    """
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Bench:
+    def __init__(self, reactor: Any, port: int, players: int, pings: int) -> None:
+        self.reactor = reactor
+        self.port = port
+        self.players = players
+        self.pings = pings
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.clients: list[GameClient] = []
+        self.requests = 0
+        self.tokens: dict[int, str] = {}
+        self.passwordLogins: list[float] = []
+
+    @defer.inlineCallbacks
+    def connect(self) -> Any:
+        client = GameClient(clock=self.reactor)
+        endpoint = TCP4ClientEndpoint(self.reactor, "127.0.0.1", self.port, timeout=30)
+        upgrading = client.upgrading()
+        yield connectProtocol(endpoint, upgrading)
+        yield upgrading.upgraded
+        return client
+
+    @defer.inlineCallbacks
+    def timed(self, name: str, d: defer.Deferred[Any]) -> Any:
+        start = time.perf_counter()
+        result = yield d
+        self.latency[name].append((time.perf_counter() - start) * 1000)
+        self.requests += 1
+        return result
+
+    @defer.inlineCallbacks
+    def createAccount(self, n: int, semaphore: defer.DeferredSemaphore) -> Any:
+        yield semaphore.acquire()
+        try:
+            client = yield self.connect()
+            yield client.preAuth()
+            created = yield client.createAccount(
+                f"player{n}@bench.example", "benchmark-password"
+            )
+            self.tokens[n] = created.sessionKey
+            client.disconnect()
+        finally:
+            semaphore.release()
+
+    @defer.inlineCallbacks
+    def passwordLogin(self, n: int) -> Any:
+        client = yield self.connect()
+        yield client.preAuth()
+        start = time.perf_counter()
+        yield client.login(f"player{n}@bench.example", "benchmark-password")
+        self.passwordLogins.append((time.perf_counter() - start) * 1000)
+        client.disconnect()
+
+    @defer.inlineCallbacks
+    def session(self, n: int) -> Any:
+        client = yield self.timed("connect+upgrade", self.connect())
+        self.clients.append(client)
+        yield self.timed("preAuth", client.preAuth())
+        # What ME3 does on every start: log in with its stored token.
+        yield self.timed("silentLogin", client.silentLogin(self.tokens[n]))
+        yield self.timed("postAuth", client.postAuth())
+        yield self.timed("userSettingsSave", client.saveSetting("Base", "20;4;" + "0" * 1400))
+        yield self.timed("userSettingsLoadAll", client.loadSettings())
+        yield self.timed("fetchClientConfig", client.fetchConfig("ME3_DATA"))
+        yield self.timed("fetchClientConfig", client.fetchConfig("ME3_ENT"))
+        for _ in range(self.pings):
+            yield self.timed("ping", client.ping())
+
+
+def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.pop("POCKETRELAY_LISTEN", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+         "-n", "--pidfile=",
+         "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
+         "--data-dir", dataDir, "--log-level", "warn"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("server did not start within 30 s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--players", type=int, default=1000)
+    parser.add_argument("--pings", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="100 players")
+    args = parser.parse_args(argv)
+    players = 100 if args.quick else args.players
+
+    from twisted.internet import reactor
+
+    port = freePort()
+    with tempfile.TemporaryDirectory() as dataDir:
+        server = startServer(port, dataDir)
+        try:
+            results: dict[str, Any] = {}
+            bench = Bench(reactor, port, players, args.pings)
+
+            @defer.inlineCallbacks
+            def run() -> Any:
+                baseline = rss(server.pid)
+                semaphore = defer.DeferredSemaphore(50)
+                start = time.perf_counter()
+                yield defer.gatherResults(
+                    [bench.createAccount(n, semaphore) for n in range(players)],
+                    consumeErrors=True,
+                )
+                results["accounts"] = time.perf_counter() - start
+                logins = min(players, 100)
+                start = time.perf_counter()
+                yield defer.gatherResults(
+                    [bench.passwordLogin(n) for n in range(logins)], consumeErrors=True
+                )
+                results["passwordLogins"] = (logins, time.perf_counter() - start)
+                yield task.deferLater(reactor, 0.5, lambda: None)
+                before = rss(server.pid)
+                start = time.perf_counter()
+                yield defer.gatherResults(
+                    [bench.session(n) for n in range(players)], consumeErrors=True
+                )
+                results["sessions"] = time.perf_counter() - start
+                yield task.deferLater(reactor, 1.0, lambda: None)
+                results["rssBaseline"] = baseline
+                results["rssBefore"] = before
+                results["rssConnected"] = rss(server.pid)
+                for client in bench.clients:
+                    client.disconnect()
+                yield task.deferLater(reactor, 0.5, lambda: None)
+
+            outcome: list[Any] = []
+            d = run()
+            d.addBoth(outcome.append)
+            d.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+            reactor.run()  # type: ignore[attr-defined]
+            if outcome and hasattr(outcome[0], "getTraceback"):
+                print(outcome[0].getTraceback())
+                return 1
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    print(f"players: {players} concurrent, {args.pings} pings each")
+    print(f"account creation: {results['accounts']:.1f} s for {players} accounts "
+          f"(argon2id, not a per-command target)")
+    logins, seconds = results["passwordLogins"]
+    print(f"password logins: {logins} at once in {seconds:.2f} s "
+          f"({logins / seconds:.0f}/s), p50 {statistics.median(bench.passwordLogins):.0f} ms, "
+          f"p99 {percentile(bench.passwordLogins, 0.99):.0f} ms")
+    print(f"session phase: {results['sessions']:.2f} s, "
+          f"{bench.requests / results['sessions']:.0f} requests/s")
+    print(f"{'command':<22}{'count':>7}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name, values in bench.latency.items():
+        print(f"{name:<22}{len(values):>7}{statistics.median(values):>10.2f}"
+              f"{percentile(values, 0.99):>10.2f}{max(values):>10.2f}")
+    perSession = (results["rssConnected"] - results["rssBefore"]) / players
+    print(f"server RSS: start {results['rssBaseline'] / 2**20:.1f} MiB, before sessions "
+          f"{results['rssBefore'] / 2**20:.1f} MiB, {players} sessions idle "
+          f"{results['rssConnected'] / 2**20:.1f} MiB")
+    print(f"server RSS per idle session: {perSession / 1024:.1f} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

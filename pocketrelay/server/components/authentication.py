@@ -1,0 +1,274 @@
+# -*- test-case-name: tests.test_components -*-
+"""
+Authentication (component 1): accounts, logins and the legal documents.
+
+Passwords are verified and hashed in a thread (argon2id is deliberately
+slow); the reply to createAccount is sent after the account is committed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from pocketrelay.blaze.ids import AuthError, AuthenticationCommand, Component
+from pocketrelay.blaze.protocol import BlazeError
+from pocketrelay.me3.messages.auth import (
+    CreateAccountParameters,
+    Entitlements,
+    FullLoginResponse,
+    GetAuthTokenResponse,
+    GetLegalDocContentRequest,
+    GetLegalDocsInfoResponse,
+    GetLegalDocContentResponse,
+    ListUserEntitlements2Request,
+    LoginPersonaRequest,
+    LoginRequest,
+    LoginResponse,
+    OriginLoginRequest,
+    PasswordForgotRequest,
+    SilentLoginRequest,
+)
+from pocketrelay.me3.messages.common import PersonaDetails, SessionInfo
+from pocketrelay.server.components.base import command
+
+if TYPE_CHECKING:
+    from pocketrelay.server.session import Session
+    from pocketrelay.server.store import Player
+
+__all__ = ["isValidEmail", "loginResponse", "sessionInfo", "tokenLogin"]
+
+log = Logger()
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 254
+MAX_PASSWORD = 256
+
+
+def isValidEmail(email: str) -> bool:
+    """
+    Whether C{email} looks like an email address (one C{@}, a dot in the
+    domain, no spaces, at most 254 characters).
+    """
+    return len(email) <= MAX_EMAIL and _EMAIL.match(email) is not None
+
+
+def personaDetails(player: Player) -> PersonaDetails:
+    return PersonaDetails(
+        displayName=player.displayName,
+        lastAuthenticated=player.lastLoginAt or 0,
+        personaId=player.id,
+    )
+
+
+def sessionInfo(player: Player, token: str) -> SessionInfo:
+    return SessionInfo(
+        blazeUserId=player.id,
+        sessionKey=token,
+        lastLogin=player.lastLoginAt or 0,
+        email=player.email,
+        personaDetails=personaDetails(player),
+        userId=player.id,
+    )
+
+
+def loginResponse(player: Player, token: str) -> LoginResponse:
+    return LoginResponse(
+        pcLoginToken=token,
+        personas=[personaDetails(player)],
+        sessionKey=token,
+        userId=player.id,
+    )
+
+
+def _now(session: Session) -> int:
+    return int(session.hub.clock.seconds())
+
+
+def _completeLogin(session: Session, player: Player) -> tuple[Player, str]:
+    """
+    Bind the session to C{player} and issue its token.  The last-login
+    time is bookkeeping, not something the reply acknowledges, so the reply
+    does not wait for it to be written.
+    """
+    hub = session.hub
+    now = _now(session)
+    d = hub.store.setLastLogin(player.id, now)
+    d.addErrback(lambda f: log.failure("Recording the login of {playerId} failed", f,
+                                       playerId=player.id))
+    player = attrs.evolve(player, lastLoginAt=now)
+    hub.bindPlayer(session, player)
+    return player, hub.signer.issueToken(player.id)
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.CREATE_ACCOUNT,
+         CreateAccountParameters, auth=False)
+@defer.inlineCallbacks
+def createAccount(session: Session, request: CreateAccountParameters) -> Any:
+    from pocketrelay.server.store import PlayerExists, PlayerRole
+
+    hub = session.hub
+    email = request.email.strip()
+    if hub.settings["dashboard.disable_registration"]:
+        log.info("Refused account creation for {email}: registration is disabled",
+                 email=email)
+        raise BlazeError(AuthError.DISABLED)
+    if not isValidEmail(email):
+        raise BlazeError(AuthError.INVALID_EMAIL)
+    if not request.password or len(request.password) > MAX_PASSWORD:
+        raise BlazeError(AuthError.INVALID_PASSWORD)
+    existing = yield hub.store.getPlayerByEmail(email)
+    if existing is not None:
+        raise BlazeError(AuthError.EXISTS)
+    displayName = (request.personaName.strip() or email.split("@", 1)[0])[:99]
+    role = PlayerRole.DEFAULT
+    superEmail = hub.settings["dashboard.super_email"]
+    if superEmail and superEmail.lower() == email.lower():
+        role = PlayerRole.SUPER_ADMIN
+    passwordHash = yield hub.passwords.hash(request.password)
+    try:
+        player = yield hub.store.createPlayer(
+            email, displayName, passwordHash, role=role, now=_now(session)
+        )
+    except PlayerExists:
+        raise BlazeError(AuthError.EXISTS)
+    log.info("Account {playerId} ({name}) created from the game",
+             playerId=player.id, name=player.displayName)
+    player, token = _completeLogin(session, player)
+    return loginResponse(player, token)
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.LOGIN, LoginRequest, auth=False)
+@defer.inlineCallbacks
+def login(session: Session, request: LoginRequest) -> Any:
+    hub = session.hub
+    email = request.email.strip()
+    if not isValidEmail(email):
+        raise BlazeError(AuthError.INVALID_EMAIL)
+    player = yield hub.store.getPlayerByEmail(email)
+    if player is None:
+        log.info("Login refused from {peer}: no account {email}",
+                 peer=session.peerHost, email=email)
+        raise BlazeError(AuthError.INVALID_USER)
+    if len(request.password) > MAX_PASSWORD:
+        raise BlazeError(AuthError.INVALID_PASSWORD)
+    ok = yield hub.passwords.verify(player.passwordHash, request.password)
+    if not ok:
+        log.info("Login refused for {email}: wrong password", email=email)
+        raise BlazeError(AuthError.INVALID_PASSWORD)
+    player, token = _completeLogin(session, player)
+    return loginResponse(player, token)
+
+
+def _tokenPlayer(session: Session, token: str) -> Any:
+    from pocketrelay.server.security import ExpiredToken, TokenError
+
+    hub = session.hub
+    try:
+        playerId = hub.signer.verifyToken(token)
+    except ExpiredToken:
+        raise BlazeError(AuthError.EXPIRED_TOKEN)
+    except TokenError:
+        raise BlazeError(AuthError.INVALID_TOKEN)
+    d = hub.store.getPlayer(playerId)
+
+    def found(player: Player | None) -> Player:
+        if player is None:
+            raise BlazeError(AuthError.INVALID_TOKEN)
+        return player
+
+    return d.addCallback(found)
+
+
+@defer.inlineCallbacks
+def tokenLogin(session: Session, token: str) -> Any:
+    player = yield _tokenPlayer(session, token)
+    player, token = _completeLogin(session, player)
+    return FullLoginResponse(pcLoginToken=token, session=sessionInfo(player, token))
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.SILENT_LOGIN,
+         SilentLoginRequest, auth=False)
+def silentLogin(session: Session, request: SilentLoginRequest) -> Any:
+    return tokenLogin(session, request.authToken)
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.ORIGIN_LOGIN,
+         OriginLoginRequest, auth=False)
+def originLogin(session: Session, request: OriginLoginRequest) -> None:
+    """
+    Origin logins need EA's servers, which are gone.  The game then shows
+    its login screen, where the player uses email and password.
+    """
+    log.info(
+        "Origin login from {peer} refused: Origin accounts cannot be checked "
+        "without EA's servers; log in with email and password",
+        peer=session.peerHost,
+    )
+    raise BlazeError(AuthError.INVALID_TOKEN)
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.LOGIN_PERSONA, LoginPersonaRequest)
+def loginPersona(session: Session, request: LoginPersonaRequest) -> SessionInfo:
+    player = session.player
+    assert player is not None
+    return sessionInfo(player, session.hub.signer.issueToken(player.id))
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.LOGOUT)
+def logout(session: Session, request: None) -> None:
+    player = session.player
+    session.hub.unbindPlayer(session)
+    if player is not None:
+        log.info("Player {name} ({playerId}) logged out", name=player.displayName,
+                 playerId=player.id)
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.GET_AUTH_TOKEN)
+def getAuthToken(session: Session, request: None) -> GetAuthTokenResponse:
+    return GetAuthTokenResponse(authToken=session.hub.signer.issueToken(session.playerId))
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.LIST_USER_ENTITLEMENTS_2,
+         ListUserEntitlements2Request)
+def listUserEntitlements2(session: Session, request: ListUserEntitlements2Request) -> Any:
+    if request.entitlementTag:
+        return None
+    return Entitlements(entitlements=session.hub.gameData.entitlements(session.playerId))
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.GET_LEGAL_DOCS_INFO, auth=False)
+def getLegalDocsInfo(session: Session, request: None) -> GetLegalDocsInfoResponse:
+    return GetLegalDocsInfoResponse()
+
+
+def _legal(content: str, path: str) -> GetLegalDocContentResponse:
+    return GetLegalDocContentResponse(
+        version=path, contentLength=len(content.encode("utf-8")), content=content
+    )
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.GET_TERMS_OF_SERVICE_CONTENT,
+         GetLegalDocContentRequest, auth=False)
+def getTermsOfServiceContent(session: Session, request: Any) -> GetLegalDocContentResponse:
+    return _legal(session.hub.gameData.termsOfService(), "webterms/au/en/pc/default/09082020/02042022")
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.GET_PRIVACY_POLICY_CONTENT,
+         GetLegalDocContentRequest, auth=False)
+def getPrivacyPolicyContent(session: Session, request: Any) -> GetLegalDocContentResponse:
+    return _legal(session.hub.gameData.privacyPolicy(), "webprivacy/au/en/pc/default/08202020/02042022")
+
+
+@command(Component.AUTHENTICATION, AuthenticationCommand.PASSWORD_FORGOT,
+         PasswordForgotRequest, auth=False)
+def passwordForgot(session: Session, request: PasswordForgotRequest) -> None:
+    log.info(
+        "Password reset asked for {email}; this server sends no email: an "
+        "admin can set a new password in the dashboard",
+        email=request.email[:MAX_EMAIL],
+    )

@@ -1,0 +1,128 @@
+# -*- test-case-name: tests.test_components -*-
+"""
+UserSessions (component 0x7802): what a session reports about its network
+and what other players see of it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.logger import Logger
+
+from pocketrelay.blaze import tdf
+from pocketrelay.blaze.ids import Component, UserSessionsCommand, UserSessionsError
+from pocketrelay.blaze.protocol import BlazeError
+from pocketrelay.me3.messages.common import (
+    IpAddress,
+    IpPairAddress,
+    NetworkAddressIndex,
+    NetworkQosData,
+    UserIdentification,
+    UserSessionExtendedData,
+    ipv4ToInt,
+)
+from pocketrelay.me3.messages.usersessions import (
+    NetworkInfo,
+    ResumeSessionRequest,
+    UpdateHardwareFlagsRequest,
+    UserData,
+    UserDataFlags,
+)
+from pocketrelay.server.components.authentication import tokenLogin
+from pocketrelay.server.components.base import command
+
+if TYPE_CHECKING:
+    from pocketrelay.server.session import Session
+
+__all__ = ["extendedData", "fillExternalAddress", "userIdentification"]
+
+log = Logger()
+
+#: The DMAP key of the N7 rating shown to other players.
+N7_RATING_KEY = 0x70001
+
+
+def fillExternalAddress(address: tdf.Choice, peerHost: str, upnpAddress: int = 0) -> tdf.Choice:
+    """
+    When the game did not know its external address (QoS did not run), use
+    the router's UPnP WAN address if reported, else the address the server
+    sees, with the internal port.
+    """
+    if address.index != NetworkAddressIndex.IP_PAIR or not isinstance(
+        address.value, IpPairAddress
+    ):
+        return address
+    pair: IpPairAddress = address.value
+    if pair.external.ip != 0:
+        return address
+    try:
+        observed = upnpAddress or ipv4ToInt(peerHost)
+    except ValueError:
+        return address
+    external = IpAddress(ip=observed, port=pair.external.port or pair.internal.port)
+    return tdf.Choice(address.index, IpPairAddress(external=external, internal=pair.internal))
+
+
+def userIdentification(session: Session) -> UserIdentification:
+    player = session.player
+    if player is None:
+        return UserIdentification()
+    return UserIdentification(accountId=player.id, blazeId=player.id, name=player.displayName)
+
+
+def extendedData(session: Session) -> UserSessionExtendedData:
+    """
+    What other players see of C{session}: its address, QoS, hardware flags
+    and the games it is in.
+    """
+    network = session.network
+    games = session.extra.get("gameIds", ())
+    return UserSessionExtendedData(
+        address=network.address,
+        dataMap={N7_RATING_KEY: session.extra.get("n7Rating", 0)},
+        hardwareFlags=network.hardwareFlags,
+        latencies=list(network.pingSiteLatency.values()),
+        qosData=network.qos if network.qos is not None else NetworkQosData(natType=4),
+        games=[tdf.ObjectId(4, 1, gameId) for gameId in games],
+    )
+
+
+def _published(session: Session) -> None:
+    publish = session.extra.get("publish")
+    if publish is not None:
+        publish(session)
+
+
+@command(Component.USER_SESSIONS, UserSessionsCommand.UPDATE_NETWORK_INFO, NetworkInfo)
+def updateNetworkInfo(session: Session, request: NetworkInfo) -> None:
+    network = session.network
+    network.address = fillExternalAddress(request.address, session.peerHost, network.upnpAddress)
+    network.qos = request.qosData
+    network.pingSiteLatency = dict(request.pingSiteLatencies)
+    _published(session)
+
+
+@command(Component.USER_SESSIONS, UserSessionsCommand.UPDATE_HARDWARE_FLAGS,
+         UpdateHardwareFlagsRequest)
+def updateHardwareFlags(session: Session, request: UpdateHardwareFlagsRequest) -> None:
+    session.network.hardwareFlags = request.hardwareFlags
+    _published(session)
+
+
+@command(Component.USER_SESSIONS, UserSessionsCommand.LOOKUP_USER, UserIdentification)
+def lookupUser(session: Session, request: UserIdentification) -> UserData:
+    other = session.hub.sessionForPlayer(request.blazeId)
+    if other is None:
+        raise BlazeError(UserSessionsError.USER_NOT_FOUND)
+    return UserData(
+        extendedData=extendedData(other),
+        statusFlags=UserDataFlags.SUBSCRIBED | UserDataFlags.ONLINE,
+        user=userIdentification(other),
+    )
+
+
+@command(Component.USER_SESSIONS, UserSessionsCommand.RESUME_SESSION,
+         ResumeSessionRequest, auth=False)
+def resumeSession(session: Session, request: ResumeSessionRequest) -> Any:
+    return tokenLogin(session, request.sessionKey)

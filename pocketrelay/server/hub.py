@@ -1,0 +1,172 @@
+# -*- test-case-name: tests.test_session -*-
+"""
+L{Hub}: the server's controller.  It owns the live sessions and the
+player-to-session map, and holds the shared services (settings, store,
+game data, token signer, password hasher, clock) that handlers reach
+through C{session.hub}.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from twisted.logger import Logger
+
+import pocketrelay.server.components  # noqa: F401  (registers the handlers)
+from pocketrelay._version import __version__
+from pocketrelay.blaze.protocol import BlazeProtocol
+from pocketrelay.server.session import Session
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorTime
+
+    from pocketrelay.server.config import Settings
+    from pocketrelay.server.gamedata import GameData
+    from pocketrelay.server.security import Passwords, TokenSigner
+    from pocketrelay.server.store import Player, Store
+
+__all__ = ["Hub"]
+
+
+class Hub:
+    """
+    The controller shared by every Blaze session.
+
+    @ivar sessions: live sessions by session id.
+    @ivar online: the session of each logged-in player, by player id.
+    @ivar closeListeners: callables run with a session that is closing,
+        before it is forgotten (games use this to remove the player).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        gameData: GameData,
+        signer: TokenSigner,
+        passwords: Passwords,
+        clock: IReactorTime,
+        version: str = __version__,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.gameData = gameData
+        self.signer = signer
+        self.passwords = passwords
+        self.clock = clock
+        self.version = version
+        self.sessions: dict[int, Session] = {}
+        self.online: dict[int, Session] = {}
+        self.closeListeners: list[Callable[[Session], Any]] = []
+        self._sessionIds = itertools.count(1)
+
+    # -- sessions
+
+    def newSession(self, peerHost: str, association: str | None = None) -> Session:
+        """
+        Create the session for a new Blaze connection.
+        """
+        session = Session(self, next(self._sessionIds), peerHost, association)
+        self.sessions[session.sessionId] = session
+        return session
+
+    def buildProtocol(self, peerHost: str, association: str | None = None) -> BlazeProtocol:
+        """
+        A L{BlazeProtocol} whose dispatcher is a new L{Session}.
+        """
+        session = self.newSession(peerHost, association)
+        return BlazeProtocol(
+            session,
+            clock=self.clock,
+            idleTimeout=self.settings["limits.idle_timeout"],
+            maxFrameSize=self.settings["limits.max_frame_size"],
+        )
+
+    def sessionClosed(self, session: Session) -> None:
+        """
+        Forget a session whose connection closed.
+        """
+        for listener in list(self.closeListeners):
+            try:
+                listener(session)
+            except Exception:
+                self.log.failure("Cleaning up session {sessionId} failed",
+                                 sessionId=session.sessionId)
+        self.sessions.pop(session.sessionId, None)
+        player = session.player
+        if player is not None and self.online.get(player.id) is session:
+            del self.online[player.id]
+
+    @property
+    def full(self) -> bool:
+        """
+        Whether the configured maximum number of sessions is reached.
+        """
+        return len(self.sessions) >= self.settings["limits.max_sessions"]
+
+    # -- authentication
+
+    def bindPlayer(self, session: Session, player: Player) -> None:
+        """
+        Make C{player} the account of C{session}.  An older session of the
+        same account is logged out and disconnected: one live session per
+        account.
+        """
+        previous = self.online.get(player.id)
+        if previous is not None and previous is not session:
+            self.log.info(
+                "Player {name} ({playerId}) logged in again; closing session "
+                "{old}",
+                name=player.displayName,
+                playerId=player.id,
+                old=previous.sessionId,
+            )
+            self.unbindPlayer(previous)
+            previous.disconnect()
+        if session.player is not None and session.player.id != player.id:
+            self.unbindPlayer(session)
+        session.player = player
+        self.online[player.id] = session
+        self.log.info(
+            "Player {name} ({playerId}) logged in on session {sessionId} from {peer}",
+            name=player.displayName,
+            playerId=player.id,
+            sessionId=session.sessionId,
+            peer=session.peerHost,
+        )
+
+    def unbindPlayer(self, session: Session) -> None:
+        """
+        Log C{session} out (its connection stays open).
+        """
+        player = session.player
+        if player is None:
+            return
+        for listener in list(self.closeListeners):
+            try:
+                listener(session)
+            except Exception:
+                self.log.failure("Cleaning up session {sessionId} failed",
+                                 sessionId=session.sessionId)
+        if self.online.get(player.id) is session:
+            del self.online[player.id]
+        session.player = None
+
+    def sessionForPlayer(self, playerId: int) -> Session | None:
+        """
+        The live session of a logged-in player.
+        """
+        return self.online.get(playerId)
+
+    def updatePlayer(self, player: Player) -> None:
+        """
+        A player's account changed (name, role): refresh the live session's
+        copy.
+        """
+        session = self.online.get(player.id)
+        if session is not None:
+            session.player = player

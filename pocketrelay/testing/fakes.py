@@ -1,0 +1,81 @@
+# -*- test-case-name: tests.test_protocol -*-
+"""
+Hand-written fakes for tests.
+
+L{RecordingDispatcher} is an L{IBlazeDispatcher} that records everything a
+L{BlazeProtocol} hands it and answers requests with a handler function or
+with L{Deferred}s the test fires when it chooses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from twisted.internet import defer
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from pocketrelay.blaze.frames import Frame
+from pocketrelay.blaze.protocol import BlazeProtocol, IBlazeDispatcher
+
+__all__ = ["RecordingDispatcher"]
+
+
+@implementer(IBlazeDispatcher)
+@attrs.define(eq=False)
+class RecordingDispatcher:
+    """
+    An L{IBlazeDispatcher} that records what it is given.
+
+    Requests are answered by C{handler} when one is set; otherwise, when
+    C{deferring} is true, by a new unfired L{Deferred} kept in C{waiting}
+    (in arrival order); otherwise with an empty body.
+
+    @ivar handler: called with each request L{Frame}; its result (or
+        exception) is the dispatcher's answer.
+    @ivar deferring: answer with unfired L{Deferred}s when no handler is set.
+    @ivar protocol: the protocol given to L{connectionMade}.
+    @ivar requests: the requests received, in order.
+    @ivar waiting: the L{Deferred}s handed out, paired with their request.
+    @ivar notifications: the notifications received, in order.
+    @ivar lost: the reasons given to L{connectionLost}.
+    """
+
+    handler: Callable[[Frame], Any] | None = None
+    deferring: bool = False
+    protocol: BlazeProtocol | None = None
+    requests: list[Frame] = attrs.Factory(list)
+    waiting: list[tuple[Frame, defer.Deferred[Any]]] = attrs.Factory(list)
+    notifications: list[Frame] = attrs.Factory(list)
+    lost: list[Failure] = attrs.Factory(list)
+
+    def connectionMade(self, protocol: BlazeProtocol) -> None:
+        self.protocol = protocol
+
+    def requestReceived(self, request: Frame) -> Any:
+        self.requests.append(request)
+        if self.handler is not None:
+            return self.handler(request)
+        if self.deferring:
+            d: defer.Deferred[Any] = defer.Deferred()
+            self.waiting.append((request, d))
+            return d
+        return None
+
+    def notificationReceived(self, notification: Frame) -> None:
+        self.notifications.append(notification)
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.lost.append(reason)
+
+    def fireNext(self, result: Any = None) -> None:
+        """
+        Fire the oldest unfired L{Deferred} in C{waiting} with C{result}.
+        """
+        for _, d in self.waiting:
+            if not d.called:
+                d.callback(result)
+                return
+        raise AssertionError("no request is waiting")

@@ -1,0 +1,513 @@
+# -*- test-case-name: tests.test_gamedata -*-
+"""
+Tests for L{pocketrelay.server.gamedata}.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from typing import IO, Any
+
+from twisted.internet.testing import EventLoggingObserver
+from twisted.logger import LogLevel, globalLogPublisher
+from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SynchronousTestCase
+
+from pocketrelay.me3 import clientconfig
+from pocketrelay.me3.chunking import compressCoalesced, decompressCoalesced, unchunk
+from pocketrelay.me3.clientconfig import (
+    DEFAULT_MENU_MESSAGE,
+    TALK_FILE_LANGUAGES,
+    ConfigContext,
+    MenuMessage,
+    binVersion,
+    blazeSdkConfig,
+    entitlementsTable,
+    meData,
+    meDime,
+    meMessages,
+)
+from pocketrelay.server import gamedata
+from pocketrelay.server.gamedata import GameData, LegalDocument
+
+
+class CountingFilePath(FilePath[str]):
+    """
+    A L{FilePath} that counts how often each file name is opened and fails
+    to open the names in C{failing}; its children share both.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        alwaysCreate: bool = False,
+        opens: collections.Counter[str] | None = None,
+        failing: set[str] | None = None,
+    ) -> None:
+        super().__init__(path, alwaysCreate)
+        self.opens: collections.Counter[str] = (
+            opens if opens is not None else collections.Counter()
+        )
+        self.failing: set[str] = failing if failing is not None else set()
+
+    def clonePath(self, path: Any, alwaysCreate: bool = False) -> Any:
+        return CountingFilePath(path, alwaysCreate, self.opens, self.failing)
+
+    def open(self, mode: Any = "r") -> IO[bytes]:
+        self.opens[self.basename()] += 1
+        if self.basename() in self.failing:
+            raise PermissionError(13, "Permission denied", self.path)
+        return super().open(mode)
+
+
+class GameDataTestCase(SynchronousTestCase):
+    """
+    A data directory, a L{GameData} on it and a log observer.
+    """
+
+    def setUp(self) -> None:
+        self.root = FilePath(self.mktemp())
+        self.root.makedirs()
+        self.dataDir = CountingFilePath(self.root.child("data").path)
+        self.dataDir.makedirs()
+        self.context = ConfigContext(serverVersion="1.2.3")
+        self.gameData = GameData(self.dataDir, self.context)
+        self.events = EventLoggingObserver()
+        globalLogPublisher.addObserver(self.events)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events)
+
+    def write(
+        self, name: str, content: bytes, mtime: float | None = None
+    ) -> FilePath[str]:
+        path = FilePath(self.dataDir.child(name).path)
+        path.setContent(content)
+        if mtime is not None:
+            os.utime(path.path, (mtime, mtime))
+        return path
+
+    def levels(self, level: LogLevel) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["log_level"] is level]
+
+
+class BuiltinTests(GameDataTestCase):
+    """
+    Without operator files every config id has built-in content.
+    """
+
+    def test_pureConfigs(self) -> None:
+        """
+        C{ME3_DATA}, C{ME3_MSG}, C{ME3_BINI_VERSION} and C{BlazeSDK} are
+        built from the context.
+        """
+        self.assertEqual(self.gameData.clientConfig("ME3_DATA"), meData(self.context))
+        self.assertEqual(
+            self.gameData.clientConfig("ME3_MSG"), meMessages(self.context)
+        )
+        self.assertIn("1.2.3", self.gameData.clientConfig("ME3_MSG")["MSG_1_message"])
+        self.assertEqual(self.gameData.clientConfig("ME3_BINI_VERSION"), binVersion())
+        self.assertEqual(self.gameData.clientConfig("BlazeSDK"), blazeSdkConfig())
+        self.assertEqual(self.gameData.blazeSdkConfig(), blazeSdkConfig())
+
+    def test_customMessages(self) -> None:
+        """
+        Messages given to L{GameData} replace the welcome message; an empty
+        list sends none.
+        """
+        custom = GameData(self.dataDir, self.context, messages=[MenuMessage("hi")])
+        self.assertEqual(custom.clientConfig("ME3_MSG")["MSG_1_message"], "hi")
+        none = GameData(self.dataDir, self.context, messages=[])
+        self.assertEqual(none.clientConfig("ME3_MSG"), {})
+
+    def test_fileBackedFallbacks(self) -> None:
+        """
+        Without files: the minimal entitlement table, the built-in store
+        document, and empty maps for the coalesced and every talk file.
+        """
+        self.assertEqual(self.gameData.clientConfig("ME3_ENT"), entitlementsTable())
+        self.assertEqual(self.gameData.clientConfig("ME3_DIME"), meDime())
+        self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
+        for language in TALK_FILE_LANGUAGES:
+            self.assertEqual(
+                self.gameData.clientConfig("ME3_LIVE_TLK_PC_" + language), {}
+            )
+
+    def test_absentLoggedOnce(self) -> None:
+        """
+        A missing file is reported in one info line, not on every request.
+        """
+        for _ in range(3):
+            self.gameData.clientConfig("ME3_ENT")
+        lines = [e for e in self.levels(LogLevel.info) if "entitlements.dmap" in str(e)]
+        self.assertEqual(len(lines), 1)
+        self.assertIn("minimal built-in entitlement table", lines[0]["fallback"])
+
+    def test_missingDataDirectory(self) -> None:
+        """
+        A data directory that does not exist gives the built-in content.
+        """
+        gameData = GameData(self.root.child("nowhere"), self.context)
+        self.assertEqual(gameData.clientConfig("ME3_ENT"), entitlementsTable())
+        self.assertEqual(gameData.clientConfig("ME3_LIVE_TLK_PC_en"), {})
+        self.assertIn("pocketrelay 1.2.3", gameData.termsOfService())
+
+    def test_unknownId(self) -> None:
+        """
+        An unknown config id gives an empty map.
+        """
+        for configId in ["", "ME3_NOPE", "me3_data", "ME3_DATA ", "\x00"]:
+            self.assertEqual(self.gameData.clientConfig(configId), {}, configId)
+
+    def test_fresh(self) -> None:
+        """
+        Each call returns a new dictionary: changing one does not change
+        what later callers get.
+        """
+        first = self.gameData.clientConfig("ME3_DATA")
+        first["GAW_SERVER_BASE_URL"] = "changed"
+        first.clear()
+        self.assertEqual(self.gameData.clientConfig("ME3_DATA"), meData(self.context))
+
+    def test_legalDefaults(self) -> None:
+        """
+        The built-in legal documents are HTML naming the server software and
+        its version.
+        """
+        for text in (self.gameData.termsOfService(), self.gameData.privacyPolicy()):
+            self.assertTrue(text.startswith("<html>"))
+            self.assertIn("pocketrelay 1.2.3", text)
+        self.assertIn("Terms of Service", self.gameData.termsOfService())
+        self.assertIn("Privacy Policy", self.gameData.privacyPolicy())
+
+    def test_legalDocPath(self) -> None:
+        """
+        The document path is the file name in the data directory.
+        """
+        self.assertEqual(
+            self.gameData.legalDocPath(LegalDocument.TERMS_OF_SERVICE),
+            "terms_of_service.html",
+        )
+        self.assertEqual(
+            self.gameData.legalDocPath(LegalDocument.PRIVACY_POLICY),
+            "privacy_policy.html",
+        )
+
+    def test_menuMessage(self) -> None:
+        """
+        The menu message fills the template with the server version and the
+        player's name.
+        """
+        self.assertEqual(
+            self.gameData.menuMessage("Shepard"),
+            clientconfig.formatMenuMessage(DEFAULT_MENU_MESSAGE, "1.2.3", "Shepard"),
+        )
+        custom = GameData(self.dataDir, self.context, menuTemplate="v{v} {n}")
+        self.assertEqual(custom.menuMessage("Wrex"), "v1.2.3 Wrex\n")
+
+
+class OperatorFileTests(GameDataTestCase):
+    """
+    Files in the data directory replace the built-in content.
+    """
+
+    def test_rawCoalesced(self) -> None:
+        """
+        A raw C{coalesced.bin} is compressed into an C{NIBC} container and
+        chunked.
+        """
+        raw = b"coalesced" * 1000
+        self.write("coalesced.bin", raw)
+        blob = unchunk(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"))
+        self.assertEqual(decompressCoalesced(blob), raw)
+        self.assertEqual(len(self.levels(LogLevel.warn)), 0)
+
+    def test_compressedCoalesced(self) -> None:
+        """
+        A C{coalesced.bin} that is already an C{NIBC} container is sent as
+        it is.
+        """
+        blob = compressCoalesced(b"pre-compressed" * 100)
+        self.write("coalesced.bin", blob)
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED")), blob
+        )
+
+    def test_coalescedJsonReported(self) -> None:
+        """
+        A C{coalesced.json} alone is not used; a warning says to convert it.
+        """
+        self.write("coalesced.json", b"{}")
+        self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
+        warnings = self.levels(LogLevel.warn)
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("coalesced.json", warnings[0]["path"])
+
+    def test_talkFiles(self) -> None:
+        """
+        C{<lang>.tlk} is sent for its language; C{default.tlk} for a
+        language without its own file and for unknown languages.
+        """
+        self.write("en.tlk", b"english talk")
+        self.write("default.tlk", b"default talk")
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"english talk"
+        )
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_EN")), b"english talk"
+        )
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_de")), b"default talk"
+        )
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_xx")), b"default talk"
+        )
+
+    def test_entitlements(self) -> None:
+        """
+        C{entitlements.dmap} is sent as C{ME3_ENT}.
+        """
+        self.write(
+            "entitlements.dmap",
+            b"\xef\xbb\xbfCERBERUS_OFFER_ID=101\nENT_1_param=MP_DLC=TRUE\n",
+        )
+        self.assertEqual(
+            self.gameData.clientConfig("ME3_ENT"),
+            {"CERBERUS_OFFER_ID": "101", "ENT_1_param": "MP_DLC=TRUE"},
+        )
+
+    def test_store(self) -> None:
+        """
+        C{dime.xml} is sent under C{Config}.
+        """
+        xml = "<?xml version='1.0'?>\n<dime><fileVersion>2</fileVersion></dime>\n"
+        self.write("dime.xml", xml.encode("utf-8"))
+        self.assertEqual(self.gameData.clientConfig("ME3_DIME"), {"Config": xml})
+
+    def test_legalDocuments(self) -> None:
+        """
+        C{terms_of_service.html} and C{privacy_policy.html} replace the
+        built-in pages.
+        """
+        self.write("terms_of_service.html", "<p>Be nice ✓</p>".encode())
+        self.write("privacy_policy.html", b"<p>We keep nothing</p>")
+        self.assertEqual(self.gameData.termsOfService(), "<p>Be nice ✓</p>")
+        self.assertEqual(self.gameData.privacyPolicy(), "<p>We keep nothing</p>")
+
+
+class CachingTests(GameDataTestCase):
+    """
+    Results are computed once; files are read once per change.
+    """
+
+    def test_readOnce(self) -> None:
+        """
+        Repeated requests read each file once.
+        """
+        self.write("coalesced.bin", b"data" * 100)
+        self.write("en.tlk", b"talk")
+        self.write("entitlements.dmap", b"A=1\n")
+        self.write("terms_of_service.html", b"<p>t</p>")
+        for _ in range(5):
+            self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED")
+            self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")
+            self.gameData.clientConfig("ME3_ENT")
+            self.gameData.termsOfService()
+        self.assertEqual(
+            dict(self.dataDir.opens),
+            {
+                "coalesced.bin": 1,
+                "en.tlk": 1,
+                "entitlements.dmap": 1,
+                "terms_of_service.html": 1,
+            },
+        )
+
+    def test_computedOnce(self) -> None:
+        """
+        The compressed coalesced is built once, not per request.
+        """
+        calls = []
+        original = gamedata.coalescedConfig
+
+        def counting(data: bytes) -> dict[str, str]:
+            calls.append(data)
+            return original(data)
+
+        self.patch(gamedata, "coalescedConfig", counting)
+        self.write("coalesced.bin", b"data")
+        for _ in range(3):
+            self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED")
+        self.assertEqual(len(calls), 1)
+
+    def test_changedFilePickedUp(self) -> None:
+        """
+        A file whose modification time or size changed is read again on the
+        next request.
+        """
+        self.write("en.tlk", b"first", mtime=1_000_000)
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"first"
+        )
+        self.write("en.tlk", b"other", mtime=1_000_100)
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"other"
+        )
+        self.write("en.tlk", b"longer text", mtime=1_000_100)
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"longer text"
+        )
+        self.assertEqual(self.dataDir.opens["en.tlk"], 3)
+
+    def test_addedAndRemoved(self) -> None:
+        """
+        A file added after the first request is used from the next request
+        on; removing it brings back the fallback.
+        """
+        self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_fr"), {})
+        self.write("fr.tlk", b"french")
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_fr")), b"french"
+        )
+        self.dataDir.child("fr.tlk").remove()
+        self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_fr"), {})
+
+
+class FileErrorTests(GameDataTestCase):
+    """
+    Unusable files give one log line and the built-in content, never an
+    exception.
+    """
+
+    def assertOneWarning(self, fragment: str) -> None:
+        warnings = self.levels(LogLevel.warn)
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn(fragment, warnings[0]["reason"])
+
+    def test_corruptCompressedCoalesced(self) -> None:
+        """
+        A C{coalesced.bin} that starts with C{NIBC} but is corrupt is not
+        sent; the warning names the problem, once, and the file is not read
+        again until it changes.
+        """
+        self.write("coalesced.bin", b"NIBC\x01\x00\x00\x00" + b"\xff" * 30)
+        for _ in range(3):
+            self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
+        self.assertOneWarning("compressed coalesced")
+        self.assertEqual(self.dataDir.opens["coalesced.bin"], 1)
+
+    def test_tooLarge(self) -> None:
+        """
+        A file above the size limit is refused without reading it.
+        """
+        gameData = GameData(self.dataDir, self.context, maxFileSize=10)
+        self.write("en.tlk", b"x" * 11)
+        self.assertEqual(gameData.clientConfig("ME3_LIVE_TLK_PC_en"), {})
+        self.assertOneWarning("more than the limit of 10")
+        self.assertEqual(self.dataDir.opens["en.tlk"], 0)
+
+    def test_defaultLimit(self) -> None:
+        """
+        The coalesced and talk-file limit is 64 MiB.
+        """
+        self.assertEqual(gamedata.MAX_FILE_SIZE, 64 * 1024 * 1024)
+        self.assertEqual(self.gameData.maxFileSize, gamedata.MAX_FILE_SIZE)
+
+    def test_emptyFile(self) -> None:
+        """
+        An empty talk file is not sent.
+        """
+        self.write("en.tlk", b"")
+        self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en"), {})
+        self.assertOneWarning("empty")
+
+    def test_badEntitlements(self) -> None:
+        """
+        A malformed entitlement table gives the built-in one.
+        """
+        self.write("entitlements.dmap", b"A=1\nbroken line\n")
+        self.assertEqual(self.gameData.clientConfig("ME3_ENT"), entitlementsTable())
+        self.assertOneWarning("line 2")
+
+    def test_badStoreXml(self) -> None:
+        """
+        A store document that is not well-formed XML gives the built-in one.
+        """
+        self.write("dime.xml", b"<dime><unclosed></dime>")
+        self.assertEqual(self.gameData.clientConfig("ME3_DIME"), meDime())
+        self.assertOneWarning("not well-formed XML")
+
+    def test_badUtf8(self) -> None:
+        """
+        A legal document that is not UTF-8 gives the built-in page.
+        """
+        self.write("privacy_policy.html", b"\xff\xfe<p>x</p>")
+        self.assertIn("Privacy Policy", self.gameData.privacyPolicy())
+        self.assertOneWarning("utf-8")
+
+    def test_directory(self) -> None:
+        """
+        A directory where a file is expected is not used.
+        """
+        self.dataDir.child("en.tlk").makedirs()
+        self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en"), {})
+        self.assertOneWarning("not a regular file")
+
+    def test_unreadable(self) -> None:
+        """
+        A file that cannot be opened gives the fallback and a warning with
+        the operating system's reason.
+        """
+        self.write("ru.tlk", b"russian")
+        self.dataDir.failing.add("ru.tlk")
+        self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_ru"), {})
+        self.assertOneWarning("Permission denied")
+
+    def test_unexpectedError(self) -> None:
+        """
+        An unexpected exception while building is logged as a failure and
+        the fallback is sent.
+        """
+
+        def broken(data: bytes) -> dict[str, str]:
+            raise RuntimeError("bug")
+
+        self.patch(gamedata, "coalescedConfig", broken)
+        self.write("coalesced.bin", b"data")
+        self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(len(self.levels(LogLevel.critical)), 1)
+
+
+class TraversalTests(GameDataTestCase):
+    """
+    Config ids never name files outside the data directory.
+    """
+
+    def test_talkFileTraversal(self) -> None:
+        """
+        A talk-file id with a path in place of the language reads only
+        C{default.tlk}, never the file the path points at.
+        """
+        self.root.child("secret.tlk").setContent(b"secret")
+        self.root.child("x.tlk").setContent(b"secret")
+        for configId in [
+            "ME3_LIVE_TLK_PC_../secret",
+            "ME3_LIVE_TLK_PC_../../x",
+            "ME3_LIVE_TLK_PC_/etc/passwd",
+            "ME3_LIVE_TLK_PC_..",
+        ]:
+            self.assertEqual(self.gameData.clientConfig(configId), {}, configId)
+        self.write("default.tlk", b"default")
+        self.assertEqual(
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_../secret")),
+            b"default",
+        )
+        self.assertEqual(dict(self.dataDir.opens), {"default.tlk": 1})
+
+    def test_unknownLanguagesShareOneEntry(self) -> None:
+        """
+        Any number of unknown languages costs one cache entry.
+        """
+        for i in range(50):
+            self.gameData.clientConfig(f"ME3_LIVE_TLK_PC_zz{i}")
+        self.assertLessEqual(len(self.gameData._cache), 1)
