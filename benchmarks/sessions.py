@@ -132,8 +132,7 @@ def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.pop("POCKETRELAY_LISTEN", None)
     process = subprocess.Popen(
-        [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-         "-n", "--pidfile=",
+        [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
          "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
          "--data-dir", dataDir, "--log-level", "warn"],
         stdout=subprocess.DEVNULL,
@@ -204,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             outcome: list[Any] = []
             d = run()
             d.addBoth(outcome.append)
-            d.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
-            reactor.run()  # type: ignore[attr-defined]
+            d.addBoth(lambda _: reactor.stop())
+            reactor.run()
             if outcome and hasattr(outcome[0], "getTraceback"):
                 print(outcome[0].getTraceback())
                 return 1

@@ -360,8 +360,23 @@ class FrameDecoderTests(SynchronousTestCase):
             FrameError, decoder.feed, request(9, 2, 1, b"x" * 11).encode()
         )
         again = self.assertRaises(FrameError, decoder.feed, request(9, 2, 1).encode())
-        self.assertIs(again, first)
+        self.assertEqual((again.reason, again.offset), (first.reason, first.offset))
+        self.assertEqual(again.frames, [])
         self.assertRaises(FrameError, decoder.feed, b"")
+
+    def test_framesBeforeErrorKept(self) -> None:
+        """
+        The error carries the whole frames that came before the bad one in
+        the same feed, so the caller can still answer them.
+        """
+        good = request(9, 2, 1)
+        bad = bytearray(request(9, 2, 2).encode())
+        bad[8] = 0x60
+        error = self.assertRaises(
+            FrameError, FrameDecoder().feed, good.encode() + bytes(bad)
+        )
+        self.assertEqual(error.frames, [good])
+        self.assertEqual(error.offset, len(good.encode()))
 
     def test_unknownMessageType(self) -> None:
         """

@@ -50,7 +50,7 @@ class ServerFixture:
         self.service.privilegedStartService()
         self.service.startService()
         testCase.addCleanup(self.service.stopService)
-        listener = next(s for s in self.service if isinstance(s, tap.ListenerService))
+        listener = next(s for s in self.service.services if isinstance(s, tap.ListenerService))
         self.port = listener.port.getHost().port
         self.hub = self.service.hub
 
@@ -282,6 +282,8 @@ class HTTPTests(TestCase):
         token = json.loads((yield readBody(response)))["association"]
         client = yield self.server.connect({b"x-association": token.encode()})
         yield client.preAuth()
+        sessions = list(self.server.hub.sessions.values())
+        self.assertEqual([s.association for s in sessions], [token])
         client.disconnect()
         yield _sleep(0.05)
 

@@ -12,19 +12,26 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.blaze import tdf
 from pocketrelay.me3.messages import (
+    associations,
     auth,
     common,
+    gameenums,
+    gamemanager,
+    gamereporting,
+    messaging,
     redirector,
+    stats,
     usersessions,
     util,
 )
 
-_VECTORS = Path(__file__).resolve().parents[2] / "shared/docs/reference/tdf-vectors.json"
+_VECTORS = (
+    Path(__file__).resolve().parents[2] / "shared/docs/reference/tdf-vectors.json"
+)
 
 #: The message modules whose classes the generic tests cover.
 MODULE_NAMES = [
@@ -69,7 +76,8 @@ def messageClasses() -> list[type]:
 
 
 def _specs(cls: type) -> tuple[Any, ...]:
-    return cls.__dict__["__tdf_codec__"].specs  # type: ignore[no-any-return]
+    specs: tuple[Any, ...] = cls.__dict__["__tdf_codec__"].specs
+    return specs
 
 
 def sampleValue(kind: tdf.Kind, depth: int = 0) -> Any:
@@ -94,9 +102,7 @@ def sampleValue(kind: tdf.Kind, depth: int = 0) -> Any:
     if kind is tdf.ObjId:
         return tdf.ObjectId(4, 1, 99)
     if kind is tdf.Var:
-        return tdf.VariableValue(
-            1, tdf.Member("VALU", tdf.TdfType.INT, 3)
-        )
+        return tdf.VariableValue(1, tdf.Member("VALU", tdf.TdfType.INT, 3))
     if kind is tdf.GenericStruct:
         return tdf.StructValue((tdf.Member("A", tdf.TdfType.INT, 1),))
     if isinstance(kind, tdf.StructOf):
@@ -118,8 +124,8 @@ def sampleValue(kind: tdf.Kind, depth: int = 0) -> Any:
     if isinstance(kind, tdf.MapOf):
         return {sampleValue(kind.key, depth + 1): sampleValue(kind.value, depth + 1)}
     if isinstance(kind, tdf.UnionOf):
-        index, alternative = max(kind.alternatives.items())
-        return tdf.Choice(index, sampleValue(alternative, depth + 1))
+        index, chosen = max(kind.alternatives.items())
+        return tdf.Choice(index, sampleValue(chosen, depth + 1))
     raise AssertionError(f"no sample for {kind!r}")
 
 
@@ -184,7 +190,7 @@ class AllMessagesTests(SynchronousTestCase):
         for cls in messageClasses():
             value = sampleInstance(cls)
             context = tdf.DecodeContext()
-            decoded = tdf.decode(cls, tdf.encode(value), context)
+            decoded: Any = tdf.decode(cls, tdf.encode(value), context)
             self.assertEqual(decoded, value, cls.__name__)
             self.assertEqual(context.anomalies, [], cls.__name__)
 
@@ -201,6 +207,20 @@ class AllMessagesTests(SynchronousTestCase):
                 self.assertEqual(len(set(raw)), len(raw), cls.__name__)
                 required = {s.tag for s in _specs(cls) if not s.optional}
                 self.assertTrue(required.issubset(tags), cls.__name__)
+
+    def test_truncatedInput(self) -> None:
+        """
+        Every prefix of a filled message either decodes or raises
+        L{tdf.TdfDecodeError}; nothing else escapes.
+        """
+        for cls in messageClasses():
+            body = tdf.encode(sampleInstance(cls))
+            step = max(1, len(body) // 150)
+            for end in range(0, len(body), step):
+                try:
+                    tdf.decode(cls, body[:end])
+                except tdf.TdfDecodeError:
+                    pass
 
     def test_docstringsNameTags(self) -> None:
         """
@@ -260,9 +280,7 @@ class CommonTests(SynchronousTestCase):
         does at 2**63 and above) reads back as the unsigned value.
         """
         value = 2**63 + 5
-        body = tdf.encodeStruct(
-            [tdf.Member("XUID", tdf.TdfType.INT, value - 2**64)]
-        )
+        body = tdf.encodeStruct([tdf.Member("XUID", tdf.TdfType.INT, value - 2**64)])
         self.assertEqual(tdf.decode(common.XboxClientAddress, body).xboxUserId, value)
 
     def test_networkAddress(self) -> None:
@@ -272,12 +290,8 @@ class CommonTests(SynchronousTestCase):
         """
         pair = common.IpPairAddress()
         self.assertEqual(common.networkAddress(pair), tdf.Choice(2, pair))
-        self.assertEqual(
-            common.networkAddress(common.IpAddress()).index, 3
-        )
-        self.assertEqual(
-            common.networkAddress(common.HostNameAddress()).index, 4
-        )
+        self.assertEqual(common.networkAddress(common.IpAddress()).index, 3)
+        self.assertEqual(common.networkAddress(common.HostNameAddress()).index, 4)
         self.assertEqual(common.networkAddress(None), tdf.Choice())
         self.assertRaises(TypeError, common.networkAddress, "1.2.3.4")
 
@@ -332,9 +346,7 @@ class RedirectorTests(SynchronousTestCase):
         union = decoded["ADDR"]
         self.assertEqual(union.index, 0)
         self.assertEqual(union.member.tag, "VALU")
-        self.assertEqual(
-            [m.tag for m in union.member.value.members], ["IP", "PORT"]
-        )
+        self.assertEqual([m.tag for m in union.member.value.members], ["IP", "PORT"])
         self.assertEqual(union.member.value["IP"], 0x7F000001)
         again = tdf.decode(redirector.ServerInstanceInfo, body)
         self.assertEqual(again.address.value.host, "127.0.0.1")
@@ -440,7 +452,9 @@ class UtilTests(SynchronousTestCase):
             ]
         )
         request = tdf.decode(util.UserSettingsSaveRequest, body)
-        self.assertEqual((request.key, request.data, request.userId), ("class1", "20;4;Adept;1", 0))
+        self.assertEqual(
+            (request.key, request.data, request.userId), ("class1", "20;4;Adept;1", 0)
+        )
         reply = util.UserSettingsLoadAllResponse({"b": "1", "Base": "2", "a": "3"})
         smap = tdf.decodeStruct(tdf.encode(reply))["SMAP"]
         self.assertEqual([k for k, _ in smap.items], ["a", "b", "Base"])
@@ -526,7 +540,10 @@ class AuthTests(SynchronousTestCase):
         body = tdf.encode(auth.LoginErrorBody())
         self.assertEqual(
             body,
-            tdf.encodeTag("PNAM") + b"\x01\x01\x00" + tdf.encodeTag("UID") + b"\x00\x00",
+            tdf.encodeTag("PNAM")
+            + b"\x01\x01\x00"
+            + tdf.encodeTag("UID")
+            + b"\x00\x00",
         )
 
     def test_entitlements(self) -> None:
@@ -550,7 +567,11 @@ class AuthTests(SynchronousTestCase):
         body = tdf.encodeStruct(
             [
                 tdf.Member("ETAG", tdf.TdfType.STRING, "ONLINE_ACCESS"),
-                tdf.Member("GNLS", tdf.TdfType.LIST, tdf.ListValue(tdf.TdfType.STRING, ("ME3PCOffers",))),
+                tdf.Member(
+                    "GNLS",
+                    tdf.TdfType.LIST,
+                    tdf.ListValue(tdf.TdfType.STRING, ("ME3PCOffers",)),
+                ),
             ]
         )
         request = tdf.decode(auth.ListUserEntitlements2Request, body)
@@ -580,6 +601,7 @@ class UserSessionsTests(SynchronousTestCase):
         updateNetworkInfo as ME3 sends it (C{ADDR} union 2 with C{EXIP} and
         C{INIP}, C{NLMP}, C{NQOS}) decodes into an L{common.IpPairAddress}.
         """
+
         def ip(address: int, port: int) -> tdf.StructValue:
             return tdf.StructValue(
                 (
@@ -604,7 +626,9 @@ class UserSessionsTests(SynchronousTestCase):
                 tdf.Member(
                     "NLMP",
                     tdf.TdfType.MAP,
-                    tdf.MapValue(tdf.TdfType.STRING, tdf.TdfType.INT, (("ea-sjc", 156),)),
+                    tdf.MapValue(
+                        tdf.TdfType.STRING, tdf.TdfType.INT, (("ea-sjc", 156),)
+                    ),
                 ),
                 tdf.Member(
                     "NQOS",
@@ -676,3 +700,503 @@ class UserSessionsTests(SynchronousTestCase):
         self.assertEqual(
             tdf.decode(usersessions.UserData, tdf.encode(reply)).user.blazeId, 9
         )
+
+
+class MessagingTests(SynchronousTestCase):
+    """
+    Tests for L{messaging}.
+    """
+
+    def test_fetchReply(self) -> None:
+        """
+        The fetchMessages reply carries the message count in C{MCNT}.
+        """
+        self.assertEqual(
+            tdf.encode(messaging.FetchMessageResponse(1)),
+            tdf.encodeTag("MCNT") + b"\x00\x01",
+        )
+
+    def test_menuMessage(self) -> None:
+        """
+        The message notification as the reference server sends it: flags
+        and message id 1, the text in C{NAME}, the payload addressed to the
+        player, the source the player.
+        """
+        player = messaging.playerObjectId(7)
+        message = messaging.NotifyMessage(
+            sourceName="Hello\n",
+            payload=messaging.ClientMessage(target=player),
+            source=player,
+        )
+        decoded = tdf.decodeStruct(tdf.encode(message))
+        self.assertEqual(
+            [m.tag for m in decoded.members],
+            ["FLAG", "MGID", "NAME", "PYLD", "SRCE", "TIME"],
+        )
+        self.assertEqual(decoded["FLAG"], 1)
+        self.assertEqual(decoded["MGID"], 1)
+        self.assertEqual(decoded["SRCE"], tdf.ObjectId(0x7802, 1, 7))
+        payload = decoded["PYLD"]
+        self.assertEqual(payload["ATTR"].asDict(), {"B0000": "160"})
+        self.assertEqual(payload["TARG"], tdf.ObjectId(0x7802, 1, 7))
+        self.assertEqual(payload["FLAG"], 1)
+
+
+class StatsTests(SynchronousTestCase):
+    """
+    Tests for L{stats}.
+    """
+
+    def test_leaderboardRequest(self) -> None:
+        """
+        getLeaderboard as ME3 sends it decodes its board name, start and
+        count.
+        """
+        body = tdf.encodeStruct(
+            [
+                tdf.Member("COUN", tdf.TdfType.INT, 61),
+                tdf.Member(
+                    "KSUM",
+                    tdf.TdfType.MAP,
+                    tdf.MapValue(
+                        tdf.TdfType.STRING,
+                        tdf.TdfType.INT,
+                        (("accountcountry", 0), ("ME3Map", 0)),
+                    ),
+                ),
+                tdf.Member("LBID", tdf.TdfType.INT, 0),
+                tdf.Member("NAME", tdf.TdfType.STRING, "N7RatingGlobal"),
+                tdf.Member("POFF", tdf.TdfType.INT, 0),
+                tdf.Member("STRT", tdf.TdfType.INT, 29),
+                tdf.Member("TIME", tdf.TdfType.INT, 0),
+                tdf.Member("USET", tdf.TdfType.OBJECT_ID, tdf.ObjectId(0, 0, 0)),
+            ]
+        )
+        context = tdf.DecodeContext()
+        request = tdf.decode(stats.LeaderboardStatsRequest, body, context)
+        self.assertEqual(context.anomalies, [])
+        self.assertEqual(
+            (request.boardName, request.rankStart, request.count),
+            ("N7RatingGlobal", 29, 61),
+        )
+        self.assertEqual(request.keyScopes, {"accountcountry": 0, "ME3Map": 0})
+
+    def test_filteredRequest(self) -> None:
+        """
+        getFilteredLeaderboard's ids are read from C{IDLS}.
+        """
+        request = stats.FilteredLeaderboardStatsRequest(ids=[1, 2], boardName="x")
+        again = tdf.decode(stats.FilteredLeaderboardStatsRequest, tdf.encode(request))
+        self.assertEqual(again.ids, [1, 2])
+
+    def test_rows(self) -> None:
+        """
+        L{stats.leaderboardRow} writes the value as a string in C{RSTA} and
+        C{STAT}, C{RWST} unset, C{RWFG} and C{UATT} zero.
+        """
+        reply = stats.LeaderboardStatValues([stats.leaderboardRow(3, "Shep", 1, 250)])
+        row = tdf.decodeStruct(tdf.encode(reply))["LDLS"].items[0]
+        self.assertEqual(row["ENAM"], "Shep")
+        self.assertEqual(row["ENID"], 3)
+        self.assertEqual(row["RANK"], 1)
+        self.assertEqual(row["RSTA"], "250")
+        self.assertEqual(list(row["STAT"].items), ["250"])
+        self.assertEqual(row["RWST"], tdf.UnionValue())
+        self.assertEqual(row["RWFG"], 0)
+
+    def test_group(self) -> None:
+        """
+        L{stats.leaderboardGroup} builds the N7 group as the reference server
+        does: user entity type, the accountcountry key scope, one stat
+        column.
+        """
+        group = stats.leaderboardGroup(
+            "N7RatingGlobal",
+            "N7 Rating - Global",
+            "n7rating",
+            "N7 Rating",
+            "ME3LeaderboardGroup",
+        )
+        decoded = tdf.decodeStruct(tdf.encode(group))
+        self.assertEqual(decoded["ETYP"], tdf.ObjectType(0x7802, 1))
+        self.assertEqual(decoded["LBSZ"], 0x7270E0)
+        self.assertEqual(decoded["NAME"], "ME3LeaderboardGroup")
+        self.assertEqual(decoded["SNAM"], "n7rating")
+        scope = decoded["KSUM"].asDict()["accountcountry"]
+        self.assertEqual(scope["KSVL"].asDict(), {0: 0})
+        column = decoded["LIST"].items[0]
+        self.assertEqual(column["CATG"], "MassEffectStats")
+        self.assertEqual(column["SDSC"], "N7 Rating")
+
+    def test_entityCount(self) -> None:
+        """
+        The entity count reply is C{CNT}.
+        """
+        self.assertEqual(
+            tdf.encode(stats.EntityCount(5)), tdf.encodeTag("CNT") + b"\x00\x05"
+        )
+
+
+class AssociationsTests(SynchronousTestCase):
+    """
+    Tests for L{associations}.
+    """
+
+    def test_defaultLists(self) -> None:
+        """
+        The default getLists reply is the reference server's one empty
+        friend list.
+        """
+        decoded = tdf.decodeStruct(tdf.encode(associations.Lists()))
+        entry = decoded["LMAP"].items[0]
+        info = entry["INFO"]
+        self.assertEqual(info["BOID"], tdf.ObjectId(0x19, 1, 0x74B09C4))
+        self.assertEqual(info["FLGS"], 4)
+        self.assertEqual(info["LMS"], 200)
+        self.assertEqual(info["LID"]["LNM"], "friendList")
+        self.assertEqual(info["LID"]["TYPE"], 1)
+        self.assertEqual(entry["TOCT"], 0)
+
+
+class GameReportingTests(SynchronousTestCase):
+    """
+    Tests for L{gamereporting}.
+    """
+
+    def _reportBody(self) -> bytes:
+        player = tdf.StructValue(
+            (
+                tdf.Member("CTRY", tdf.TdfType.INT, 0x656E5553),
+                tdf.Member("NCHP", tdf.TdfType.INT, 1200),
+                tdf.Member("NRAT", tdf.TdfType.INT, 350),
+            )
+        )
+        game = tdf.StructValue(
+            (
+                tdf.Member(
+                    "PLYR",
+                    tdf.TdfType.MAP,
+                    tdf.MapValue(tdf.TdfType.INT, tdf.TdfType.STRUCT, ((7, player),)),
+                ),
+            )
+        )
+        report = tdf.StructValue(
+            (
+                tdf.Member(
+                    "GAME",
+                    tdf.TdfType.VARIABLE,
+                    tdf.VariableValue(
+                        0x1C0001, tdf.Member("GAME", tdf.TdfType.STRUCT, game)
+                    ),
+                ),
+                tdf.Member("GRID", tdf.TdfType.INT, 2**40),
+                tdf.Member("GTYP", tdf.TdfType.STRING, "massEffectReport"),
+            )
+        )
+        return tdf.encodeStruct(
+            [
+                tdf.Member("FNSH", tdf.TdfType.INT, 0),
+                tdf.Member("PRVT", tdf.TdfType.VARIABLE, None),
+                tdf.Member("RPRT", tdf.TdfType.STRUCT, report),
+            ]
+        )
+
+    def test_playerReports(self) -> None:
+        """
+        An offline game report decodes, and L{gamereporting.playerReports}
+        reads each player's challenge points and N7 rating out of the
+        type-7 C{GAME} value.
+        """
+        request = tdf.decode(
+            gamereporting.SubmitOfflineGameReportRequest, self._reportBody()
+        )
+        self.assertEqual(request.report.gameReportingId, 2**40)
+        self.assertEqual(request.report.gameType, "massEffectReport")
+        reports = gamereporting.playerReports(request.report)
+        self.assertEqual(
+            reports,
+            {7: gamereporting.MassEffectPlayerReport(0x656E5553, 1200, 350)},
+        )
+
+    def test_playerReportsNotStruct(self) -> None:
+        """
+        A C{GAME} value that is not a struct gives no player reports.
+        """
+        report = gamereporting.GameReport(
+            game=tdf.VariableValue(1, tdf.Member("GAME", tdf.TdfType.INT, 3))
+        )
+        self.assertEqual(gamereporting.playerReports(report), {})
+
+    def test_playerReportsAbsent(self) -> None:
+        """
+        A report without its C{GAME} value gives no player reports.
+        """
+        self.assertEqual(gamereporting.playerReports(gamereporting.GameReport()), {})
+
+    def test_resultNotification(self) -> None:
+        """
+        The default result notification is what the reference server sends:
+        C{DATA} absent (C{07 00}) and zeros.
+        """
+        tag = tdf.encodeTag
+        self.assertEqual(
+            tdf.encode(gamereporting.ResultNotification()),
+            tag("DATA") + b"\x07\x00"
+            + tag("EROR") + b"\x00\x00"
+            + tag("FNL") + b"\x00\x00"
+            + tag("GHID") + b"\x00\x00"
+            + tag("GRID") + b"\x00\x00",
+        )  # fmt: skip
+
+
+def _hostPair() -> common.IpPairAddress:
+    return common.IpPairAddress(
+        external=common.IpAddress.fromString("203.0.113.9", 3659),
+        internal=common.IpAddress.fromString("192.168.1.2", 3659),
+    )
+
+
+class GameManagerTests(SynchronousTestCase):
+    """
+    Tests for L{gamemanager}.
+    """
+
+    def test_joinCompletedVectorD6(self) -> None:
+        """
+        NotifyPlayerJoinCompleted with GID 1, PID 2 is the body of D6.
+        """
+        self.assertEqual(
+            tdf.encode(gamemanager.NotifyPlayerJoinCompleted(1, 2)), vectorBody("D6")
+        )
+
+    def test_datalessReasonVectorD9(self) -> None:
+        """
+        The default NotifyGameSetup carries C{REAS} as union 0 with a
+        DatalessSetupContext of context 0: the bytes of vector D9.
+        """
+        member = bytes.fromhex(loadVectors()["D9"])
+        body = tdf.encode(gamemanager.NotifyGameSetup())
+        self.assertTrue(body.endswith(member))
+        joined = gamemanager.NotifyGameSetup(
+            reason=gamemanager.datalessSetup(gameenums.DatalessContext.JOIN_GAME_SETUP)
+        )
+        decoded = tdf.decodeStruct(tdf.encode(joined))
+        self.assertEqual(decoded["REAS"].index, 0)
+        self.assertEqual(decoded["REAS"].member.value["DCTX"], 1)
+
+    def test_hostNetworkHeatBug(self) -> None:
+        """
+        C{HNET} in the game data is written with element type struct and
+        each element as the union index 2, the C{EXIP} and C{INIP} members
+        and a terminator, without a C{VALU} header.
+        """
+        pair = _hostPair()
+        setup = gamemanager.NotifyGameSetup(
+            game=gamemanager.ReplicatedGameData(
+                gameId=1, hostNetwork=[common.networkAddress(pair)]
+            )
+        )
+        body = tdf.encode(setup)
+        exip = tdf.encodeTag("EXIP") + b"\x03" + tdf.encode(pair.external) + b"\x00"
+        inip = tdf.encodeTag("INIP") + b"\x03" + tdf.encode(pair.internal) + b"\x00"
+        expected = (
+            tdf.encodeTag("HNET")
+            + b"\x04"
+            + b"\x03\x01"
+            + b"\x02"
+            + exip
+            + inip
+            + b"\x00"
+        )
+        self.assertIn(expected, body)
+        self.assertNotIn(tdf.encodeTag("VALU") + b"\x03" + exip, body)
+        decoded = tdf.decode(gamemanager.NotifyGameSetup, body)
+        self.assertEqual(decoded.game.hostNetwork, [tdf.Choice(2, pair)])
+
+    def test_playerNetworkNormalUnion(self) -> None:
+        """
+        C{PNET} of a game player keeps the normal union form.
+        """
+        pair = _hostPair()
+        player = gamemanager.ReplicatedGamePlayer(
+            address=common.networkAddress(pair), playerId=5
+        )
+        body = tdf.encode(player)
+        self.assertIn(
+            tdf.encodeTag("PNET") + b"\x06\x02" + tdf.encodeTag("VALU") + b"\x03",
+            body,
+        )
+        self.assertEqual(tdf.decode(gamemanager.ReplicatedGamePlayer, body), player)
+
+    def test_gameDataDefaults(self) -> None:
+        """
+        The game data defaults are ME3's: capacities [4, 0], protocol
+        version string and its hash (vector H1), VoIP peer-to-peer,
+        presence standard, max 4 players.
+        """
+        data = tdf.decodeStruct(tdf.encode(gamemanager.ReplicatedGameData()))
+        self.assertEqual(list(data["CAP"].items), [4, 0])
+        self.assertEqual(data["VSTR"], "ME3-295976325-179181965240128")
+        self.assertEqual(data["GPVH"], int(loadVectors()["H1"], 16))
+        self.assertEqual(data["VOIP"], 2)
+        self.assertEqual(data["PRES"], 1)
+        self.assertEqual(data["MCAP"], 4)
+        self.assertEqual(data["NTOP"], 0)
+
+    def test_playerDefaults(self) -> None:
+        """
+        A game player has no team (C{TIDX} 0xFFFF) and C{UGID} (0, 0, 0).
+        """
+        data = tdf.decodeStruct(tdf.encode(gamemanager.ReplicatedGamePlayer()))
+        self.assertEqual(data["TIDX"], 0xFFFF)
+        self.assertEqual(data["UGID"], tdf.ObjectId(0, 0, 0))
+
+    def test_matchmakingSetup(self) -> None:
+        """
+        L{gamemanager.matchmakingSetup} is union index 3 with the reference
+        server's fit scores and result 2.
+        """
+        reason = gamemanager.matchmakingSetup(9, 9)
+        setup = gamemanager.NotifyGameSetup(reason=reason)
+        decoded = tdf.decodeStruct(tdf.encode(setup))["REAS"]
+        self.assertEqual(decoded.index, 3)
+        context = decoded.member.value
+        self.assertEqual(context["FIT"], 21600)
+        self.assertEqual(context["MAXF"], 21600)
+        self.assertEqual(context["RSLT"], 2)
+        self.assertEqual((context["MSID"], context["USID"]), (9, 9))
+
+    def test_createGameRequestFromMe3(self) -> None:
+        """
+        A createGame body with a heat-bug C{HNET} decodes into the host's
+        pair address, the attributes and settings.
+        """
+        pair = _hostPair()
+        request = gamemanager.CreateGameRequest(
+            attributes={"ME3map": "map2", "ME3privacy": "PUBLIC"},
+            hostNetwork=[common.networkAddress(pair)],
+        )
+        body = tdf.encode(request)
+        self.assertEqual(tdf.decodeStruct(body)["HNET"].elementType, tdf.TdfType.STRUCT)
+        decoded = tdf.decode(gamemanager.CreateGameRequest, body)
+        self.assertEqual(decoded.settings, 0x11F)
+        self.assertEqual(decoded.hostNetwork[0].value, pair)
+        self.assertEqual(decoded.attributes["ME3map"], "map2")
+
+    def test_matchmakingRules(self) -> None:
+        """
+        startMatchmaking's rules are read from C{CRIT.RLST}, and
+        L{gamemanager.MatchmakingCriteriaData.ruleValues} maps them by name.
+        """
+        rules = [
+            tdf.StructValue(
+                (
+                    tdf.Member("NAME", tdf.TdfType.STRING, name),
+                    tdf.Member("THLD", tdf.TdfType.STRING, "ME3_requiredDLC"),
+                    tdf.Member(
+                        "VALU",
+                        tdf.TdfType.LIST,
+                        tdf.ListValue(tdf.TdfType.STRING, tuple(values)),
+                    ),
+                )
+            )
+            for name, values in [
+                ("ME3_gameMapMatchRule", ["map2", "abstain"]),
+                ("ME3_rule_dlc2300", ["required"]),
+            ]
+        ]
+        crit = tdf.StructValue(
+            (
+                tdf.Member(
+                    "RLST",
+                    tdf.TdfType.LIST,
+                    tdf.ListValue(tdf.TdfType.STRUCT, tuple(rules)),
+                ),
+            )
+        )
+        body = tdf.encodeStruct(
+            [
+                tdf.Member("CRIT", tdf.TdfType.STRUCT, crit),
+                tdf.Member("DUR", tdf.TdfType.INT, 1_800_000),
+                tdf.Member("GSET", tdf.TdfType.INT, 1311),
+            ]
+        )
+        request = tdf.decode(gamemanager.StartMatchmakingRequest, body)
+        self.assertEqual(
+            request.criteria.ruleValues(),
+            {
+                "ME3_gameMapMatchRule": ["map2", "abstain"],
+                "ME3_rule_dlc2300": ["required"],
+            },
+        )
+        self.assertEqual(request.durationMs, 1_800_000)
+
+    def test_meshConnection(self) -> None:
+        """
+        updateMeshConnection's targets decode with their player and status.
+        """
+        request = gamemanager.UpdateMeshConnectionRequest(
+            gameId=1,
+            targets=[gamemanager.PlayerConnectionStatus(playerId=2, status=2)],
+        )
+        decoded = tdf.decode(
+            gamemanager.UpdateMeshConnectionRequest, tdf.encode(request)
+        )
+        self.assertEqual(
+            decoded.targets[0].status, gameenums.PlayerNetConnectionStatus.CONNECTED
+        )
+
+    def test_asyncStatusDefault(self) -> None:
+        """
+        The default NotifyMatchmakingAsyncStatus carries one status as the
+        reference server sends it.
+        """
+        notify = gamemanager.NotifyMatchmakingAsyncStatus(sessionId=4, userSessionId=4)
+        decoded = tdf.decodeStruct(tdf.encode(notify))
+        self.assertEqual([m.tag for m in decoded.members], ["ASIL", "MSID", "USID"])
+        status = decoded["ASIL"].items[0]
+        self.assertEqual(
+            [m.tag for m in status.members],
+            ["CGS", "CUST", "DNFS", "FGS", "GEOS", "GRDA", "GSRD", "HBRD",
+             "HVRD", "PSRS", "RRDA", "SKRS", "TSRS", "UEDS", "VGRS"],
+        )  # fmt: skip
+        self.assertEqual(status["CGS"]["EVST"], 6)
+        self.assertEqual(status["GSRD"]["PMAX"], 4)
+        self.assertEqual(status["GSRD"]["PMIN"], 2)
+        self.assertEqual(status["HBRD"]["BVAL"], 1)
+
+    def test_settingsChangeTaggedAttr(self) -> None:
+        """
+        NotifyGameSettingsChange carries the settings under C{ATTR}, as an
+        integer.
+        """
+        body = tdf.encode(
+            gamemanager.NotifyGameSettingsChange(settings=0x11F, gameId=1)
+        )
+        self.assertEqual(tdf.decodeStruct(body)["ATTR"], 0x11F)
+
+    def test_gameBrowserData(self) -> None:
+        """
+        getGameDataFromId's reply lists games with C{HOST} and the heat-bug
+        C{HNET}.
+        """
+        game = gamemanager.GameBrowserGameData(
+            gameId=3, hostId=8, hostNetwork=[common.networkAddress(_hostPair())]
+        )
+        reply = gamemanager.GetGameDataFromIdResponse([game])
+        decoded = tdf.decode(gamemanager.GameBrowserDataList, tdf.encode(reply))
+        self.assertEqual(decoded.games[0].hostId, 8)
+        self.assertEqual(decoded.games[0].hostNetwork[0].index, 2)
+
+    def test_enumsAssignable(self) -> None:
+        """
+        Enum members can be assigned to message members and decode back as
+        equal integers.
+        """
+        notify = gamemanager.NotifyGameStateChange(
+            gameId=1, state=gameenums.GameState.IN_GAME
+        )
+        decoded = tdf.decode(gamemanager.NotifyGameStateChange, tdf.encode(notify))
+        self.assertEqual(decoded.state, gameenums.GameState.IN_GAME)
+        self.assertEqual(decoded.state, 0x83)
+        self.assertEqual(int(gameenums.GameSettings(0x11F)), 287)

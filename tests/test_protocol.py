@@ -696,3 +696,29 @@ class LoopbackTests(SynchronousTestCase):
             [(f.component, f.command) for f in self.clientDispatcher.notifications],
             [(4, 0x1E)],
         )
+
+
+class MalformedAfterGoodFrameTests(SynchronousTestCase):
+    """
+    Requests that arrive before a malformed frame in the same read are
+    still answered before the connection closes.
+    """
+
+    def test_goodFrameAnsweredBeforeClose(self) -> None:
+        """
+        A ping followed by a frame of unknown message type in one read: the
+        ping is answered, then the connection is closed.
+        """
+        from pocketrelay.blaze.frames import FrameDecoder, request
+
+        router = Router()
+        router.route(9, 2, lambda frame: b"")
+        protocol = BlazeProtocol(router, clock=Clock())
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        bad = bytearray(request(9, 2, 2).encode())
+        bad[8] = 0x70
+        protocol.dataReceived(request(9, 2, 1).encode() + bytes(bad))
+        replies = FrameDecoder().feed(transport.value())
+        self.assertEqual([frame.seq for frame in replies], [1])
+        self.assertTrue(transport.disconnecting)

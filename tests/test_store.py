@@ -307,6 +307,118 @@ class LifeCycleTests(_StoreTestCase):
         self.assertEqual(await value, "19")
 
 
+class _RecordingReactor:
+    """
+    The global reactor, recording system event triggers instead of adding
+    them.
+
+    @ivar triggers: handle to C{(phase, event, callable)} of live triggers.
+    """
+
+    def __init__(self) -> None:
+        self.triggers: dict[int, tuple[str, str, Any]] = {}
+        self._next = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(globalReactor, name)
+
+    def addSystemEventTrigger(
+        self, phase: str, event: str, f: Any, *args: Any, **kwargs: Any
+    ) -> int:
+        self._next += 1
+        self.triggers[self._next] = (phase, event, f)
+        return self._next
+
+    def removeSystemEventTrigger(self, handle: int) -> None:
+        del self.triggers[handle]
+
+
+class StartStopTests(TestCase):
+    """
+    Starting and stopping, with a reactor that records shutdown triggers.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = _RecordingReactor()
+        self.store = Store(self.mktemp(), self.reactor)  # type: ignore[arg-type]
+        self.addCleanup(lambda: self.store.stop())
+
+    async def test_queuedDuringOpen(self) -> None:
+        """
+        Operations called right after L{Store.start}, before it finished,
+        run once the database is open.
+        """
+        started = self.store.start()
+        self.assertTrue(self.store.running)
+        created = self.store.createPlayer("a@b.c", "a", None)
+        found = self.store.getPlayerByEmail("a@b.c")
+        await started
+        self.assertEqual(await found, await created)
+
+    async def test_queuedDuringFailedOpen(self) -> None:
+        """
+        Operations queued while an open fails fail with L{StoreError}.
+        """
+        store = Store(self.mktemp() + "/missing/app.db", self.reactor)  # type: ignore[arg-type]
+        started = store.start()
+        queued = store.getPlayer(1)
+        for d in (started, queued):
+            try:
+                await d
+            except StoreError:
+                pass
+            else:
+                self.fail("expected StoreError")
+        self.assertFalse(store.running)
+        self.assertEqual(self.reactor.triggers, {})
+
+    async def test_shutdownTrigger(self) -> None:
+        """
+        Once open, the store registers a "before shutdown" trigger whose
+        Deferred fires after the database is closed, and which does not try
+        to remove itself.
+        """
+        await self.store.start()
+        ((phase, event, trigger),) = self.reactor.triggers.values()
+        self.assertEqual((phase, event), ("before", "shutdown"))
+        await trigger()
+        self.assertFalse(self.store.running)
+        # A trigger that has fired is not removed again (Twisted warns about
+        # that); the reactor forgets it by itself.
+        self.assertEqual(len(self.reactor.triggers), 1)
+        self.reactor.triggers.clear()
+        await self._reopenAndStop()
+
+    async def _reopenAndStop(self) -> None:
+        await self.store.start()
+        self.assertEqual(len(self.reactor.triggers), 1)
+        await self.store.stop()
+        self.assertEqual(self.reactor.triggers, {})
+
+    async def test_stopRemovesTrigger(self) -> None:
+        """
+        L{Store.stop} removes the shutdown trigger, and the store can be
+        started again.
+        """
+        await self.store.start()
+        self.assertEqual(len(self.reactor.triggers), 1)
+        await self.store.stop()
+        self.assertEqual(self.reactor.triggers, {})
+        await self._reopenAndStop()
+
+    async def test_stopDuringOpen(self) -> None:
+        """
+        Stopping before the open finished closes the store and leaves no
+        shutdown trigger.
+        """
+        started = self.store.start()
+        stopped = self.store.stop()
+        await started
+        await stopped
+        self.assertFalse(self.store.running)
+        self.assertEqual(self.reactor.triggers, {})
+
+
 class CommitTests(_StoreTestCase):
     """
     Every write is committed before its L{Deferred} fires.

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_tdf -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Tests for L{pocketrelay.blaze.tdf}: the published test vectors, declared
 structs, Hypothesis round-trips and robustness against damaged input.
@@ -162,7 +162,7 @@ class Defaults:
     s: str = tdf.member("S", tdf.Str)
     b: bytes = tdf.member("B", tdf.Blob)
     g: StructValue = tdf.member("G", tdf.GenericStruct)
-    l: list[int] = tdf.member("L", tdf.ListOf(tdf.Int))  # noqa: E741
+    l: list[int] = tdf.member("L", tdf.ListOf(tdf.Int))
     m: dict[str, int] = tdf.member("M", tdf.MapOf(tdf.Str, tdf.Int))
     u: tdf.Choice = tdf.member("U", tdf.UnionOf({0: tdf.Int}))
     v: Any = tdf.member("V", tdf.Var)

@@ -64,6 +64,9 @@ class FrameError(ValueError):
     def __init__(self, reason: str, offset: int | None = None) -> None:
         self.reason = reason
         self.offset = offset
+        #: Whole frames that came before the bad one in the same feed; the
+        #: caller may still act on them.
+        self.frames: list[Frame] = []
         super().__init__(reason if offset is None else f"{reason} (at byte {offset})")
 
 
@@ -341,8 +344,10 @@ class FrameDecoder:
                 )
                 pos += total
         except FrameError as e:
-            self._failed = e
+            e.frames = frames
+            self._failed = FrameError(e.reason, e.offset)
             del buf[:]
+            pos = 0
             raise
         finally:
             if pos:

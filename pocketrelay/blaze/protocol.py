@@ -256,13 +256,16 @@ class BlazeProtocol(Protocol, TimeoutMixin):
 
     def _refuseInput(self) -> None:
         """
-        Stop reading and handling requests and close the connection once
-        what was written has been sent.
+        Stop reading; answer the requests already received, then close the
+        connection once what was written has been sent.
         """
         self._inputRefused = True
-        self._queue.clear()
         self.setTimeout(None)
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self._closeIfDrained()
+
+    def _closeIfDrained(self) -> None:
+        if self._inputRefused and not self._busy and not self._queue and not self._closed:
+            self.transport.loseConnection()  # type: ignore[union-attr]
 
     def dataReceived(self, data: bytes) -> None:
         if self._closed or self._inputRefused:
@@ -276,7 +279,10 @@ class BlazeProtocol(Protocol, TimeoutMixin):
                 peer=self.peer,
                 reason=str(e),
             )
+            for frame in e.frames:
+                self._frameReceived(frame)
             self._refuseInput()
+            self._dispatch()
             return
         for frame in frames:
             self._frameReceived(frame)
@@ -340,7 +346,6 @@ class BlazeProtocol(Protocol, TimeoutMixin):
                 and not self._writePaused
                 and self._queue
                 and not self._closed
-                and not self._inputRefused
             ):
                 frame = self._queue.popleft()
                 self._busy = True
@@ -357,11 +362,13 @@ class BlazeProtocol(Protocol, TimeoutMixin):
                 self._readPaused
                 and len(self._queue) <= self.maxQueued // 2
                 and not self._closed
+                and not self._inputRefused
             ):
                 self._readPaused = False
                 self.transport.resumeProducing()  # type: ignore[union-attr]
         finally:
             self._dispatching = False
+        self._closeIfDrained()
 
     def _handled(self, result: Any, frame: Frame) -> None:
         self._writeReply(frame.reply(encodeBody(result)))

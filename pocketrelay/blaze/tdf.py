@@ -810,7 +810,7 @@ def _decodeGenericMember(
     if pos + 4 > end:
         raise TdfDecodeError("input ends inside a member header", pos)
     raw = data[pos : pos + 3]
-    tag = _labelCache.get(raw)
+    tag = _labelCache.get(raw) if raw.__class__ is bytes else None
     if tag is None:
         tag = decodeTag(raw, pos)
     code = data[pos + 3]
@@ -1596,7 +1596,8 @@ def member(
     if default is not attrs.NOTHING:
         return attrs.field(default=default, metadata=metadata)
     sample = kind.default()
-    if isinstance(sample, list | dict):
+    if isinstance(sample, list | dict) or isinstance(kind, StructOf):
+        # Mutable: every instance gets its own.
         return attrs.field(factory=kind.default, metadata=metadata)
     return attrs.field(default=sample, metadata=metadata)
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 
+from pocketrelay.me3.clientconfig import DEFAULT_MENU_MESSAGE
+
 __all__ = [
     "SETTINGS",
     "ConfigError",
@@ -90,9 +92,9 @@ class Setting:
                 f"{origin}: {self.key} must be one of {', '.join(self.choices)}, "
                 f"not {value!r}"
             )
-        if self.minimum is not None and value < self.minimum:
+        if self.minimum is not None and value < self.minimum:  # type: ignore[operator]
             raise ConfigError(f"{origin}: {self.key} must be at least {self.minimum}")
-        if self.maximum is not None and value > self.maximum:
+        if self.maximum is not None and value > self.maximum:  # type: ignore[operator]
             raise ConfigError(f"{origin}: {self.key} must be at most {self.maximum}")
         return value
 
@@ -134,9 +136,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Created on first run."),
     Setting("log_level", str, "info", "Least severe log level written.",
             choices=("debug", "info", "warn", "error")),
-    Setting("menu_message", str,
-            "<font color='#B2B2B2'>Pocket Relay</font> - <font color='#FFFF66'>"
-            "Logged as: {n}</font>",
+    Setting("menu_message", str, DEFAULT_MENU_MESSAGE,
             "Message shown in the game's main menu; {v} is the server version, "
             "{n} the player's name."),
     Setting("reverse_proxy", bool, False,

@@ -16,7 +16,10 @@ from twisted.logger import Logger
 
 import pocketrelay.server.components  # noqa: F401  (registers the handlers)
 from pocketrelay._version import __version__
-from pocketrelay.blaze.protocol import BlazeProtocol
+from pocketrelay.blaze import tdf
+from pocketrelay.blaze.protocol import BlazeProtocol, encodeBody
+from pocketrelay.me3.messages.gameenums import PlayerRemovedReason
+from pocketrelay.server.games import Game, Games, Notice, PlayerInfo
 from pocketrelay.server.session import Session
 
 if TYPE_CHECKING:
@@ -63,6 +66,9 @@ class Hub:
         self.online: dict[int, Session] = {}
         self.closeListeners: list[Callable[[Session], Any]] = []
         self._sessionIds = itertools.count(1)
+        self.games = Games(tunnelPolicy=settings["tunnel"])
+        self.games.onFinished = self._gameFinished
+        self.games.onJoined = self._gameJoined
 
     # -- sessions
 
@@ -88,8 +94,11 @@ class Hub:
 
     def sessionClosed(self, session: Session) -> None:
         """
-        Forget a session whose connection closed.
+        Forget a session whose connection closed; its player leaves its
+        game (reason: connection lost) and the matchmaking queue.
         """
+        if session.player is not None:
+            self._leaveGames(session, PlayerRemovedReason.PLAYER_CONN_LOST)
         for listener in list(self.closeListeners):
             try:
                 listener(session)
@@ -146,6 +155,7 @@ class Hub:
         player = session.player
         if player is None:
             return
+        self._leaveGames(session, PlayerRemovedReason.PLAYER_LEFT)
         for listener in list(self.closeListeners):
             try:
                 listener(session)
@@ -170,3 +180,88 @@ class Hub:
         session = self.online.get(player.id)
         if session is not None:
             session.player = player
+
+    # -- games
+
+    def deliver(self, notices: list[Notice]) -> None:
+        """
+        Send each notice to its recipients' sessions, encoding its body once.
+        """
+        for notice in notices:
+            body = encodeBody(notice.body)
+            for playerId in notice.recipients:
+                session = self.online.get(playerId)
+                if session is not None:
+                    session.notify(notice.component, notice.command, body)
+
+    def playerInfo(self, session: Session, fallbackAddress: tdf.Choice | None = None) -> PlayerInfo:
+        """
+        The snapshot of a logged-in session that games keep.  When the
+        session has not reported its network yet, the address from the
+        request (C{fallbackAddress}) is used, with the observed address
+        filled in.
+        """
+        from pocketrelay.server.components.usersessions import fillExternalAddress
+
+        player = session.player
+        assert player is not None
+        network = session.network
+        address = network.address
+        if not address.isSet and fallbackAddress is not None and fallbackAddress.isSet:
+            address = fillExternalAddress(fallbackAddress, session.peerHost, network.upnpAddress)
+            network.address = address
+        kwargs: dict[str, Any] = {}
+        if network.qos is not None:
+            kwargs["qos"] = network.qos
+        return PlayerInfo(
+            playerId=player.id,
+            name=player.displayName,
+            sessionId=session.sessionId,
+            address=address,
+            hardwareFlags=network.hardwareFlags,
+            latencies=tuple(network.pingSiteLatency.values()),
+            n7Rating=session.extra.get("n7Rating", 0),
+            **kwargs,
+        )
+
+    def playerUpdated(self, session: Session) -> None:
+        """
+        A session reported new network details: games and game members
+        see the new snapshot.
+        """
+        if session.player is not None:
+            self.deliver(self.games.updatePlayer(self.playerInfo(session)))
+
+    def _gameJoined(self, game: Game, playerId: int) -> None:
+        """
+        A player entered C{game}: remember its progress for the report.
+        """
+        from pocketrelay.server.reports import snapshotProgress
+
+        d = snapshotProgress(self.store, game, playerId)
+        d.addErrback(lambda f: self.log.failure("Snapshot of {playerId} failed", f,
+                                                playerId=playerId))
+
+    def _leaveGames(self, session: Session, reason: PlayerRemovedReason) -> None:
+        player = session.player
+        if player is None:
+            return
+        game = self.games.gameOf(player.id)
+        notices = self.games.leaveAll(player.id, reason, self.clock.seconds())
+        if game is not None:
+            self.log.info("Player {name} left game {gameId} ({reason})",
+                          name=player.displayName, gameId=game.gameId, reason=reason.name)
+        self.deliver(notices)
+
+    def tick(self) -> None:
+        """
+        Periodic work: matchmaking timeouts and status updates.
+        """
+        self.deliver(self.games.tick(self.clock.seconds()))
+
+    def _gameFinished(self, game: Game) -> None:
+        from pocketrelay.server.reports import recordGameReport
+
+        d = recordGameReport(self.store, game, self.clock.seconds())
+        d.addErrback(lambda f: self.log.failure("Storing the report of game {gameId} failed",
+                                                f, gameId=game.gameId))

@@ -131,7 +131,7 @@ class Session:
             return None
         if spec.auth and self.player is None:
             raise BlazeError(GlobalError.AUTHENTICATION_REQUIRED)
-        body = None
+        body: Any = None
         if spec.request is not None:
             context = tdf.DecodeContext()
             body = tdf.decode(spec.request, request.body, context)

@@ -163,6 +163,8 @@ class ListenerService(service.Service):
     """
 
     def __init__(self, description: str, factory: Any, reactor: Any) -> None:
+        #: What the operator configured, for messages.
+        self.configured = description
         self.description = withBacklog(description)
         self.factory = factory
         self.reactor = reactor
@@ -174,7 +176,7 @@ class ListenerService(service.Service):
         try:
             endpoint = endpoints.serverFromString(self.reactor, self.description)
         except (ValueError, KeyError, TypeError) as e:
-            raise StartupError(f"invalid listen description {self.description!r}: {e}")
+            raise StartupError(f"invalid listen description {self.configured!r}: {e}")
         d = endpoint.listen(self.factory)
         if not d.called:
             # Asynchronous endpoints (rare): note the port when ready.
@@ -190,10 +192,10 @@ class ListenerService(service.Service):
             reason = outcome.value
             if isinstance(reason, CannotListenError):
                 raise StartupError(
-                    f"cannot listen on {self.description}: "
+                    f"cannot listen on {self.configured}: "
                     f"{getattr(reason.socketError, 'strerror', None) or reason.socketError}"
                 )
-            raise StartupError(f"cannot listen on {self.description}: {reason}")
+            raise StartupError(f"cannot listen on {self.configured}: {reason}")
         self._listening(outcome)
         super().privilegedStartService()
 
@@ -266,7 +268,19 @@ class ThreadPoolService(service.Service):
 PASSWORD_THREADS = 2
 
 
-def makeService(options: Options, reactor: Any = None) -> service.IService:
+class ServerService(LoggingMultiService):
+    """
+    The server's service tree.
+
+    @ivar hub: the L{Hub} (sessions, shared services).
+    @ivar store: the L{Store}.
+    """
+
+    hub: Any = None
+    store: Any = None
+
+
+def makeService(options: Options, reactor: Any = None) -> ServerService:
     """
     Build the server's service tree from parsed options.
     """
@@ -295,7 +309,7 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
     except (SecretFileError, OSError) as e:
         raise StartupError(str(e))
 
-    top = LoggingMultiService(
+    top = ServerService(
         filteredObserver(getattr(options, "parent", None), settings["log_level"])
     )
     store = Store(dataDir.child("app.db").path, reactor)
@@ -306,7 +320,9 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
     passwordPool = ThreadPool(0, PASSWORD_THREADS, name="pocketrelay-passwords")
     ThreadPoolService(passwordPool).setServiceParent(top)
 
-    gameData = GameData(dataDir, ConfigContext())
+    gameData = GameData(
+        dataDir, ConfigContext(), menuTemplate=settings["menu_message"]
+    )
     hub = Hub(
         settings=settings,
         store=store,
@@ -318,10 +334,16 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
     for key, value, origin in settings.describe():
         log.info("Setting {key} = {value} (from {origin})", key=key, value=value, origin=origin)
 
+    from twisted.application.internet import TimerService
+
+    ticker = TimerService(1.0, hub.tick)
+    ticker.clock = reactor
+    ticker.setServiceParent(top)
+
     root = buildRoot(hub, tunnelPort=None)
     site = buildSite(root, reactor)
     ListenerService(settings["listen"], site, reactor).setServiceParent(top)
-    top.hub = hub  # type: ignore[attr-defined]
-    top.store = store  # type: ignore[attr-defined]
+    top.hub = hub
+    top.store = store
     return top
 

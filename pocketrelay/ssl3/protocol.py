@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
+    "MAX_HANDSHAKE_BYTES",
     "SSLv3ClientFactory",
     "SSLv3ClientProtocol",
     "SSLv3ServerFactory",
@@ -58,6 +59,10 @@ __all__ = [
 
 #: Seconds a handshake may take before the connection is dropped.
 DEFAULT_HANDSHAKE_TIMEOUT = 60.0
+
+#: The most bytes a client may send before its handshake is done.  The
+#: game's whole side of the handshake is about 250 bytes.
+MAX_HANDSHAKE_BYTES = 16384
 
 _SUITE_NAMES = {0x0004: "RC4-MD5", 0x0005: "RC4-SHA"}
 
@@ -132,6 +137,7 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
         self._reader: Iterator[Any] | None = None
         self._innerConnected = False
         self._handshakeDone = False
+        self._handshakeBytes = 0
         self._version: tuple[int, int] | None = None
         self.peer = "?"
 
@@ -218,6 +224,11 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
     def dataReceived(self, data: bytes) -> None:
         if self._state not in (_HANDSHAKING, _OPEN):
             return
+        if self._state == _HANDSHAKING:
+            self._handshakeBytes += len(data)
+            if self._handshakeBytes > MAX_HANDSHAKE_BYTES:
+                self._fail(f"more than {MAX_HANDSHAKE_BYTES} bytes before the handshake finished")
+                return
         try:
             self._scanner.feed(data)
         except SSLv3RecordError as e:

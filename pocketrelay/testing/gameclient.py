@@ -24,12 +24,13 @@ from pocketrelay.blaze.frames import Frame
 from pocketrelay.blaze.ids import (
     AuthenticationCommand,
     Component,
+    GameManagerCommand,
     MessagingCommand,
     UserSessionsCommand,
     UtilCommand,
 )
 from pocketrelay.blaze.protocol import BlazeProtocol, IBlazeDispatcher
-from pocketrelay.me3.messages import auth, common, usersessions, util
+from pocketrelay.me3.messages import auth, common, gamemanager, usersessions, util
 
 __all__ = ["GameClient", "UpgradeFailed", "UpgradingProtocol"]
 
@@ -294,6 +295,75 @@ class GameClient:
 
     def statsCommand(self, command: int, body: Any, reply: type | None) -> defer.Deferred[Any]:
         return self.request(Component.STATS, command, body, reply)
+
+    # -- games
+
+    ME3_ATTRIBUTES = {
+        "ME3_dlc2300": "required",
+        "ME3_dlc2500": "required",
+        "ME3gameDifficulty": "difficulty1",
+        "ME3gameEnemyType": "enemy1",
+        "ME3map": "map2",
+        "ME3privacy": "PUBLIC",
+        "ME3gameState": "IN_LOBBY",
+    }
+
+    def createGame(self, attributes: dict[str, str] | None = None) -> defer.Deferred[Any]:
+        return self.request(
+            Component.GAME_MANAGER,
+            GameManagerCommand.CREATE_GAME,
+            gamemanager.CreateGameRequest(
+                attributes=dict(self.ME3_ATTRIBUTES if attributes is None else attributes),
+            ),
+            gamemanager.CreateGameResponse,
+        )
+
+    def startMatchmaking(self, rules: dict[str, str] | None = None,
+                         durationMs: int = 1_800_000) -> defer.Deferred[Any]:
+        wanted = {
+            "ME3_gameMapMatchRule": "abstain",
+            "ME3_gameEnemyTypeRule": "abstain",
+            "ME3_gameDifficultyRule": "abstain",
+            "ME3_rule_dlc2300": "required",
+            "ME3_rule_dlc2500": "required",
+        }
+        wanted.update(rules or {})
+        criteria = gamemanager.MatchmakingCriteriaData(
+            genericRules=[
+                gamemanager.GenericRulePrefs(name=name, threshold="OSDK_matchAny", values=[value])
+                for name, value in wanted.items()
+            ]
+        )
+        return self.request(
+            Component.GAME_MANAGER,
+            GameManagerCommand.START_MATCHMAKING,
+            gamemanager.StartMatchmakingRequest(criteria=criteria, durationMs=durationMs),
+            gamemanager.StartMatchmakingResponse,
+        )
+
+    def updateMesh(self, gameId: int, playerId: int, status: int = 2) -> defer.Deferred[Any]:
+        return self.request(
+            Component.GAME_MANAGER,
+            GameManagerCommand.UPDATE_MESH_CONNECTION,
+            gamemanager.UpdateMeshConnectionRequest(
+                gameId=gameId,
+                targets=[gamemanager.PlayerConnectionStatus(playerId=playerId, status=status)],
+            ),
+        )
+
+    def setGameAttributes(self, gameId: int, attributes: dict[str, str]) -> defer.Deferred[Any]:
+        return self.request(
+            Component.GAME_MANAGER,
+            GameManagerCommand.SET_GAME_ATTRIBUTES,
+            gamemanager.SetGameAttributesRequest(attributes=attributes, gameId=gameId),
+        )
+
+    def removePlayer(self, gameId: int, playerId: int, reason: int = 6) -> defer.Deferred[Any]:
+        return self.request(
+            Component.GAME_MANAGER,
+            GameManagerCommand.REMOVE_PLAYER,
+            gamemanager.RemovePlayerRequest(gameId=gameId, playerId=playerId, reason=reason),
+        )
 
     def disconnect(self) -> None:
         if self.protocol.transport is not None:

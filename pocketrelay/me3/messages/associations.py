@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 AssociationLists (component 0x19): getLists (server-behaviour.md section
 1.7).  The reference server answers with one empty friend list.

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Authentication (component 1): logins, account creation, personas, tokens,
 legal documents, password rules and entitlements (blaze-wire.md section

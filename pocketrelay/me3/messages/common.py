@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Structs shared by several ME3 Blaze components: network addresses, QoS
 data, user identification, personas, sessions and the user session

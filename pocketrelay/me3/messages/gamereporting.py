@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 GameReporting (component 0x1C): submitOfflineGameReport and the result
 notification (blaze-wire.md section 5.12).
@@ -112,7 +112,10 @@ def playerReports(report: GameReport) -> dict[int, MassEffectPlayerReport]:
     game = report.game
     if game is None or not isinstance(game.member.value, tdf.StructValue):
         return {}
-    body = tdf.encodeStruct(game.member.value)
+    try:
+        body = tdf.encodeStruct(game.member.value)
+    except tdf.TdfEncodeError as e:
+        raise tdf.TdfDecodeError(f"game report cannot be read: {e.reason}")
     return tdf.decode(MassEffectReport, body).players
 
 

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Messaging (component 0xF): fetchMessages and the message notification
 (server-behaviour.md section 1.6).

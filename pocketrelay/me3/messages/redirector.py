@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Redirector.getServerInstance (component 5, command 1): the request ME3
 sends to C{gosredirector.ea.com:42127} and the answer that points it at

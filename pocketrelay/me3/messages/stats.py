@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Stats (component 7): the leaderboard commands ME3 uses
 (server-behaviour.md section 1.4).

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 UserSessions (component 0x7802): network info, hardware flags, user
 lookup, session resume and the notifications that keep players informed

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_messages -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Util (component 9): preAuth, postAuth, ping, suspendUserPing,
 fetchClientConfig, the telemetry and ticker servers, user settings and

@@ -4,7 +4,12 @@ package registers every handler in L{base.REGISTRY}.
 """
 
 from pocketrelay.server.components import (  # noqa: F401
+    associations,
     authentication,
+    gamemanager,
+    gamereporting,
+    messaging,
+    stats,
     usersessions,
     util,
 )

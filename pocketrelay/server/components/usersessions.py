@@ -77,7 +77,9 @@ def extendedData(session: Session) -> UserSessionExtendedData:
     and the games it is in.
     """
     network = session.network
-    games = session.extra.get("gameIds", ())
+    player = session.player
+    game = session.hub.games.gameOf(player.id) if player is not None else None
+    games = (game.gameId,) if game is not None else ()
     return UserSessionExtendedData(
         address=network.address,
         dataMap={N7_RATING_KEY: session.extra.get("n7Rating", 0)},
@@ -89,9 +91,7 @@ def extendedData(session: Session) -> UserSessionExtendedData:
 
 
 def _published(session: Session) -> None:
-    publish = session.extra.get("publish")
-    if publish is not None:
-        publish(session)
+    session.hub.playerUpdated(session)
 
 
 @command(Component.USER_SESSIONS, UserSessionsCommand.UPDATE_NETWORK_INFO, NetworkInfo)

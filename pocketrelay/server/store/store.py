@@ -387,10 +387,11 @@ class Store:
     """
     The SQLite store.
 
-    Construct it, call L{start}, and L{stop} at shutdown.  Operations
-    may be called as soon as L{start} returned: they run after the open.  L{start} also registers a
-    reactor shutdown trigger that stops the store, so the worker thread
-    never keeps the process alive.
+    Construct it, call L{start}, and L{stop} at shutdown.  Operations may
+    be called as soon as L{start} returned: they run after the open (and
+    fail with L{StoreError} if it failed).  Once open, the store registers
+    a reactor shutdown trigger that stops it, so the worker thread never
+    keeps the process alive.
 
     Paging: C{offset} arguments are row offsets (rows skipped), not page
     indexes; page sizes are clipped to L{MAX_PAGE_SIZE}.
@@ -423,7 +424,8 @@ class Store:
     @property
     def running(self) -> bool:
         """
-        Whether L{start} succeeded and L{stop} has not been called.
+        Whether the store accepts operations: from L{start} until L{stop}
+        is called or the open fails.
         """
         return self._accepting
 
@@ -469,9 +471,12 @@ class Store:
                 path=self.path,
                 version=final,
             )
-            self._shutdownTrigger = self._reactor.addSystemEventTrigger(
-                "during", "shutdown", self.stop
-            )
+            # "before": the reactor waits for the returned Deferred, so the
+            # database is closed and the worker thread joined before exit.
+            if self._accepting:
+                self._shutdownTrigger = self._reactor.addSystemEventTrigger(
+                    "before", "shutdown", self._shutdown
+                )
 
         def failed(reason: Any) -> Any:
             self._accepting = False
@@ -481,6 +486,13 @@ class Store:
 
         d = deferToThreadPool(self._threads, pool, self._call, self._open, (now,))
         return d.addCallbacks(opened, failed)
+
+    def _shutdown(self) -> Deferred[None]:
+        """
+        The reactor shutdown trigger: stop, without removing this trigger.
+        """
+        self._shutdownTrigger = None
+        return self.stop()
 
     def stop(self) -> Deferred[None]:
         """

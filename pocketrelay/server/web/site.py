@@ -139,9 +139,12 @@ def _blazeUpgrade(hub: Hub) -> UpgradeResource:
     def buildProtocol(request: Request) -> Any:
         if hub.full:
             raise UpgradeRefused(503, "the server has reached its session limit")
-        association = request.getHeader(b"x-association")
+        raw = request.getHeader(b"x-association")
+        association = raw.decode("ascii", "replace") if raw is not None else None
         if association is not None and not hub.signer.verifyAssociation(association):
-            log.info("Ignoring an invalid association token")
+            log.info("Ignoring an invalid association token from {peer}",
+                     peer=clientHost(request, settings["reverse_proxy"],
+                                     settings["trusted_proxies"]))
             association = None
         peer = clientHost(request, settings["reverse_proxy"], settings["trusted_proxies"])
         return hub.buildProtocol(peer, association)

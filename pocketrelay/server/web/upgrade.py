@@ -88,8 +88,10 @@ def takeOver(request: Request, protocolName: bytes, protocol: IProtocol) -> None
 
     The request is never finished: the caller must return L{NOT_DONE_YET}.
     """
-    channel = request.channel
-    transport = channel.transport
+    # The takeover touches twisted.web internals; tests.test_upgrade pins
+    # each of them.
+    channel: Any = request.channel
+    transport: Any = channel.transport
     assert transport is not None
     channel.writeHeaders(
         b"HTTP/1.1",
@@ -101,9 +103,9 @@ def takeOver(request: Request, protocolName: bytes, protocol: IProtocol) -> None
     # protocol registers its own for back-pressure.
     transport.unregisterProducer()
     channel.setTimeout(None)
-    channel._savedTimeOut = None  # type: ignore[attr-defined]
-    channel.dataReceived = protocol.dataReceived  # type: ignore[method-assign]
-    channel.rawDataReceived = protocol.dataReceived  # type: ignore[method-assign]
+    channel._savedTimeOut = None
+    channel.dataReceived = protocol.dataReceived
+    channel.rawDataReceived = protocol.dataReceived
 
     channelLost = channel.connectionLost
 
@@ -114,9 +116,9 @@ def takeOver(request: Request, protocolName: bytes, protocol: IProtocol) -> None
             # Let the channel clean up its (unfinished) request.
             channelLost(reason)
 
-    channel.connectionLost = connectionLost  # type: ignore[method-assign]
-    buffered = b"".join(channel._dataBuffer)  # type: ignore[attr-defined]
-    channel._dataBuffer = []  # type: ignore[attr-defined]
+    channel.connectionLost = connectionLost
+    buffered = b"".join(channel._dataBuffer)
+    channel._dataBuffer = []
     protocol.makeConnection(transport)
     if buffered:
         protocol.dataReceived(buffered)

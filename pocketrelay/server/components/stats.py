@@ -1,0 +1,131 @@
+# -*- test-case-name: tests.test_components -*-
+"""
+Stats (component 7): the N7 rating and challenge point leaderboards.
+
+The game names boards with a locale suffix (C{N7RatingGlobal},
+C{ChallengePointsGlobal}, ...); every locale shares one board.  Ranks are
+global ranks, also for centered and filtered queries.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pocketrelay.blaze.ids import Component, StatsCommand
+from pocketrelay.me3.messages.stats import (
+    CenteredLeaderboardStatsRequest,
+    EntityCount,
+    FilteredLeaderboardStatsRequest,
+    LeaderboardEntityCountRequest,
+    LeaderboardGroupRequest,
+    LeaderboardGroupResponse,
+    LeaderboardStatsRequest,
+    LeaderboardStatValues,
+    leaderboardGroup,
+    leaderboardRow,
+)
+from pocketrelay.server.components.base import command
+from pocketrelay.server.store import LeaderboardType
+
+if TYPE_CHECKING:
+    from pocketrelay.server.session import Session
+    from pocketrelay.server.store import LeaderboardEntry
+
+__all__ = ["boardType"]
+
+#: The most rows one leaderboard reply carries.
+MAX_ROWS = 100
+
+#: The most ids one filtered query may name.
+MAX_FILTER_IDS = 1000
+
+
+def boardType(name: str) -> LeaderboardType | None:
+    """
+    Which board a leaderboard name means, or L{None} for an unknown one.
+    """
+    if name.startswith("N7Rating"):
+        return LeaderboardType.N7_RATING
+    if name.startswith("ChallengePoints"):
+        return LeaderboardType.CHALLENGE_POINTS
+    return None
+
+
+def _suffix(name: str, prefix: str) -> str:
+    return name[len(prefix):] or "Global"
+
+
+@command(Component.STATS, StatsCommand.GET_LEADERBOARD_GROUP, LeaderboardGroupRequest)
+def getLeaderboardGroup(session: Session, request: LeaderboardGroupRequest) -> LeaderboardGroupResponse | None:
+    board = boardType(request.boardName)
+    if board == LeaderboardType.N7_RATING:
+        return leaderboardGroup(
+            request.boardName,
+            f"N7 Rating - {_suffix(request.boardName, 'N7Rating')}",
+            "n7rating",
+            "N7 Rating",
+            "ME3LeaderboardGroup",
+        )
+    if board == LeaderboardType.CHALLENGE_POINTS:
+        return leaderboardGroup(
+            request.boardName,
+            f"Challenge Points - {_suffix(request.boardName, 'ChallengePoints')}",
+            "ChallengePoints",
+            "Challenge Points",
+            "ME3ChallengePoints",
+        )
+    return None
+
+
+def _rows(entries: list[LeaderboardEntry]) -> LeaderboardStatValues:
+    return LeaderboardStatValues(
+        rows=[
+            leaderboardRow(entry.playerId, entry.playerName, entry.rank, entry.value)
+            for entry in entries
+        ]
+    )
+
+
+def _count(requested: int) -> int:
+    return max(0, min(requested, MAX_ROWS))
+
+
+@command(Component.STATS, StatsCommand.GET_LEADERBOARD, LeaderboardStatsRequest)
+def getLeaderboard(session: Session, request: LeaderboardStatsRequest) -> Any:
+    board = boardType(request.boardName)
+    if board is None:
+        return LeaderboardStatValues()
+    d = session.hub.store.getLeaderboardPage(
+        board, max(0, request.rankStart), _count(request.count)
+    )
+    return d.addCallback(_rows)
+
+
+@command(Component.STATS, StatsCommand.GET_CENTERED_LEADERBOARD,
+         CenteredLeaderboardStatsRequest)
+def getCenteredLeaderboard(session: Session, request: CenteredLeaderboardStatsRequest) -> Any:
+    board = boardType(request.boardName)
+    if board is None:
+        return LeaderboardStatValues()
+    d = session.hub.store.getLeaderboardCentered(board, request.center, _count(request.count))
+    return d.addCallback(_rows)
+
+
+@command(Component.STATS, StatsCommand.GET_FILTERED_LEADERBOARD,
+         FilteredLeaderboardStatsRequest)
+def getFilteredLeaderboard(session: Session, request: FilteredLeaderboardStatsRequest) -> Any:
+    board = boardType(request.boardName)
+    if board is None or not request.ids:
+        return LeaderboardStatValues()
+    d = session.hub.store.getLeaderboardEntries(board, request.ids[:MAX_FILTER_IDS])
+    return d.addCallback(_rows)
+
+
+@command(Component.STATS, StatsCommand.GET_LEADERBOARD_ENTITY_COUNT,
+         LeaderboardEntityCountRequest)
+def getLeaderboardEntityCount(session: Session, request: LeaderboardEntityCountRequest) -> Any:
+    board = boardType(request.boardName)
+    if board is None:
+        return EntityCount()
+    d = session.hub.store.countLeaderboard(board)
+    return d.addCallback(lambda count: EntityCount(count=count))
