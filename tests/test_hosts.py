@@ -10,8 +10,6 @@ import errno
 import os
 import stat
 
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.client import hosts
@@ -32,6 +30,7 @@ from pocketrelay.client.hosts import (
     withEntry,
     withoutOurs,
 )
+from tests.test_ssl3 import observeLogs
 
 BASE = b"127.0.0.1 localhost\n::1 localhost ip6-localhost\n"
 
@@ -87,16 +86,26 @@ class PureTests(SynchronousTestCase):
         Our line is an active entry with exactly our marker as comment.
         """
         self.assertTrue(isOurLine(OUR_LINE))
-        self.assertTrue(isOurLine("127.0.0.1  gosredirector.ea.com   #  added by pocketrelay "))
+        self.assertTrue(
+            isOurLine("127.0.0.1  gosredirector.ea.com   #  added by pocketrelay ")
+        )
         self.assertFalse(isOurLine(ENTRY))
         self.assertFalse(isOurLine("# " + OUR_LINE))
-        self.assertFalse(isOurLine("127.0.0.1 gosredirector.ea.com # mine, added by pocketrelay"))
+        self.assertFalse(
+            isOurLine("127.0.0.1 gosredirector.ea.com # mine, added by pocketrelay")
+        )
 
     def test_addThenRemoveIsIdentity(self) -> None:
         """
         Adding our entry then removing it restores the exact bytes.
         """
-        for sample in [b"", BASE, b"a b\r\nc d\r\n", b"a b\nc d", b"\xef\xbb\xbfa b\r\n"]:
+        for sample in [
+            b"",
+            BASE,
+            b"a b\r\nc d\r\n",
+            b"a b\nc d",
+            b"\xef\xbb\xbfa b\r\n",
+        ]:
             added, state = withEntry(parseHosts(sample))
             self.assertEqual(state, EntryState.OURS)
             self.assertEqual(renderHosts(withoutOurs(added)), sample, sample)
@@ -221,7 +230,9 @@ class AddRemoveTests(FileTestsMixin, SynchronousTestCase):
         If the player has their own entry, our stale line is dropped and
         their line stays.
         """
-        self.write(BASE + b"127.0.0.1 gosredirector.ea.com\n" + OUR_LINE.encode() + b"\n")
+        self.write(
+            BASE + b"127.0.0.1 gosredirector.ea.com\n" + OUR_LINE.encode() + b"\n"
+        )
         self.assertEqual(addEntry(self.path), EntryState.EXISTING)
         self.assertEqual(self.read(), BASE + b"127.0.0.1 gosredirector.ea.com\n")
 
@@ -373,7 +384,7 @@ class HostsEntryTests(FileTestsMixin, SynchronousTestCase):
         What L{HostsEntry.apply} added, L{HostsEntry.remove} takes away,
         once.
         """
-        observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        observer = observeLogs(self)
         self.write(BASE)
         entry = HostsEntry(self.path)
         self.assertEqual(entry.apply(), EntryState.OURS)
@@ -425,4 +436,6 @@ class DefaultPathTests(SynchronousTestCase):
         marker.
         """
         self.assertEqual(hosts.ENTRY, "127.0.0.1 gosredirector.ea.com")
-        self.assertEqual(hosts.OUR_LINE, "127.0.0.1 gosredirector.ea.com # added by pocketrelay")
+        self.assertEqual(
+            hosts.OUR_LINE, "127.0.0.1 gosredirector.ea.com # added by pocketrelay"
+        )

@@ -9,8 +9,8 @@ import json
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.internet.testing import EventLoggingObserver, StringTransport
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.internet.testing import StringTransport
+from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.client.telemetry import (
@@ -26,6 +26,7 @@ from pocketrelay.client.telemetry import (
     decodeRecord,
     decodeTlm3,
 )
+from tests.test_ssl3 import observeLogs
 
 #: The TLM3 test vector of client-behaviour.md section 3 (the Pocket Relay
 #: client's test_tlm3_line): the whole value, prefix included.
@@ -84,7 +85,9 @@ class DecodingTests(SynchronousTestCase):
         The high bit of each decoded byte is cleared.
         """
         # 'T' ^ 0x80 ^ 'T' = 0x80 -> 0x00; 'h' ^ 'A' ^ 'h' = 'A'
-        self.assertEqual(decodeTlm3(b"p-" + bytes([ord("T") ^ 0x80, ord("h") ^ ord("A")])), "\0A")
+        self.assertEqual(
+            decodeTlm3(b"p-" + bytes([ord("T") ^ 0x80, ord("h") ^ ord("A")])), "\0A"
+        )
 
     def test_record(self) -> None:
         """
@@ -93,7 +96,9 @@ class DecodingTests(SynchronousTestCase):
         """
         decoded = decodeRecord(record(b"A=1=2\nnoise\nB=\xe9\nTLM3=" + TLM3_VALUE))
         self.assertEqual(decoded.header, HEADER)
-        self.assertEqual(decoded.values, (("A", "1=2"), ("B", "\xe9"), ("TLM3", TLM3_PLAIN)))
+        self.assertEqual(
+            decoded.values, (("A", "1=2"), ("B", "\xe9"), ("TLM3", TLM3_PLAIN))
+        )
 
     def test_json(self) -> None:
         """
@@ -158,7 +163,7 @@ class DecoderTests(SynchronousTestCase):
         However the stream is cut, the same records come out.
         """
         stream = SAMPLE * 3
-        points = sorted(set(cuts)) + [len(stream)]
+        points = [*sorted(set(cuts)), len(stream)]
         decoder = TelemetryDecoder()
         results: list[TelemetryRecord | str] = []
         start = 0
@@ -237,7 +242,7 @@ class ProtocolTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.records: list[TelemetryRecord] = []
-        self.observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        self.observer = observeLogs(self)
         self.protocol = TelemetryFactory(self.records.append).buildProtocol(None)
         self.transport = StringTransport()
         self.protocol.makeConnection(self.transport)

@@ -54,7 +54,14 @@ KEY_FILE = "redirector-key.pem"
 #: The key size that gives the 128-byte signature the game expects.
 KEY_SIZE = 1024
 
-_C, _ST, _L, _O, _OU, _CN = "2.5.4.6", "2.5.4.8", "2.5.4.7", "2.5.4.10", "2.5.4.11", "2.5.4.3"
+_C, _ST, _L, _O, _OU, _CN = (
+    "2.5.4.6",
+    "2.5.4.8",
+    "2.5.4.7",
+    "2.5.4.10",
+    "2.5.4.11",
+    "2.5.4.3",
+)
 
 #: The issuer DN: EA's OTG3 CA, as the game knows it.
 ISSUER = (
@@ -76,7 +83,7 @@ SUBJECT = (
 )
 
 #: The end of validity: the last instant a UTCTime can express.
-NOT_AFTER = datetime.datetime(2049, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+NOT_AFTER = datetime.datetime(2049, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
 
 
 class CertificateError(ValueError):
@@ -121,7 +128,7 @@ def generateCertificate(
     if key.key_size != KEY_SIZE:
         raise CertificateError(f"the key must have {KEY_SIZE} bits, not {key.key_size}")
     if now is None:
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
     notBefore = (now - datetime.timedelta(days=1)).replace(microsecond=0)
     if serial is None:
         serial = int.from_bytes(secrets.token_bytes(16), "big") >> 1 | 1 << 126
@@ -167,7 +174,9 @@ def _unpem(kind: str, data: bytes) -> bytes:
     if start < 0 or stop < 0:
         raise CertificateError(f"no PEM {kind} block")
     try:
-        return base64.b64decode(b"".join(data[start + len(begin) : stop].split()), validate=True)
+        return base64.b64decode(
+            b"".join(data[start + len(begin) : stop].split()), validate=True
+        )
     except binascii.Error as e:
         raise CertificateError(f"bad PEM {kind} block: {e}") from None
 
@@ -198,7 +207,9 @@ def checkCertificate(certificate: bytes, key: bytes) -> None:
             raise CertificateError("the subject is not gosredirector.ea.com")
         signatureLength = signatureElement.end - signatureElement.contentStart - 1
         if signatureLength != KEY_SIZE // 8:
-            raise CertificateError(f"the signature has {signatureLength} bytes, not 128")
+            raise CertificateError(
+                f"the signature has {signatureLength} bytes, not 128"
+            )
         spki = raw[publicKeyInfo.start : publicKeyInfo.end]
     except der.DERError as e:
         raise CertificateError(f"the certificate does not parse: {e}") from None
@@ -273,7 +284,9 @@ class CertificateStore:
         checkCertificate(certificate, key)
         return RedirectorCertificate(certificate, key, created=False)
 
-    def loadOrCreate(self, now: datetime.datetime | None = None) -> RedirectorCertificate:
+    def loadOrCreate(
+        self, now: datetime.datetime | None = None
+    ) -> RedirectorCertificate:
         """
         Return the stored pair, or make, store and return a new one if
         there is none or it is unusable.  The key file is readable by its

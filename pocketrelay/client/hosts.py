@@ -187,7 +187,9 @@ def renderHosts(hosts: HostsFile) -> bytes:
     """
     The bytes of a L{HostsFile}; C{renderHosts(parseHosts(b)) == b}.
     """
-    return "".join(line.text + line.ending for line in hosts.lines).encode(hosts.encoding)
+    return "".join(line.text + line.ending for line in hosts.lines).encode(
+        hosts.encoding
+    )
 
 
 def isActiveEntry(text: str, hostname: str = HOSTNAME) -> bool:
@@ -483,7 +485,9 @@ class HostsEntry:
             )
         else:
             self.log.info(
-                "{path} now maps {hostname} to 127.0.0.1", path=self.path, hostname=HOSTNAME
+                "{path} now maps {hostname} to 127.0.0.1",
+                path=self.path,
+                hostname=HOSTNAME,
             )
         return self.state
 
@@ -499,5 +503,9 @@ class HostsEntry:
         self.state = None
         removed = removeOurs(self.path, self.maxSize, self.replace)
         if removed:
-            self.log.info("Removed the {hostname} entry from {path}", hostname=HOSTNAME, path=self.path)
+            self.log.info(
+                "Removed the {hostname} entry from {path}",
+                hostname=HOSTNAME,
+                path=self.path,
+            )
         return removed

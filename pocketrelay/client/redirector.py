@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -54,6 +55,7 @@ FRAME_TIMEOUT = 60.0
 
 
 @tdf.tdfStruct
+@attrs.define
 class IpAddress:
     """
     C{IpAddress}: where the Blaze server is.  Either C{HOST} (a name) or
@@ -66,6 +68,7 @@ class IpAddress:
 
 
 @tdf.tdfStruct
+@attrs.define
 class ServerInstanceInfo:
     """
     The getServerInstance reply: C{ADDR} is a union whose alternative 0
@@ -120,7 +123,10 @@ class RedirectorDispatcher:
         self.protocol = protocol
 
     def requestReceived(self, request: Frame) -> Any:
-        if (request.component, request.command) != (REDIRECTOR_COMPONENT, GET_SERVER_INSTANCE):
+        if (request.component, request.command) != (
+            REDIRECTOR_COMPONENT,
+            GET_SERVER_INSTANCE,
+        ):
             return None
         client = version = "?"
         try:
@@ -163,9 +169,11 @@ class _RedirectorBlazeFactory(Factory):
         self.blazePort = blazePort
         self.clock = clock
 
-    def buildProtocol(self, addr: IAddress) -> BlazeProtocol:
+    def buildProtocol(self, addr: IAddress | None) -> BlazeProtocol:
         dispatcher = RedirectorDispatcher(self.blazeHost, self.blazePort, self.clock)
-        protocol = BlazeProtocol(dispatcher, clock=self.clock, idleTimeout=FRAME_TIMEOUT)
+        protocol = BlazeProtocol(
+            dispatcher, clock=self.clock, idleTimeout=FRAME_TIMEOUT
+        )
         protocol.factory = self
         return protocol
 
@@ -194,8 +202,9 @@ class RedirectorFactory(SSLv3ServerFactory):
         clock: IReactorTime | None = None,
     ) -> None:
         if clock is None:
-            from twisted.internet import reactor as clock  # type: ignore[assignment]
-        assert clock is not None
+            from twisted.internet import reactor
+
+            clock = reactor
         super().__init__(
             _RedirectorBlazeFactory(blazeHost, blazePort, clock),
             SSLv3Credentials.fromPEM(certificate, key),

@@ -137,7 +137,7 @@ def decodeBody(body: bytes) -> tuple[tuple[str, str], ...]:
         empty or not printable ASCII, or there are more than L{MAX_VALUES}
         lines.
     """
-    values = []
+    values: list[tuple[str, str]] = []
     for line in body.split(b"\n"):
         key, equals, value = line.partition(b"=")
         if not equals:
@@ -160,10 +160,14 @@ def decodeRecord(record: bytes) -> TelemetryRecord:
         C{len(record)} or the body is malformed (see L{decodeBody}).
     """
     if len(record) < HEADER_SIZE:
-        raise TelemetryRecordError(f"a record of {len(record)} bytes has no room for its header")
+        raise TelemetryRecordError(
+            f"a record of {len(record)} bytes has no room for its header"
+        )
     length = int.from_bytes(record[10:12], "big")
     if length != len(record):
-        raise TelemetryRecordError(f"the length field says {length}, the record has {len(record)}")
+        raise TelemetryRecordError(
+            f"the length field says {length}, the record has {len(record)}"
+        )
     return TelemetryRecord(bytes(record[:10]), decodeBody(bytes(record[HEADER_SIZE:])))
 
 
@@ -182,7 +186,9 @@ class TelemetryDecoder:
 
     def __init__(self, maxRecordSize: int = MAX_RECORD_SIZE) -> None:
         if not HEADER_SIZE <= maxRecordSize <= MAX_RECORD_SIZE:
-            raise ValueError(f"maxRecordSize must be {HEADER_SIZE} to {MAX_RECORD_SIZE}")
+            raise ValueError(
+                f"maxRecordSize must be {HEADER_SIZE} to {MAX_RECORD_SIZE}"
+            )
         self.maxRecordSize = maxRecordSize
         self._buffer = bytearray()
         self._skip = 0
@@ -268,7 +274,9 @@ class TelemetryProtocol(Protocol):
     def connectionMade(self) -> None:
         try:
             address = self.transport.getPeer()  # type: ignore[union-attr]
-            self.peer = f"{getattr(address, 'host', address)}:{getattr(address, 'port', '')}"
+            self.peer = (
+                f"{getattr(address, 'host', address)}:{getattr(address, 'port', '')}"
+            )
         except Exception:
             self.peer = "?"
 
@@ -302,7 +310,9 @@ class TelemetryProtocol(Protocol):
             try:
                 self.sink(record)
             except Exception:
-                self.log.failure("Forwarding a telemetry record from {peer} failed", peer=self.peer)
+                self.log.failure(
+                    "Forwarding a telemetry record from {peer} failed", peer=self.peer
+                )
 
 
 class TelemetryFactory(Factory):

@@ -845,7 +845,8 @@ class Games:
         if self.queued(info.playerId) is not None:
             raise GameError(GameManagerError.ALREADY_IN_QUEUE, "already matchmaking")
         msid = info.playerId
-        for game in sorted(self.games.values(), key=lambda g: g.gameId):
+        # Games are kept in creation order (dict order), oldest first.
+        for game in self.games.values():
             if self._matchable(game) and rules.matches(game.attributes):
                 return msid, self.join(game.gameId, info, now, matchmakingSession=msid)
         duration = min(max(durationMs, 0) / 1000, self.maxMatchmakingDuration)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from tlslite.api import HandshakeSettings, X509, X509CertChain, parsePEMKey
+from tlslite.api import X509, HandshakeSettings, X509CertChain, parsePEMKey
 from tlslite.utils.pem import dePem
 
 from pocketrelay.ssl3 import der
@@ -120,6 +120,9 @@ class SSLv3Credentials:
         if privateKey is None or not privateKey.hasPrivateKey():
             raise ValueError("not a PEM private key")
         publicKey = x509.publicKey
-        if (int(publicKey.n), int(publicKey.e)) != (int(privateKey.n), int(privateKey.e)):
+        if (int(publicKey.n), int(publicKey.e)) != (
+            int(privateKey.n),
+            int(privateKey.e),
+        ):
             raise ValueError("the private key does not match the certificate")
         return cls(X509CertChain([x509]), privateKey)

@@ -31,8 +31,8 @@ __all__ = [
     "readElement",
     "replaceOuterSignatureAlgorithm",
     "sequence",
-    "tbsCertificate",
     "setOf",
+    "tbsCertificate",
     "tlv",
     "utcTime",
 ]
@@ -150,7 +150,7 @@ def utcTime(when: datetime.datetime) -> bytes:
     """
     A UTCTime C{YYMMDDHHMMSSZ}; only years 1950 to 2049 can be written.
     """
-    when = when.astimezone(datetime.timezone.utc)
+    when = when.astimezone(datetime.UTC)
     if not 1950 <= when.year <= 2049:
         raise DERError(f"UTCTime cannot hold the year {when.year}")
     return tlv(_UTC_TIME, when.strftime("%y%m%d%H%M%SZ").encode("ascii"))
@@ -177,8 +177,10 @@ def name(attributes: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> byt
     order, each value a PrintableString.
     """
     return sequence(
-        *(setOf(sequence(objectIdentifier(oid), printableString(text)))
-          for oid, text in attributes)
+        *(
+            setOf(sequence(objectIdentifier(oid), printableString(text)))
+            for oid, text in attributes
+        )
     )
 
 

@@ -41,8 +41,16 @@ from twisted.python.failure import Failure
 from zope.interface import directlyProvides, providedBy
 
 from pocketrelay.ssl3 import der
-from pocketrelay.ssl3.credentials import SSLv3Credentials, clientSettings, serverSettings
-from pocketrelay.ssl3.records import HANDSHAKE_FAILURE_ALERT, RecordScanner, SSLv3RecordError
+from pocketrelay.ssl3.credentials import (
+    SSLv3Credentials,
+    clientSettings,
+    serverSettings,
+)
+from pocketrelay.ssl3.records import (
+    HANDSHAKE_FAILURE_ALERT,
+    RecordScanner,
+    SSLv3RecordError,
+)
 
 if TYPE_CHECKING:
     from tlslite.api import HandshakeSettings
@@ -127,7 +135,7 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
     log = Logger()
     side = "SSLv3"
 
-    def __init__(self, factory: WrappingFactory, wrappedProtocol: Any) -> None:
+    def __init__(self, factory: WrappingFactory[Any], wrappedProtocol: Any) -> None:
         super().__init__(factory, wrappedProtocol)
         self._state = _NEW
         self._scanner = RecordScanner()
@@ -148,11 +156,11 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
 
     @property
     def _clock(self) -> IReactorTime:
-        return self.factory.clock  # type: ignore[attr-defined, no-any-return]
+        return self.factory.clock
 
     @property
     def _handshakeTimeout(self) -> float | None:
-        return self.factory.handshakeTimeout  # type: ignore[attr-defined, no-any-return]
+        return self.factory.handshakeTimeout
 
     @property
     def _sendCloseNotify(self) -> bool:
@@ -199,16 +207,20 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
     def connectionMade(self) -> None:
         try:
             address = self.transport.getPeer()  # type: ignore[union-attr]
-            self.peer = f"{getattr(address, 'host', address)}:{getattr(address, 'port', '')}"
+            self.peer = (
+                f"{getattr(address, 'host', address)}:{getattr(address, 'port', '')}"
+            )
         except Exception:
             self.peer = "?"
-        self.callLater = self._clock.callLater  # type: ignore[method-assign]
+        self.callLater = self._clock.callLater  # type: ignore[assignment]
         self.setTimeout(self._handshakeTimeout)
         self._state = _HANDSHAKING
         try:
             self._handshake = self._startHandshake()
         except Exception:
-            self.log.failure("Could not start the SSLv3 handshake with {peer}", peer=self.peer)
+            self.log.failure(
+                "Could not start the SSLv3 handshake with {peer}", peer=self.peer
+            )
             self._state = _FAILED
             self.setTimeout(None)
             self.transport.loseConnection()  # type: ignore[union-attr]
@@ -227,7 +239,9 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
         if self._state == _HANDSHAKING:
             self._handshakeBytes += len(data)
             if self._handshakeBytes > MAX_HANDSHAKE_BYTES:
-                self._fail(f"more than {MAX_HANDSHAKE_BYTES} bytes before the handshake finished")
+                self._fail(
+                    f"more than {MAX_HANDSHAKE_BYTES} bytes before the handshake finished"
+                )
                 return
         try:
             self._scanner.feed(data)
@@ -277,7 +291,7 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
             cipher=self.cipherName,
         )
         self._innerConnected = True
-        self.wrappedProtocol.makeConnection(self)
+        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
         return True
 
     def _readAvailable(self) -> None:
@@ -293,7 +307,9 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
                 self._fail(_describe(e))
                 return
             except Exception:
-                self.log.failure("Reading SSLv3 data from {peer} failed", peer=self.peer)
+                self.log.failure(
+                    "Reading SSLv3 data from {peer} failed", peer=self.peer
+                )
                 self._fail(None)
                 return
             if isinstance(result, int):
@@ -363,7 +379,7 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
             )
         if self._innerConnected:
             self._innerConnected = False
-            wrapped, self.wrappedProtocol = self.wrappedProtocol, None
+            wrapped, self.wrappedProtocol = self.wrappedProtocol, None  # type: ignore[assignment]
             wrapped.connectionLost(reason)
 
     # -- the transport the inner protocol sees
@@ -417,8 +433,8 @@ class SSLv3ServerProtocol(_SSLv3Protocol):
     """
 
     def _startHandshake(self) -> Iterator[Any]:
-        factory: SSLv3ServerFactory = self.factory  # type: ignore[assignment]
-        return self._tls.handshakeServerAsync(  # type: ignore[no-any-return]
+        factory: SSLv3ServerFactory = self.factory
+        return self._tls.handshakeServerAsync(
             certChain=factory.credentials.certChain,
             privateKey=factory.credentials.privateKey,
             settings=factory.settings,
@@ -453,7 +469,7 @@ class SSLv3ServerFactory(WrappingFactory):
     ) -> None:
         super().__init__(wrappedFactory)
         if clock is None:
-            from twisted.internet import reactor as clock  # type: ignore[assignment]
+            from twisted.internet import reactor as clock
         self.clock = clock
         self.credentials = credentials
         self.settings = settings if settings is not None else serverSettings()
@@ -465,7 +481,9 @@ def _acceptRsaEncryptionSignatures() -> None:
     # The game's certificate carries rsaEncryption as its outer signature
     # algorithm; tlslite-ng's client-side X.509 parser raises KeyError on it
     # unless the OID is in this table.  Only the client side needs this.
-    AlgorithmOID.oid.setdefault(der.RSA_ENCRYPTION, (HashAlgorithm.md5, SignatureAlgorithm.rsa))
+    AlgorithmOID.oid.setdefault(
+        der.RSA_ENCRYPTION, (HashAlgorithm.md5, SignatureAlgorithm.rsa)
+    )
 
 
 class SSLv3ClientProtocol(_SSLv3Protocol):
@@ -476,10 +494,8 @@ class SSLv3ClientProtocol(_SSLv3Protocol):
 
     def _startHandshake(self) -> Iterator[Any]:
         _acceptRsaEncryptionSignatures()
-        factory: SSLv3ClientFactory = self.factory  # type: ignore[assignment]
-        return self._tls.handshakeClientCert(  # type: ignore[no-any-return]
-            settings=factory.settings, async_=True
-        )
+        factory: SSLv3ClientFactory = self.factory
+        return self._tls.handshakeClientCert(settings=factory.settings, async_=True)
 
 
 class SSLv3ClientFactory(WrappingFactory):
@@ -502,7 +518,7 @@ class SSLv3ClientFactory(WrappingFactory):
     ) -> None:
         super().__init__(wrappedFactory)
         if clock is None:
-            from twisted.internet import reactor as clock  # type: ignore[assignment]
+            from twisted.internet import reactor as clock
         self.clock = clock
         self.settings = settings if settings is not None else clientSettings()
         self.handshakeTimeout = handshakeTimeout

@@ -117,7 +117,9 @@ class RecordScanner:
         length = int.from_bytes(header[3:5], "big")
         if kind not in ContentType._value2member_map_:
             if kind & 0x80 and self.records == 0:
-                raise SSLv3RecordError("SSLv2-format hello; only SSL 3.0 is spoken here")
+                raise SSLv3RecordError(
+                    "SSLv2-format hello; only SSL 3.0 is spoken here"
+                )
             raise SSLv3RecordError(
                 f"not an SSL record (first bytes {header[:3].hex(' ')})"
             )

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 log = Logger()
 
+#: The largest leaderboard value the store keeps (64-bit signed).
+_MAX_VALUE = (1 << 63) - 1
+
 
 @command(Component.GAME_REPORTING, GameReportingCommand.SUBMIT_OFFLINE_GAME_REPORT,
          SubmitGameReportRequest)
@@ -50,6 +53,11 @@ def submitOfflineGameReport(session: Session, request: SubmitGameReportRequest) 
     if others:
         log.info("Ignored {count} other players' lines in the report of {playerId}",
                  count=others, playerId=playerId)
+    if own is not None and max(own.n7Rating, own.challengePoints) > _MAX_VALUE:
+        log.warn("Ignored out-of-range values in the report of {playerId}: N7 rating "
+                 "{n7Rating}, challenge points {points}", playerId=playerId,
+                 n7Rating=own.n7Rating, points=own.challengePoints)
+        own = None
     if own is not None:
         store = session.hub.store
         yield store.setLeaderboardValue(LeaderboardType.N7_RATING, playerId, own.n7Rating)

@@ -25,7 +25,8 @@ from pocketrelay.me3.messages.stats import (
     leaderboardRow,
 )
 from pocketrelay.server.components.base import command
-from pocketrelay.server.store import LeaderboardType
+from pocketrelay.server.store import MAX_FILTER_IDS as _STORE_MAX_FILTER_IDS
+from pocketrelay.server.store import InvalidValue, LeaderboardType
 
 if TYPE_CHECKING:
     from pocketrelay.server.session import Session
@@ -36,8 +37,9 @@ __all__ = ["boardType"]
 #: The most rows one leaderboard reply carries.
 MAX_ROWS = 100
 
-#: The most ids one filtered query may name.
-MAX_FILTER_IDS = 1000
+#: The most ids one filtered query may name (further ids are ignored):
+#: what the store accepts in one query.
+MAX_FILTER_IDS = _STORE_MAX_FILTER_IDS
 
 
 def boardType(name: str) -> LeaderboardType | None:
@@ -90,6 +92,13 @@ def _count(requested: int) -> int:
     return max(0, min(requested, MAX_ROWS))
 
 
+def _noRows(failure: Any) -> LeaderboardStatValues:
+    # A player id or start the store cannot hold (outside 64 bits) is on
+    # no board.
+    failure.trap(InvalidValue)
+    return LeaderboardStatValues()
+
+
 @command(Component.STATS, StatsCommand.GET_LEADERBOARD, LeaderboardStatsRequest)
 def getLeaderboard(session: Session, request: LeaderboardStatsRequest) -> Any:
     board = boardType(request.boardName)
@@ -98,7 +107,7 @@ def getLeaderboard(session: Session, request: LeaderboardStatsRequest) -> Any:
     d = session.hub.store.getLeaderboardPage(
         board, max(0, request.rankStart), _count(request.count)
     )
-    return d.addCallback(_rows)
+    return d.addCallbacks(_rows, _noRows)
 
 
 @command(Component.STATS, StatsCommand.GET_CENTERED_LEADERBOARD,
@@ -108,7 +117,7 @@ def getCenteredLeaderboard(session: Session, request: CenteredLeaderboardStatsRe
     if board is None:
         return LeaderboardStatValues()
     d = session.hub.store.getLeaderboardCentered(board, request.center, _count(request.count))
-    return d.addCallback(_rows)
+    return d.addCallbacks(_rows, _noRows)
 
 
 @command(Component.STATS, StatsCommand.GET_FILTERED_LEADERBOARD,
@@ -118,7 +127,7 @@ def getFilteredLeaderboard(session: Session, request: FilteredLeaderboardStatsRe
     if board is None or not request.ids:
         return LeaderboardStatValues()
     d = session.hub.store.getLeaderboardEntries(board, request.ids[:MAX_FILTER_IDS])
-    return d.addCallback(_rows)
+    return d.addCallbacks(_rows, _noRows)
 
 
 @command(Component.STATS, StatsCommand.GET_LEADERBOARD_ENTITY_COUNT,

@@ -130,7 +130,19 @@ def userSettingsSave(session: Session, request: UserSettingsSaveRequest) -> Any:
 @command(Component.UTIL, UtilCommand.USER_SETTINGS_LOAD, UserSettingsLoadRequest)
 @defer.inlineCallbacks
 def userSettingsLoad(session: Session, request: UserSettingsLoadRequest) -> Any:
-    value = yield session.hub.store.getPlayerDataValue(session.playerId, request.key)
+    from pocketrelay.server.store import InvalidValue
+
+    try:
+        value = yield session.hub.store.getPlayerDataValue(session.playerId, request.key)
+    except InvalidValue as e:
+        # A key the store could never hold (too long, empty) is not there.
+        log.warn(
+            "Refused settings key {key!r} from {name}: {reason}",
+            key=request.key[:64],
+            name=session.player.displayName if session.player else "?",
+            reason=str(e),
+        )
+        value = None
     if value is None:
         raise BlazeError(UtilError.USS_RECORD_NOT_FOUND)
     return UserSettingsResponse(data=value, key=request.key)

@@ -1,0 +1,146 @@
+# -*- test-case-name: tests.test_client_tap -*-
+"""
+The client's data directory and the saved default server.
+
+The data directory holds the redirector's certificate and
+C{settings.json}, whose only key is the default server::
+
+    {"connection_url": "https://me3.example.org/"}
+
+(the key the Pocket Relay client uses in its own file).  The file is
+written only when the player asks for it (C{--server URL --save}), after
+the server has answered as a Pocket Relay server; the URL is stored in
+its normalised form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+
+__all__ = [
+    "MAX_SETTINGS_SIZE",
+    "SETTINGS_FILE",
+    "SettingsError",
+    "defaultDataDir",
+    "loadSavedServer",
+    "saveServer",
+]
+
+#: The settings file in the data directory.
+SETTINGS_FILE = "settings.json"
+
+#: The largest settings file read.
+MAX_SETTINGS_SIZE = 64 * 1024
+
+
+class SettingsError(Exception):
+    """
+    The settings file cannot be read or written; the message says which
+    file and why.
+    """
+
+
+def defaultDataDir(
+    platform: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    home: str | None = None,
+) -> str:
+    """
+    Where the client keeps its files unless told otherwise:
+    C{%APPDATA%\\pocketrelay} on Windows, C{$XDG_CONFIG_HOME/pocketrelay}
+    (by default C{~/.config/pocketrelay}) elsewhere.
+    """
+    if platform is None:
+        platform = sys.platform
+    if environ is None:
+        environ = os.environ
+    if platform.startswith("win"):
+        appData = environ.get("APPDATA")
+        if appData:
+            return appData.rstrip("\\/") + "\\pocketrelay"
+        if home is None:
+            home = os.path.expanduser("~")
+        return home.rstrip("\\/") + "\\AppData\\Roaming\\pocketrelay"
+    config = environ.get("XDG_CONFIG_HOME")
+    if config and os.path.isabs(config):
+        return os.path.join(config, "pocketrelay")
+    if home is None:
+        home = os.path.expanduser("~")
+    return os.path.join(home, ".config", "pocketrelay")
+
+
+def _path(dataDir: str) -> str:
+    return os.path.join(dataDir, SETTINGS_FILE)
+
+
+def loadSavedServer(dataDir: str) -> str | None:
+    """
+    The saved default server URL, or L{None} if none was saved.
+
+    @raise SettingsError: if the file exists but cannot be read or is not
+        a settings file.
+    """
+    path = _path(dataDir)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SETTINGS_SIZE + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise SettingsError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(data) > MAX_SETTINGS_SIZE:
+        raise SettingsError(f"{path} is larger than {MAX_SETTINGS_SIZE} bytes")
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise SettingsError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise SettingsError(f"{path} does not hold a JSON object")
+    url = value.get("connection_url")
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url.strip():
+        raise SettingsError(f"{path}: connection_url is not a non-empty string")
+    return url
+
+
+def saveServer(dataDir: str, url: str) -> str:
+    """
+    Save C{url} as the default server, atomically, creating the data
+    directory (mode 0700) if needed; other keys in the file are kept.
+
+    @return: the path written.
+    @raise SettingsError: if it cannot be written.
+    """
+    path = _path(dataDir)
+    try:
+        current: dict[str, object] = {}
+        try:
+            with open(path, "rb") as f:
+                loaded = json.loads(f.read(MAX_SETTINGS_SIZE).decode("utf-8"))
+            if isinstance(loaded, dict):
+                current = loaded
+        except (FileNotFoundError, UnicodeDecodeError, ValueError):
+            pass
+        current["connection_url"] = url
+        os.makedirs(dataDir, mode=0o700, exist_ok=True)
+        temporary = f"{path}.tmp-{os.getpid()}"
+        try:
+            with open(temporary, "w", encoding="utf-8") as f:
+                json.dump(current, f, indent=2)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+    except OSError as e:
+        raise SettingsError(f"cannot write {path}: {e.strerror or e}") from None
+    return path

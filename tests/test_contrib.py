@@ -1,0 +1,60 @@
+# -*- test-case-name: tests.test_contrib -*-
+"""
+Checks of the deployment files in C{contrib/}.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+CONTRIB = FilePath(__file__).parent().sibling("contrib")
+TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
+
+
+class SystemdUnitTests(SynchronousTestCase):
+    """
+    The systemd units pass C{systemd-analyze verify}.
+    """
+
+    def test_verify(self) -> None:
+        """
+        Every unit verifies without errors or warnings once its ExecStart
+        points at an installed twistd.
+        """
+        analyze = shutil.which("systemd-analyze")
+        if analyze is None:
+            raise SkipTest("systemd-analyze is not installed")
+        target = FilePath(self.mktemp())
+        target.makedirs()
+        units = CONTRIB.child("systemd").globChildren("pocketrelay-*")
+        self.assertEqual(len(units), 3)
+        for unit in units:
+            text = unit.getContent().decode("utf-8")
+            copy = target.child(unit.basename())
+            copy.setContent(text.replace("/opt/pocketrelay/bin/twistd", TWISTD).encode("utf-8"))
+            os.chmod(copy.path, 0o644)
+        result = subprocess.run(
+            [analyze, "verify", *(child.path for child in target.children())],
+            capture_output=True, text=True, timeout=120,
+        )
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertEqual(result.stderr.strip(), "", result.stderr)
+
+    def test_serverUsesSocket(self) -> None:
+        """
+        The service listens through the socket unit with Twisted's systemd
+        endpoint and keeps its data in /var/lib/pocketrelay.
+        """
+        service = CONTRIB.child("systemd").child("pocketrelay-server.service")
+        text = service.getContent().decode("utf-8")
+        self.assertIn("--listen systemd:domain=INET:index=0", text)
+        self.assertIn("Requires=pocketrelay-server.socket", text)
+        self.assertIn("StateDirectory=pocketrelay", text)
+        for option in ("NoNewPrivileges=yes", "ProtectSystem=strict", "User=pocketrelay"):
+            self.assertIn(option, text)
