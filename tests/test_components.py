@@ -11,8 +11,10 @@ The Authentication component is tested in L{tests.test_components_auth}.
 from __future__ import annotations
 
 import inspect
+import random
 from typing import Any
 
+import attrs
 from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.python.filepath import FilePath
@@ -37,6 +39,7 @@ from pocketrelay.blaze.ids import (
     commandName,
 )
 from pocketrelay.me3.messages.associations import GetListsRequest, Lists
+from pocketrelay.me3.messages.auth import FullLoginResponse
 from pocketrelay.me3.messages.common import (
     IpAddress,
     IpPairAddress,
@@ -94,9 +97,8 @@ from pocketrelay.me3.messages.util import (
     UserSettingsResponse,
     UserSettingsSaveRequest,
 )
-from pocketrelay.me3.messages.auth import FullLoginResponse
 from pocketrelay.server.components.base import REGISTRY
-from pocketrelay.server.store import LeaderboardType, Store
+from pocketrelay.server.store import LeaderboardType, Player, Store
 from pocketrelay.testing.server import (
     DEFAULT_NOW,
     BlazeConnection,
@@ -156,7 +158,9 @@ class ServerTestCase(SynchronousTestCase):
     overrides: tuple[tuple[str, Any], ...] = ()
 
     def setUp(self) -> None:
-        self.events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        self.events = EventLoggingObserver()
+        globalLogPublisher.addObserver(self.events)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events)
         self.server = ServerHarness(FilePath(self.mktemp()), self.overrides)
         self.hub = self.server.hub
         self.store = self.server.store
@@ -176,9 +180,20 @@ class ServerTestCase(SynchronousTestCase):
                 return
         self.fail(f"no log event contains {words!r}; events: {self.messages()!r}")
 
-    def player(self, connection: BlazeConnection) -> Any:
+    def player(self, connection: BlazeConnection) -> Player:
+        """
+        The player C{connection} is logged in to.
+        """
         player = connection.session.player
         assert player is not None
+        return player
+
+    def stored(self, email: str) -> Player:
+        """
+        The stored account with C{email}.
+        """
+        player = resultOf(self.store.getPlayerByEmail(email))
+        assert player is not None, email
         return player
 
 
@@ -234,9 +249,8 @@ class SynchronousStoreTests(SynchronousTestCase):
         created = store.createPlayer("a@example.org", "a", None, now=5)
         results: list[Any] = []
         created.addCallback(lambda player: results.append(player.id))
-        store.getPlayerByEmail("a@example.org").addCallback(
-            lambda player: results.append(player.email)
-        )
+        found: Any = store.getPlayerByEmail("a@example.org")
+        found.addCallback(lambda player: results.append(player.email))
         self.assertEqual((results, store.pending), ([], 2))
         store.release()
         self.assertEqual(results, [1, "a@example.org"])
@@ -354,7 +368,9 @@ class SessionGateTests(ServerTestCase):
         anonymous = self.server.connect()
         connection = self.server.loggedIn("tali@example.org")
         playerId = self.player(connection).id
-        self.assertIs(self.hub.sessions[connection.session.sessionId], connection.session)
+        self.assertIs(
+            self.hub.sessions[connection.session.sessionId], connection.session
+        )
         self.assertIs(self.hub.online[playerId], connection.session)
         connection.lose()
         anonymous.lose()
@@ -473,7 +489,9 @@ class UtilLoggedInTests(ServerTestCase):
         ping's C{STIM} is the clock's time in Unix seconds.
         """
         self.server.clock.advance(123.7)
-        pong = self.connection.call(Component.UTIL, UtilCommand.PING, reply=PingResponse)
+        pong = self.connection.call(
+            Component.UTIL, UtilCommand.PING, reply=PingResponse
+        )
         self.assertEqual(pong.serverTime, DEFAULT_NOW + 123)
 
     def test_suspendUserPingGranted(self) -> None:
@@ -485,7 +503,9 @@ class UtilLoggedInTests(ServerTestCase):
         idle = self.hub.settings["limits.idle_timeout"]
         self.assertEqual(self.protocol.timeOut, idle)
         code = self.connection.error(
-            Component.UTIL, UtilCommand.SUSPEND_USER_PING, SuspendUserPingRequest(90_000_000)
+            Component.UTIL,
+            UtilCommand.SUSPEND_USER_PING,
+            SuspendUserPingRequest(90_000_000),
         )
         self.assertEqual(code, UtilError.PING_SUSPENDED)
         self.assertEqual(self.protocol.timeOut, idle + 90)
@@ -501,7 +521,9 @@ class UtilLoggedInTests(ServerTestCase):
         """
         idle = self.hub.settings["limits.idle_timeout"]
         self.connection.error(
-            Component.UTIL, UtilCommand.SUSPEND_USER_PING, SuspendUserPingRequest(90_000_000)
+            Component.UTIL,
+            UtilCommand.SUSPEND_USER_PING,
+            SuspendUserPingRequest(90_000_000),
         )
         self.server.clock.advance(30)
         self.connection.call(Component.UTIL, UtilCommand.PING, reply=PingResponse)
@@ -526,7 +548,9 @@ class UtilLoggedInTests(ServerTestCase):
             (2**63, UtilError.SUSPEND_PING_TIME_TOO_LARGE),
         ):
             code = self.connection.error(
-                Component.UTIL, UtilCommand.SUSPEND_USER_PING, SuspendUserPingRequest(value)
+                Component.UTIL,
+                UtilCommand.SUSPEND_USER_PING,
+                SuspendUserPingRequest(value),
             )
             self.assertEqual(code, expected, value)
             self.assertEqual(self.protocol.timeOut, idle)
@@ -566,7 +590,9 @@ class UtilLoggedInTests(ServerTestCase):
         servers.
         """
         tele = self.connection.call(
-            Component.UTIL, UtilCommand.GET_TELEMETRY_SERVER, reply=GetTelemetryServerResponse
+            Component.UTIL,
+            UtilCommand.GET_TELEMETRY_SERVER,
+            reply=GetTelemetryServerResponse,
         )
         self.assertEqual((tele.address, tele.port), ("127.0.0.1", 42129))
         tick = self.connection.call(
@@ -576,7 +602,9 @@ class UtilLoggedInTests(ServerTestCase):
 
     def save(self, key: str, data: str) -> Any:
         return self.connection.request(
-            Component.UTIL, UtilCommand.USER_SETTINGS_SAVE, UserSettingsSaveRequest(data, key)
+            Component.UTIL,
+            UtilCommand.USER_SETTINGS_SAVE,
+            UserSettingsSaveRequest(data, key),
         )
 
     def test_settingsSaveLoad(self) -> None:
@@ -595,9 +623,13 @@ class UtilLoggedInTests(ServerTestCase):
         )
         self.assertEqual((one.key, one.data), ("class1", "20;4;Adept"))
         everything = self.connection.call(
-            Component.UTIL, UtilCommand.USER_SETTINGS_LOAD_ALL, reply=UserSettingsLoadAllResponse
+            Component.UTIL,
+            UtilCommand.USER_SETTINGS_LOAD_ALL,
+            reply=UserSettingsLoadAllResponse,
         )
-        self.assertEqual(everything.settings, {"Base": "20;4;2", "class1": "20;4;Adept"})
+        self.assertEqual(
+            everything.settings, {"Base": "20;4;2", "class1": "20;4;Adept"}
+        )
         playerId = self.player(self.connection).id
         self.assertEqual(
             resultOf(self.store.getPlayerData(playerId)),
@@ -611,7 +643,9 @@ class UtilLoggedInTests(ServerTestCase):
         """
         self.store.holding = True
         seq = self.connection.send(
-            Component.UTIL, UtilCommand.USER_SETTINGS_SAVE, UserSettingsSaveRequest("x", "Base")
+            Component.UTIL,
+            UtilCommand.USER_SETTINGS_SAVE,
+            UserSettingsSaveRequest("x", "Base"),
         )
         self.assertIsNone(self.connection.replyTo(seq))
         self.store.release()
@@ -625,7 +659,9 @@ class UtilLoggedInTests(ServerTestCase):
         USS_RECORD_NOT_FOUND (0xC8).
         """
         code = self.connection.error(
-            Component.UTIL, UtilCommand.USER_SETTINGS_LOAD, UserSettingsLoadRequest("nope")
+            Component.UTIL,
+            UtilCommand.USER_SETTINGS_LOAD,
+            UserSettingsLoadRequest("nope"),
         )
         self.assertEqual(code, UtilError.USS_RECORD_NOT_FOUND)
 
@@ -634,7 +670,9 @@ class UtilLoggedInTests(ServerTestCase):
         userSettingsLoadAll of a new player is an empty map.
         """
         everything = self.connection.call(
-            Component.UTIL, UtilCommand.USER_SETTINGS_LOAD_ALL, reply=UserSettingsLoadAllResponse
+            Component.UTIL,
+            UtilCommand.USER_SETTINGS_LOAD_ALL,
+            reply=UserSettingsLoadAllResponse,
         )
         self.assertEqual(everything.settings, {})
 
@@ -654,7 +692,9 @@ class UtilLoggedInTests(ServerTestCase):
         self.assertEqual(loaded.type, MessageType.ERROR_REPLY)
         self.assertEqual(loaded.error, UtilError.USS_RECORD_NOT_FOUND)
         self.assertLogged("k" * 64)
-        self.assertEqual(resultOf(self.store.getPlayerData(self.player(self.connection).id)), {})
+        self.assertEqual(
+            resultOf(self.store.getPlayerData(self.player(self.connection).id)), {}
+        )
         self.assertEqual(self.save("k" * 64, "value").type, MessageType.REPLY)
 
 
@@ -665,7 +705,9 @@ class UserSessionsTests(ServerTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.connection = self.server.loggedIn("liara@example.org", peerHost="203.0.113.50")
+        self.connection = self.server.loggedIn(
+            "liara@example.org", peerHost="203.0.113.50"
+        )
 
     def updateNetworkInfo(self, external: str = "0.0.0.0", port: int = 0) -> None:
         info = NetworkInfo(
@@ -689,7 +731,9 @@ class UserSessionsTests(ServerTestCase):
         return intToIpv4(value.external.ip), value.external.port
 
     def setUpnp(self, status: int, wan: str, flags: int = 0) -> None:
-        metrics = ClientMetrics(blazeFlags=flags, status=status, wanAddress=ipv4ToInt(wan))
+        metrics = ClientMetrics(
+            blazeFlags=flags, status=status, wanAddress=ipv4ToInt(wan)
+        )
         reply = self.connection.request(
             Component.UTIL, UtilCommand.SET_CLIENT_METRICS, metrics
         )
@@ -732,6 +776,30 @@ class UserSessionsTests(ServerTestCase):
         self.updateNetworkInfo()
         self.assertEqual(self.external(), ("203.0.113.50", 3659))
 
+    def test_upnpAddressNotIpv4(self) -> None:
+        """
+        A WAN address that does not fit 32 bits is not an IPv4 address and
+        is ignored.
+        """
+        metrics = ClientMetrics(status=UpnpStatus.ENABLED, wanAddress=2**40 + 5)
+        reply = self.connection.request(
+            Component.UTIL, UtilCommand.SET_CLIENT_METRICS, metrics
+        )
+        self.assertEqual(reply.type, MessageType.REPLY)
+        self.updateNetworkInfo()
+        self.assertEqual(self.external(), ("203.0.113.50", 3659))
+
+    def test_ipv6Peer(self) -> None:
+        """
+        A game connected over IPv6 that did not find its external address
+        keeps the address it sent (there is no IPv4 address to fill in).
+        """
+        self.connection = self.server.loggedIn(
+            "grunt@example.org", peerHost="2001:db8::7"
+        )
+        self.updateNetworkInfo()
+        self.assertEqual(self.external(), ("0.0.0.0", 0))
+
     def test_hardwareFlags(self) -> None:
         """
         updateHardwareFlags is kept on the session.
@@ -760,8 +828,12 @@ class UserSessionsTests(ServerTestCase):
         )
         self.assertEqual(data.user.name, "liara")
         self.assertEqual(data.user.blazeId, target.id)
-        self.assertEqual(data.statusFlags, UserDataFlags.SUBSCRIBED | UserDataFlags.ONLINE)
-        self.assertEqual(data.extendedData.address, self.connection.session.network.address)
+        self.assertEqual(
+            data.statusFlags, UserDataFlags.SUBSCRIBED | UserDataFlags.ONLINE
+        )
+        self.assertEqual(
+            data.extendedData.address, self.connection.session.network.address
+        )
 
     def test_lookupUnknownUser(self) -> None:
         """
@@ -793,7 +865,9 @@ class UserSessionsTests(ServerTestCase):
         )
         self.assertEqual(reply.session.blazeUserId, player.id)
         self.assertEqual(reply.session.email, "liara@example.org")
-        self.assertEqual(self.server.signer.verifyToken(reply.session.sessionKey), player.id)
+        self.assertEqual(
+            self.server.signer.verifyToken(reply.session.sessionKey), player.id
+        )
         self.assertIs(self.hub.online[player.id], fresh.session)
 
 
@@ -818,7 +892,9 @@ class MenuMessageTests(ServerTestCase):
         reply = connection.replyTo(seq)
         assert reply is not None
         self.assertEqual(tdf.decode(FetchMessageResponse, reply.body).count, 1)
-        [note] = connection.notifications(Component.MESSAGING, MessagingNotification.MESSAGE)
+        [note] = connection.notifications(
+            Component.MESSAGING, MessagingNotification.MESSAGE
+        )
         self.assertLess(frames.index(reply), frames.index(note))
         message = tdf.decode(ServerMessage, note.body)
         version = self.hub.gameData.context.serverVersion
@@ -839,7 +915,10 @@ class AssociationListsTests(ServerTestCase):
         """
         connection = self.server.loggedIn("kasumi@example.org")
         lists = connection.call(
-            Component.ASSOCIATION_LISTS, AssociationListsCommand.GET_LISTS, GetListsRequest(), Lists
+            Component.ASSOCIATION_LISTS,
+            AssociationListsCommand.GET_LISTS,
+            GetListsRequest(),
+            Lists,
         )
         [friends] = lists.lists
         self.assertEqual(friends.info.listId.listName, "friendList")
@@ -860,16 +939,25 @@ class StatsTests(ServerTestCase):
         for name, value in self.ratings.items():
             player = self.server.createPlayer(f"{name}@example.org")
             self.ids[name] = player.id
-            resultOf(self.store.setLeaderboardValue(LeaderboardType.N7_RATING, player.id, value))
+            resultOf(
+                self.store.setLeaderboardValue(
+                    LeaderboardType.N7_RATING, player.id, value
+                )
+            )
         resultOf(
-            self.store.setLeaderboardValue(LeaderboardType.CHALLENGE_POINTS, self.ids["p6"], 7)
+            self.store.setLeaderboardValue(
+                LeaderboardType.CHALLENGE_POINTS, self.ids["p6"], 7
+            )
         )
         self.connection = self.server.loggedIn("p1@example.org")
 
     def rows(self, command: int, request: Any) -> list[tuple[str, int, int, str]]:
-        reply = self.connection.call(Component.STATS, command, request, LeaderboardStatValues)
+        reply = self.connection.call(
+            Component.STATS, command, request, LeaderboardStatValues
+        )
         return [
-            (row.entityName, row.entityId, row.rank, row.rankedStat) for row in reply.rows
+            (row.entityName, row.entityId, row.rank, row.rankedStat)
+            for row in reply.rows
         ]
 
     def row(self, name: str, rank: int) -> tuple[str, int, int, str]:
@@ -886,7 +974,9 @@ class StatsTests(ServerTestCase):
             LeaderboardGroupRequest(boardName="N7RatingGlobal"),
             LeaderboardGroupResponse,
         )
-        self.assertEqual((n7.boardName, n7.name), ("N7RatingGlobal", "ME3LeaderboardGroup"))
+        self.assertEqual(
+            (n7.boardName, n7.name), ("N7RatingGlobal", "ME3LeaderboardGroup")
+        )
         self.assertEqual(n7.description, "N7 Rating - Global")
         self.assertEqual([column.name for column in n7.columns], ["n7rating"])
         points = self.connection.call(
@@ -896,7 +986,9 @@ class StatsTests(ServerTestCase):
             LeaderboardGroupResponse,
         )
         self.assertEqual(points.name, "ME3ChallengePoints")
-        self.assertEqual([column.name for column in points.columns], ["ChallengePoints"])
+        self.assertEqual(
+            [column.name for column in points.columns], ["ChallengePoints"]
+        )
         local = self.connection.call(
             Component.STATS,
             StatsCommand.GET_LEADERBOARD_GROUP,
@@ -924,22 +1016,34 @@ class StatsTests(ServerTestCase):
             StatsCommand.GET_LEADERBOARD,
             LeaderboardStatsRequest(boardName="N7RatingGlobal", rankStart=0, count=3),
         )
-        self.assertEqual(first, [self.row("p2", 1), self.row("p4", 2), self.row("p1", 3)])
+        self.assertEqual(
+            first, [self.row("p2", 1), self.row("p4", 2), self.row("p1", 3)]
+        )
         second = self.rows(
             StatsCommand.GET_LEADERBOARD,
             LeaderboardStatsRequest(boardName="N7RatingGlobal", rankStart=3, count=10),
         )
-        self.assertEqual(second, [self.row("p5", 4), self.row("p3", 5), self.row("p6", 6)])
+        self.assertEqual(
+            second, [self.row("p5", 4), self.row("p3", 5), self.row("p6", 6)]
+        )
 
     def test_pageLimits(self) -> None:
         """
         Negative and huge starts and counts give an empty page or the
         clipped page, never an error.
         """
-        for start, count in ((-5, 2), (0, -1), (2**63 - 1, 5), (2**64 - 1, 5), (0, 2**63)):
+        for start, count in (
+            (-5, 2),
+            (0, -1),
+            (2**63 - 1, 5),
+            (2**64 - 1, 5),
+            (0, 2**63),
+        ):
             rows = self.rows(
                 StatsCommand.GET_LEADERBOARD,
-                LeaderboardStatsRequest(boardName="N7RatingGlobal", rankStart=start, count=count),
+                LeaderboardStatsRequest(
+                    boardName="N7RatingGlobal", rankStart=start, count=count
+                ),
             )
             self.assertLessEqual(len(rows), 6, (start, count))
 
@@ -955,7 +1059,9 @@ class StatsTests(ServerTestCase):
                 boardName="N7RatingGlobal", center=self.ids["p3"], count=3
             ),
         )
-        self.assertEqual(around, [self.row("p5", 4), self.row("p3", 5), self.row("p6", 6)])
+        self.assertEqual(
+            around, [self.row("p5", 4), self.row("p3", 5), self.row("p6", 6)]
+        )
         top = self.rows(
             StatsCommand.GET_CENTERED_LEADERBOARD,
             CenteredLeaderboardStatsRequest(
@@ -965,7 +1071,9 @@ class StatsTests(ServerTestCase):
         self.assertEqual(top, [self.row("p2", 1), self.row("p4", 2), self.row("p1", 3)])
         absent = self.rows(
             StatsCommand.GET_CENTERED_LEADERBOARD,
-            CenteredLeaderboardStatsRequest(boardName="N7RatingGlobal", center=999, count=3),
+            CenteredLeaderboardStatsRequest(
+                boardName="N7RatingGlobal", center=999, count=3
+            ),
         )
         self.assertEqual(absent, [])
 
@@ -1012,12 +1120,16 @@ class StatsTests(ServerTestCase):
         """
         centered = self.rows(
             StatsCommand.GET_CENTERED_LEADERBOARD,
-            CenteredLeaderboardStatsRequest(boardName="N7RatingGlobal", center=2**64 - 1, count=3),
+            CenteredLeaderboardStatsRequest(
+                boardName="N7RatingGlobal", center=2**64 - 1, count=3
+            ),
         )
         self.assertEqual(centered, [])
         filtered = self.rows(
             StatsCommand.GET_FILTERED_LEADERBOARD,
-            FilteredLeaderboardStatsRequest(boardName="N7RatingGlobal", ids=[2**64 - 1]),
+            FilteredLeaderboardStatsRequest(
+                boardName="N7RatingGlobal", ids=[2**64 - 1]
+            ),
         )
         self.assertEqual(filtered, [])
 
@@ -1054,20 +1166,29 @@ class StatsTests(ServerTestCase):
         queries.
         """
         for command, request in (
-            (StatsCommand.GET_LEADERBOARD, LeaderboardStatsRequest(boardName="Kills", count=5)),
+            (
+                StatsCommand.GET_LEADERBOARD,
+                LeaderboardStatsRequest(boardName="Kills", count=5),
+            ),
             (
                 StatsCommand.GET_CENTERED_LEADERBOARD,
-                CenteredLeaderboardStatsRequest(boardName="Kills", center=self.ids["p1"], count=5),
+                CenteredLeaderboardStatsRequest(
+                    boardName="Kills", center=self.ids["p1"], count=5
+                ),
             ),
             (
                 StatsCommand.GET_FILTERED_LEADERBOARD,
-                FilteredLeaderboardStatsRequest(boardName="Kills", ids=[self.ids["p1"]]),
+                FilteredLeaderboardStatsRequest(
+                    boardName="Kills", ids=[self.ids["p1"]]
+                ),
             ),
         ):
             self.assertEqual(self.rows(command, request), [], command)
 
 
-def _report(players: dict[int, tuple[int, int]], reportingId: int = 77) -> SubmitGameReportRequest:
+def _report(
+    players: dict[int, tuple[int, int]], reportingId: int = 77
+) -> SubmitGameReportRequest:
     """
     A submitOfflineGameReport request whose C{GAME} value carries
     C{PLYR} with (challenge points, N7 rating) per player id.
@@ -1083,7 +1204,9 @@ def _report(players: dict[int, tuple[int, int]], reportingId: int = 77) -> Submi
     struct = tdf.decodeStruct(tdf.encode(game))
     return SubmitGameReportRequest(
         report=GameReport(
-            game=tdf.VariableValue(0x1C0001, tdf.Member("GAME", tdf.TdfType.STRUCT, struct)),
+            game=tdf.VariableValue(
+                0x1C0001, tdf.Member("GAME", tdf.TdfType.STRUCT, struct)
+            ),
             gameReportingId=reportingId,
         )
     )
@@ -1099,11 +1222,19 @@ class GameReportingTests(ServerTestCase):
         self.connection = self.server.loggedIn("miranda@example.org")
         self.own = self.player(self.connection).id
         self.other = self.server.createPlayer("jacob@example.org").id
-        resultOf(self.store.setLeaderboardValue(LeaderboardType.N7_RATING, self.other, 10))
-        resultOf(self.store.setLeaderboardValue(LeaderboardType.CHALLENGE_POINTS, self.other, 20))
+        resultOf(
+            self.store.setLeaderboardValue(LeaderboardType.N7_RATING, self.other, 10)
+        )
+        resultOf(
+            self.store.setLeaderboardValue(
+                LeaderboardType.CHALLENGE_POINTS, self.other, 20
+            )
+        )
 
     def values(self, playerId: int) -> tuple[Any, Any]:
-        n7 = resultOf(self.store.getLeaderboardRank(LeaderboardType.N7_RATING, playerId))
+        n7 = resultOf(
+            self.store.getLeaderboardRank(LeaderboardType.N7_RATING, playerId)
+        )
         points = resultOf(
             self.store.getLeaderboardRank(LeaderboardType.CHALLENGE_POINTS, playerId)
         )
@@ -1120,7 +1251,9 @@ class GameReportingTests(ServerTestCase):
         """
         request = _report({self.own: (1234, 567), self.other: (99999, 99999)})
         seq = self.connection.send(
-            Component.GAME_REPORTING, GameReportingCommand.SUBMIT_OFFLINE_GAME_REPORT, request
+            Component.GAME_REPORTING,
+            GameReportingCommand.SUBMIT_OFFLINE_GAME_REPORT,
+            request,
         )
         self.assertEqual(self.values(self.own), (567, 1234))
         self.assertEqual(self.values(self.other), (10, 20))
@@ -1166,7 +1299,9 @@ class GameReportingTests(ServerTestCase):
         """
         for request in (_report({self.other: (5, 5)}), SubmitGameReportRequest()):
             reply = self.connection.request(
-                Component.GAME_REPORTING, GameReportingCommand.SUBMIT_OFFLINE_GAME_REPORT, request
+                Component.GAME_REPORTING,
+                GameReportingCommand.SUBMIT_OFFLINE_GAME_REPORT,
+                request,
             )
             self.assertEqual(reply.type, MessageType.REPLY)
         self.assertEqual(self.values(self.own), (None, None))
@@ -1215,3 +1350,116 @@ class HarnessTests(ServerTestCase):
             UtilCommand.USER_SETTINGS_LOAD_ALL,
         )
         self.store.release()
+
+
+def _edgeValue(kind: tdf.Kind, edge: int, text: str, depth: int = 0) -> Any:
+    """
+    A value of C{kind} made of extreme pieces: every integer C{edge}
+    (0 for a negative C{edge} where the kind is unsigned), every string
+    C{text}, one element per list and map.
+    """
+    if kind is tdf.Bool:
+        return bool(edge)
+    if kind is tdf.UInt:
+        return max(edge, 0)
+    if kind is tdf.Int:
+        return edge
+    if kind is tdf.Str:
+        return text
+    if kind is tdf.Blob:
+        return text.encode("utf-8")
+    if kind is tdf.Float:
+        return -1.0
+    if kind is tdf.ObjType:
+        return tdf.ObjectType(0xFFFF, 0xFFFF)
+    if kind is tdf.ObjId:
+        return tdf.ObjectId(0xFFFF, 0xFFFF, max(edge, 0))
+    if kind is tdf.Var:
+        return None
+    if kind is tdf.GenericStruct:
+        return tdf.StructValue(())
+    if isinstance(kind, tdf.StructOf):
+        return _edgeInstance(kind.cls, edge, text, depth + 1)
+    if isinstance(kind, tdf.ListOf):
+        if depth > 3 or isinstance(kind.element, tdf.UnionOf):
+            return []
+        return [_edgeValue(kind.element, edge, text, depth + 1)]
+    if isinstance(kind, tdf.MapOf):
+        if depth > 3:
+            return {}
+        return {
+            _edgeValue(kind.key, edge, text, depth + 1): _edgeValue(
+                kind.value, edge, text, depth + 1
+            )
+        }
+    if isinstance(kind, tdf.UnionOf):
+        return tdf.Choice()
+    raise AssertionError(f"no value for {kind!r}")
+
+
+def _edgeInstance(cls: type, edge: int, text: str, depth: int = 0) -> Any:
+    """
+    An instance of the TDF struct class C{cls} made by L{_edgeValue}.
+    """
+    values = {}
+    for field in attrs.fields(cls):
+        kind = next(
+            (v for v in field.metadata.values() if isinstance(v, tdf.Kind)), None
+        )
+        if kind is not None:
+            values[field.name] = _edgeValue(kind, edge, text, depth)
+    return cls(**values)
+
+
+_ENTITLEMENTS = (
+    Component.AUTHENTICATION,
+    AuthenticationCommand.LIST_USER_ENTITLEMENTS_2,
+)
+
+
+class RobustnessTests(ServerTestCase):
+    """
+    Every routed command answers hostile requests with one reply (or
+    error reply), without a logged traceback and without closing the
+    connection.
+    """
+
+    def bodies(self, cls: type | None) -> list[bytes]:
+        rng = random.Random(0x9E3779B9)
+        bodies = [b"", b"\x00", b"\xff" * 12]
+        bodies += [rng.randbytes(rng.randrange(1, 40)) for _ in range(8)]
+        if cls is not None:
+            for edge in (2**64 - 1, -(2**63), 2**63, 0, 1):
+                for text in ("", "\u00e9" * 70, "\x00{v}{n}%s", "N7RatingGlobal"):
+                    bodies.append(tdf.encode(_edgeInstance(cls, edge, text)))
+        return bodies
+
+    def test_hostileBodies(self) -> None:
+        """
+        Garbage bytes, and well-formed requests whose every integer is at
+        the edge of the 64-bit ranges and every string empty, long or
+        odd, are each answered; the logged-in session keeps working.
+        (Trial fails the test for any logged traceback.)
+        """
+        ranked = self.server.createPlayer("ranked@example.org")
+        resultOf(
+            self.store.setLeaderboardValue(LeaderboardType.N7_RATING, ranked.id, 1)
+        )
+        for number, (key, spec) in enumerate(sorted(REGISTRY.commands.items())):
+            if key == (Component.AUTHENTICATION, AuthenticationCommand.LOGOUT):
+                continue
+            if key == _ENTITLEMENTS and not hasattr(self.hub.gameData, "entitlements"):
+                # Tested (or skipped) in tests.test_components_auth.
+                continue
+            email = f"fuzz{number}@example.org"
+            connection = self.server.loggedIn(email)
+            for body in self.bodies(spec.request):
+                reply = connection.request(*key, body)
+                self.assertIn(
+                    reply.type,
+                    (MessageType.REPLY, MessageType.ERROR_REPLY),
+                    commandName(*key),
+                )
+            self.assertFalse(connection.transport.disconnecting, commandName(*key))
+            connection.call(Component.UTIL, UtilCommand.PING, reply=PingResponse)
+            connection.lose()

@@ -220,12 +220,14 @@ class RedirectorTests(SynchronousTestCase):
         )
         self.assertEqual(info.address.value.port, 14219)
 
-    def test_bareTlsliteClient(self) -> None:
+    def bareClient(self) -> tuple[TLSConnection, StringTransport, Any]:
         """
-        A plain tlslite-ng client, limited to SSL 3.0 and RC4, over a
-        memory pipe to the server protocol on a L{StringTransport},
-        completes the handshake, sends getServerInstance and reads the
-        reply.
+        A plain tlslite-ng client, limited to SSL 3.0 and RC4, connected
+        through a memory pipe to a redirector protocol on a
+        L{StringTransport}, after its handshake.
+
+        @return: the client, the server's transport, and a function that
+            moves the bytes waiting on either side.
         """
         _acceptRsaEncryptionSignatures()
         server = self.factory.buildProtocol(None)
@@ -244,20 +246,47 @@ class RedirectorTests(SynchronousTestCase):
         for _ in client.handshakeClientCert(settings=clientSettings(), async_=True):
             exchange()
         exchange()
-        self.assertEqual(client.version, (3, 0))
-        self.assertEqual(client.getCipherName(), "rc4")
-        client.write(GET_SERVER_INSTANCE)
-        exchange()
+        return client, transport, exchange
+
+    def readReply(self, client: TLSConnection, exchange: Any) -> bytes:
         result: Any = None
         for result in client.readAsync():
             if isinstance(result, int):
                 exchange()
-        reply = parseFrame(bytes(result))
+        return bytes(result)
+
+    def test_bareTlsliteClient(self) -> None:
+        """
+        A plain tlslite-ng client completes the handshake with SSL 3.0 and
+        RC4, sends getServerInstance and reads the reply; the server then
+        closes.
+        """
+        client, transport, exchange = self.bareClient()
+        self.assertEqual(client.version, (3, 0))
+        self.assertEqual(client.getCipherName(), "rc4")
+        client.write(GET_SERVER_INSTANCE)
+        exchange()
+        reply = parseFrame(self.readReply(client, exchange))
         info = tdf.decode(ServerInstanceInfo, reply.body)
         self.assertEqual(info.address.value.port, 42128)
         self.assertFalse(info.secure)
+        self.assertFalse(transport.disconnecting)
         self.clock.advance(0)
         self.assertTrue(transport.disconnecting)
+
+    def test_closeNotifyFromClient(self) -> None:
+        """
+        A client's close_notify closes the connection without a warning.
+        """
+        client, transport, exchange = self.bareClient()
+        client.write(PING)
+        exchange()
+        self.assertEqual(parseFrame(self.readReply(client, exchange)).command, 2)
+        self.assertFalse(transport.disconnecting)
+        client.close()
+        exchange()
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(warnings(self.observer), [])
 
     def refused(self, data: bytes) -> list[str]:
         server = self.factory.buildProtocol(None)

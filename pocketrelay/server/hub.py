@@ -124,7 +124,19 @@ class Hub:
         Make C{player} the account of C{session}.  An older session of the
         same account is logged out and disconnected: one live session per
         account.
+
+        A session whose connection closed while its login was being
+        checked is not bound: it would stay in L{online} for good.
         """
+        if session.closed:
+            self.log.info(
+                "Player {name} ({playerId}) logged in on session {sessionId}, "
+                "which has closed meanwhile; ignored",
+                name=player.displayName,
+                playerId=player.id,
+                sessionId=session.sessionId,
+            )
+            return
         previous = self.online.get(player.id)
         if previous is not None and previous is not session:
             self.log.info(

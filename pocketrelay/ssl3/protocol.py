@@ -133,7 +133,6 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
     """
 
     log = Logger()
-    side = "SSLv3"
 
     def __init__(self, factory: WrappingFactory[Any], wrappedProtocol: Any) -> None:
         super().__init__(factory, wrappedProtocol)

@@ -45,6 +45,9 @@ class ContentType(enum.IntEnum):
     APPLICATION_DATA = 23
 
 
+_CONTENT_TYPES = frozenset(int(kind) for kind in ContentType)
+
+
 class SSLv3RecordError(ValueError):
     """
     The peer sent something that is not a sequence of SSL 3.0 records.
@@ -115,7 +118,7 @@ class RecordScanner:
     def _check(self, header: bytes) -> int:
         kind, major, minor = header[0], header[1], header[2]
         length = int.from_bytes(header[3:5], "big")
-        if kind not in ContentType._value2member_map_:
+        if kind not in _CONTENT_TYPES:
             if kind & 0x80 and self.records == 0:
                 raise SSLv3RecordError(
                     "SSLv2-format hello; only SSL 3.0 is spoken here"

@@ -298,7 +298,9 @@ class BlazeConnection:
                 return frame
         return None
 
-    def notifications(self, component: int | None = None, command: int | None = None) -> list[Frame]:
+    def notifications(
+        self, component: int | None = None, command: int | None = None
+    ) -> list[Frame]:
         """
         The notifications written so far, optionally only one kind.
         """
@@ -422,15 +424,15 @@ class ServerHarness:
         self,
         dataDir: FilePath[str],
         overrides: Iterable[tuple[str, Any]] = (),
-        store: Store | None = None,
+        store: SynchronousStore | None = None,
         clock: Clock | None = None,
     ) -> None:
         """
         @param dataDir: the data directory (created if missing).
         @param overrides: settings as (key, value), e.g.
             C{[("qos.type", "disabled")]}.
-        @param store: a store to use instead of a new L{SynchronousStore};
-            it must be started.
+        @param store: a started L{SynchronousStore} to use instead of a
+            new one on C{":memory:"} (e.g. one on a file).
         """
         if clock is None:
             clock = Clock()
@@ -458,7 +460,9 @@ class ServerHarness:
         self.connections: list[BlazeConnection] = []
         self._peerPorts = iter(range(50000, 60000))
 
-    def connect(self, peerHost: str = "203.0.113.7", preAuth: bool = False) -> BlazeConnection:
+    def connect(
+        self, peerHost: str = "203.0.113.7", preAuth: bool = False
+    ) -> BlazeConnection:
         """
         A new Blaze connection from C{peerHost}.
 

@@ -166,7 +166,7 @@ def setClientMetrics(session: Session, request: ClientMetrics) -> None:
 
     if (
         request.status == UpnpStatus.ENABLED
-        and request.wanAddress
+        and 0 < request.wanAddress <= 0xFFFFFFFF
         and not request.blazeFlags & BlazeUpnpFlags.DOUBLE_NAT
     ):
         session.network.upnpAddress = request.wanAddress
