@@ -31,3 +31,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) _trial_temp build *.egg-info twisted/plugins/dropin.cache
+
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector
+
+# Coverage-guided fuzzing with atheris: FUZZ_RUNS inputs per target.
+fuzz: $(STAMP)
+	$(PY) -m pip install --quiet atheris
+	set -e; for target in $(FUZZ_TARGETS); do \
+		echo "== fuzzing $$target ($(FUZZ_RUNS) runs)"; \
+		$(PY) -m fuzz.run $$target -runs=$(FUZZ_RUNS) -print_final_stats=1 2>&1 | tail -n 12; \
+	done

@@ -38,7 +38,12 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from pocketrelay.client.discovery import USER_AGENT, ServerInfo, ServerURL, explainFailure
+from pocketrelay.client.discovery import (
+    USER_AGENT,
+    ServerInfo,
+    ServerURL,
+    explainFailure,
+)
 
 __all__ = [
     "BLAZE_PORT",
@@ -180,6 +185,20 @@ def _snippet(head: ResponseHead, body: bytes) -> str:
 
 
 _HEAD, _PIPE, _REFUSED, _DONE = "head", "pipe", "refused", "done"
+
+
+def _close(transport: Any) -> None:
+    """
+    Close a transport that may have the other side registered as its
+    producer.  The producer is unregistered first: a transport whose
+    producer is paused resumes it instead of closing once its buffer has
+    drained, which would leave it open for good.
+    """
+    try:
+        transport.unregisterProducer()
+    except Exception:
+        pass
+    transport.loseConnection()
 
 
 class UpstreamConnection(Protocol):
@@ -365,7 +384,7 @@ class GameConnection(Protocol):
             d, self._connecting = self._connecting, None
             d.cancel()
         if self.upstream is not None and self.upstream.transport is not None:
-            self.upstream.transport.loseConnection()
+            _close(self.upstream.transport)
         self._pending = []
         if not wasClosed:
             self.log.info("Game disconnected ({peer})", peer=self.peer)
@@ -414,7 +433,7 @@ class GameConnection(Protocol):
             self.log.info(
                 "The server closed the game's connection ({peer})", peer=self.peer
             )
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            _close(self.transport)
         elif state == _HEAD:
             problem = explainFailure(reason, self.factory.server.url.netloc)
             self._giveUp(f"no answer to the upgrade request: {problem}")
@@ -433,7 +452,6 @@ class BlazeProxyFactory(Factory):
     @ivar connections: the open game connections.
     """
 
-    protocol = GameConnection
     noisy = False
 
     def __init__(
@@ -450,6 +468,11 @@ class BlazeProxyFactory(Factory):
         self.httpPort = httpPort
         self.maxPending = maxPending
         self.connections: set[GameConnection] = set()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = GameConnection()
+        protocol.factory = self
+        return protocol
 
     def closeAll(self) -> None:
         """

@@ -15,7 +15,8 @@ HTTPS.
     and turns every failure into one L{DiscoveryError} whose message is
     what the player reads.
   - L{ClientTLS} is the TLS policy of every connection to the server:
-    the platform's certificate authorities plus an optional extra CA file,
+    the system's certificate authorities (Windows' store included, see
+    L{PlatformTrust}) plus an optional extra CA file,
     host name checked with C{service_identity}, and an optional client
     certificate (PEM, or PKCS#12 like the Pocket Relay client's
     C{pocket-relay-identity.p12}).
@@ -26,15 +27,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sys
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
 from twisted.internet import defer, error
+from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.interfaces import (
     IOpenSSLClientConnectionCreator,
-    IOpenSSLTrustRoot,
     IReactorTime,
     IStreamClientEndpoint,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "ClientTLS",
     "DiscoveryError",
     "NotPocketRelayServer",
+    "PlatformTrust",
     "ServerInfo",
     "ServerTooOld",
     "ServerURL",
@@ -393,18 +396,73 @@ def parseServerInfo(url: ServerURL, code: int, phrase: bytes, body: bytes) -> Se
 # -- TLS
 
 
-@implementer(IOpenSSLTrustRoot)
-class _PlatformTrustAndFile:
+#: The extended key usage that lets a certificate authority vouch for
+#: servers, in Windows' certificate store.
+_SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+
+
+def _windowsStoreCertificates(enumerateStore: Callable[[str], Any] | None = None) -> list[bytes]:
     """
-    The platform's certificate authorities plus those in a PEM file.
+    The DER certificates Windows trusts for server authentication, from
+    its C{ROOT} and C{CA} stores.
+    """
+    if enumerateStore is None:
+        import ssl
+
+        enumerateStore = getattr(ssl, "enum_certificates", None)
+        if enumerateStore is None:
+            return []
+    found = []
+    for store in ("ROOT", "CA"):
+        try:
+            entries = enumerateStore(store)
+        except OSError:
+            continue
+        for der, encoding, trust in entries:
+            if encoding == "x509_asn" and (trust is True or _SERVER_AUTH in trust):
+                found.append(bytes(der))
+    return found
+
+
+@implementer(IOpenSSLTrustRoot)
+class PlatformTrust:
+    """
+    The certificate authorities the system trusts, plus those of an
+    optional PEM file.
+
+    OpenSSL's default verify paths cover Linux and most Unix systems; they
+    are empty on Windows, so there the certificates of Windows' own store
+    are added as well (Twisted's L{platformTrust} does not do this).
+
+    @ivar caFile: the extra PEM file, or L{None}.
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(
+        self,
+        caFile: str | None = None,
+        platform: str | None = None,
+        enumerateStore: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.caFile = caFile
+        self.platform = sys.platform if platform is None else platform
+        self._enumerate = enumerateStore
 
     def _addCACertsToContext(self, context: Any) -> None:
         context.set_default_verify_paths()
-        context.load_verify_locations(self.path.encode("utf-8"))
+        if self.platform.startswith("win"):
+            from cryptography import x509
+            from OpenSSL import crypto
+
+            store = context.get_cert_store()
+            for der in _windowsStoreCertificates(self._enumerate):
+                try:
+                    certificate = crypto.X509.from_cryptography(x509.load_der_x509_certificate(der))
+                    store.add_cert(certificate)
+                except (ValueError, crypto.Error):
+                    # Unparsable, or already present.
+                    continue
+        if self.caFile:
+            context.load_verify_locations(self.caFile.encode("utf-8"))
 
 
 def _read(path: str, what: str, limit: int = 1 << 20) -> bytes:
@@ -514,14 +572,10 @@ class ClientTLS:
         clientCertificate: Any = None,
         chain: Sequence[Any] = (),
     ) -> None:
-        from twisted.internet.ssl import platformTrust
-
         self.caFile = caFile
         self.clientCertificate = clientCertificate
         self.chain = list(chain)
-        self.trustRoot: IOpenSSLTrustRoot = (
-            _PlatformTrustAndFile(caFile) if caFile else platformTrust()
-        )
+        self.trustRoot: IOpenSSLTrustRoot = PlatformTrust(caFile)
         self._creators: dict[str, IOpenSSLClientConnectionCreator] = {}
 
     def creatorFor(self, host: str) -> IOpenSSLClientConnectionCreator:
@@ -721,8 +775,13 @@ def readLimitedBody(response: IResponse, limit: int) -> defer.Deferred[bytes]:
     Read a response body of at most C{limit} bytes; a longer one fails
     with an internal error after the connection is dropped.
     """
-    finished: defer.Deferred[bytes] = defer.Deferred()
-    response.deliverBody(_LimitedBody(limit, finished))
+    def cancel(d: defer.Deferred[bytes]) -> None:
+        if protocol.transport is not None:
+            protocol.transport.stopProducing()  # type: ignore[attr-defined]
+
+    finished: defer.Deferred[bytes] = defer.Deferred(cancel)
+    protocol = _LimitedBody(limit, finished)
+    response.deliverBody(protocol)
     return finished
 
 
@@ -755,17 +814,31 @@ def discoverServer(
             lambda data: parseServerInfo(url, response.code, response.phrase, data)
         )
 
+    timedOut = False
+
+    def expire() -> None:
+        nonlocal timedOut
+        timedOut = True
+        d.cancel()
+
+    timer = clock.callLater(timeout, expire)
+
+    def finished(result: object) -> object:
+        if timer.active():
+            timer.cancel()
+        return result
+
     def failed(failure: Failure) -> Failure:
-        if failure.check(DiscoveryError):
-            return failure
-        if failure.check(defer.TimeoutError):
+        if timedOut:
             raise ServerUnreachable(url.netloc, f"no answer within {timeout:g} seconds")
-        if failure.check(defer.CancelledError):
+        if failure.check(DiscoveryError, defer.CancelledError):
             return failure
+        if any(leaf.check(defer.CancelledError) for leaf in _leaves(failure)):
+            raise defer.CancelledError()
         raise explainFailure(failure, url.netloc)
 
-    d = agent.request(b"GET", target, headers)
+    d: defer.Deferred[Any] = agent.request(b"GET", target, headers)
     d.addCallback(received)
-    d.addTimeout(timeout, clock)
+    d.addBoth(finished)
     d.addErrback(failed)
     return d

@@ -24,10 +24,11 @@ import re
 from typing import Any
 
 from twisted.internet import defer
-from twisted.internet.interfaces import IConsumer, IReactorTime
+from twisted.internet.interfaces import IConsumer, IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web import http
 from twisted.web.client import ResponseDone
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
@@ -43,6 +44,7 @@ __all__ = [
     "HTTP_PORT",
     "MAX_REQUEST_BODY",
     "RESPONSE_TIMEOUT",
+    "BytesProducer",
     "ProxySite",
     "ServerProxyResource",
     "endToEndHeaders",
@@ -106,7 +108,11 @@ def relativeTarget(uri: bytes) -> bytes:
 
 
 @implementer(IBodyProducer)
-class _BytesProducer:
+class BytesProducer:
+    """
+    A request body held in memory.
+    """
+
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.length = len(data)
@@ -170,6 +176,13 @@ class _Exchange:
         self.gone = False
         self.pending: defer.Deferred[Any] | None = None
         self.relay: _Relay | None = None
+        self.timer: IDelayedCall | None = None
+        self.timedOut = False
+
+    def stopTimer(self) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
 
 
 class ServerProxyResource(Resource):
@@ -218,10 +231,10 @@ class ServerProxyResource(Resource):
         )
         if not headers.hasHeader(b"user-agent"):
             headers.setRawHeaders(b"user-agent", [USER_AGENT.encode()])
-        producer = _BytesProducer(body) if body or method in (b"POST", b"PUT", b"PATCH") else None
+        producer = BytesProducer(body) if body or method in (b"POST", b"PUT", b"PATCH") else None
         d = self.agent.request(method, target, headers, producer)
-        d.addTimeout(self.timeout, self.clock)
         exchange.pending = d
+        exchange.timer = self.clock.callLater(self.timeout, self._expire, exchange)
         d.addCallbacks(
             self._respond,
             self._failed,
@@ -231,8 +244,15 @@ class ServerProxyResource(Resource):
         request.notifyFinish().addErrback(self._gone, exchange)
         return NOT_DONE_YET
 
+    def _expire(self, exchange: _Exchange) -> None:
+        exchange.timer = None
+        exchange.timedOut = True
+        if exchange.pending is not None:
+            exchange.pending.cancel()
+
     def _gone(self, failure: Failure, exchange: _Exchange) -> None:
         exchange.gone = True
+        exchange.stopTimer()
         if exchange.pending is not None:
             d, exchange.pending = exchange.pending, None
             d.cancel()
@@ -241,14 +261,20 @@ class ServerProxyResource(Resource):
 
     def _respond(self, response: IResponse, request: Request, exchange: _Exchange) -> None:
         exchange.pending = None
+        exchange.stopTimer()
         if exchange.gone:
             response.deliverBody(Protocol())
             return
         request.setResponseCode(response.code, response.phrase)
         for name, values in endToEndHeaders(response.headers).getAllRawHeaders():
             request.responseHeaders.setRawHeaders(name, list(values))
-        if response.length is not UNKNOWN_LENGTH and not request.responseHeaders.hasHeader(
-            b"content-length"
+        # The agent keeps the length out of the headers; send it on (not for
+        # answers without a body, whose length describes another answer).
+        bodiless = request.method == b"HEAD" or response.code in (204, 304)
+        if (
+            response.length is not UNKNOWN_LENGTH
+            and not bodiless
+            and not request.responseHeaders.hasHeader(b"content-length")
         ):
             request.responseHeaders.setRawHeaders(b"content-length", [b"%d" % response.length])
         relay = _Relay(request, exchange)
@@ -257,9 +283,10 @@ class ServerProxyResource(Resource):
 
     def _failed(self, failure: Failure, request: Request, exchange: _Exchange) -> None:
         exchange.pending = None
+        exchange.stopTimer()
         if exchange.gone:
             return
-        if failure.check(defer.TimeoutError):
+        if exchange.timedOut:
             reason = f"no answer from {self.base.netloc} within {self.timeout:g} seconds"
         else:
             reason = str(explainFailure(failure, self.base.netloc))
@@ -288,7 +315,7 @@ class ProxySite(Site):
         super().__init__(resource, timeout=60, reactor=reactor)
         self.displayTracebacks = False
 
-    def log(self, request: Request) -> None:
+    def log(self, request: http.Request) -> None:
         self._proxyLog.debug(
             "HTTP proxy: {method} {uri} -> {code}",
             method=request.method.decode("ascii", "replace"),

@@ -1,13 +1,132 @@
-# -*- test-case-name: tests.test_plugins -*-
+# -*- test-case-name: tests.test_client_tap -*-
 """
 C{twistd pocketrelay-client}: options and service tree.
+
+C{makeService} builds, without starting anything, a L{ClientService} whose
+children are the local servers, all on 127.0.0.1:
+
+  - the HTTP proxy (42131), the QoS responder (UDP 42130), telemetry
+    (42129), the Blaze proxy (42128) and the redirector (42127, SSL 3.0);
+  - the hosts-file entry for C{gosredirector.ea.com} (unless
+    C{--no-hosts}).
+
+When started, the L{ClientService} first checks the server
+(C{GET {base}api/server}); only when it answers as a Pocket Relay server
+of a supported version are the children started, in the order above
+(the hosts entry last, removed first at stop).  A server that cannot be
+used, or a port that is taken, stops the client with one log line and
+exit status 1.
 """
 
 from __future__ import annotations
 
-from twisted.python import usage
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
 
-DEFAULT_SERVER_NOTE = "(the saved default server)"
+import attrs
+from twisted.application import service
+from twisted.internet import defer
+from twisted.internet.error import CannotListenError
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogFilterPredicate,
+    ILogObserver,
+    LogEvent,
+    Logger,
+    LogLevel,
+    PredicateResult,
+)
+from twisted.python import usage
+from twisted.python.failure import Failure
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgent, IResponse
+from zope.interface import implementer
+
+from pocketrelay import __version__
+from pocketrelay.client.discovery import (
+    USER_AGENT,
+    BadServerURL,
+    ClientTLS,
+    DiscoveryError,
+    ServerInfo,
+    ServerURL,
+    TLSConfigError,
+    discoverServer,
+    makeAgent,
+    normaliseServerURL,
+    readLimitedBody,
+    upstreamEndpoint,
+)
+from pocketrelay.client.settings import (
+    SettingsError,
+    defaultDataDir,
+    loadSavedServer,
+    saveServer,
+)
+from pocketrelay.logs import LEVELS, LoggingMultiService, filteredObserver
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "ClientService",
+    "HostsService",
+    "LocalListener",
+    "Options",
+    "Ports",
+    "StartupError",
+    "StartupFailed",
+    "TelemetryForwarder",
+    "makeService",
+]
+
+log = Logger()
+
+#: Where the local servers listen; only 127.0.0.1.
+INTERFACE = "127.0.0.1"
+
+
+@attrs.frozen
+class Ports:
+    """
+    The local ports.  The game and the server expect the defaults; other
+    values are for tests (0 picks a free port).
+    """
+
+    redirector: int = 42127
+    blaze: int = 42128
+    telemetry: int = 42129
+    qos: int = 42130
+    http: int = 42131
+
+    @classmethod
+    def parse(cls, text: str) -> Ports:
+        """
+        Parse C{REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP}.
+
+        @raise ValueError: if it is not five ports.
+        """
+        parts = [part.strip() for part in text.split(",")]
+        if len(parts) != 5 or not all(part.isdigit() for part in parts):
+            raise ValueError(f"--ports expects five ports separated by commas, not {text!r}")
+        numbers = [int(part) for part in parts]
+        if any(number > 65535 for number in numbers):
+            raise ValueError(f"--ports: {text!r} has a port above 65535")
+        return cls(*numbers)
+
+
+DEFAULT_PORTS = Ports()
+
+
+class StartupError(SystemExit):
+    """
+    A fatal problem found before the reactor runs: twistd prints the
+    message and exits with status 1.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"pocketrelay-client: {message}")
 
 
 class Options(usage.Options):
@@ -17,26 +136,580 @@ class Options(usage.Options):
 
     synopsis = "[options]"
     longdesc = (
-        "Runs beside Mass Effect 3 and connects it to a Pocket Relay server. "
-        "NOT YET AVAILABLE: the client services are still being built; this "
-        "command refuses to start rather than pretend to work."
+        "Runs beside Mass Effect 3 and connects it to a Pocket Relay server: "
+        "points gosredirector.ea.com at 127.0.0.1 in the hosts file and runs the "
+        "local redirector (42127), Blaze proxy (42128), telemetry (42129), QoS "
+        "(42130/udp) and HTTP proxy (42131). See docs/client.md."
     )
     optParameters = [
-        ["server", "s", None, "URL of the Pocket Relay server, e.g. https://me3.example.org/"],
-        ["hosts-file", None, None, "Path of the hosts file to edit (default: the system's)."],
-        ["data-dir", "d", None, "Where the client keeps its certificate and settings."],
+        ["server", "s", None,
+         "URL of the Pocket Relay server, e.g. me3.example.org or "
+         "https://me3.example.org/ [default: the saved server]."],
+        ["data-dir", "d", None,
+         f"Where the client keeps its settings and certificate [default: {defaultDataDir()}]."],
+        ["hosts-file", None, None, "Hosts file to edit [default: the system's]."],
+        ["ca-file", None, None,
+         "Extra trusted certificate authorities (PEM) for an HTTPS server."],
+        ["client-cert", None, None,
+         "Client certificate for servers that require one: PEM (key included or "
+         "in --client-key) or PKCS#12 (.p12/.pfx, key included)."],
+        ["client-key", None, None, "PEM private key of --client-cert."],
+        ["client-cert-password", None, None,
+         "Password of the PKCS#12 file or of the key [default: none]."],
+        ["log-level", None, "info", "debug, info, warn or error."],
+        ["ports", None, None,
+         "For tests: REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP local ports (0 = any "
+         "free port). The game expects the defaults 42127-42131."],
     ]
     optFlags = [
-        ["no-hosts", None, "Do not edit the hosts file."],
+        ["save", None, "Remember --server as the default server once it has answered."],
+        ["no-hosts", None, "Do not edit the hosts file (it already maps "
+                           "gosredirector.ea.com to 127.0.0.1)."],
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.url: ServerURL | None = None
+        self.tls: ClientTLS | None = None
+        self.ports = DEFAULT_PORTS
+        self.dataDir = ""
+        self.hostsPath: str | None = None
+
+    def opt_version(self) -> None:
+        """
+        Print the pocketrelay version and exit.
+        """
+        sys.stdout.write(f"pocketrelay {__version__}\n")
+        sys.exit(0)
+
     def postOptions(self) -> None:
-        raise usage.UsageError(
-            "pocketrelay-client is not implemented yet: the redirector, "
-            "Blaze proxy, HTTP proxy, QoS, telemetry and tunnel are planned "
-            "but not built. Use the Pocket Relay client for now."
+        from pocketrelay.client.discovery import loadClientTLS
+        from pocketrelay.client.hosts import defaultHostsPath
+
+        if self["log-level"] not in LEVELS:
+            raise usage.UsageError(
+                f"--log-level must be one of {', '.join(LEVELS)}, not {self['log-level']!r}"
+            )
+        self.dataDir = self["data-dir"] or defaultDataDir()
+        given = self["server"]
+        if given is None:
+            if self["save"]:
+                raise usage.UsageError("--save needs --server URL")
+            try:
+                given = loadSavedServer(self.dataDir)
+            except SettingsError as e:
+                raise usage.UsageError(f"{e}; give the server with --server URL")
+            if given is None:
+                raise usage.UsageError(
+                    "no server: give one with --server URL (add --save to remember it)"
+                )
+        try:
+            self.url = normaliseServerURL(given)
+        except BadServerURL as e:
+            raise usage.UsageError(str(e))
+        try:
+            self.tls = loadClientTLS(
+                self["ca-file"],
+                self["client-cert"],
+                self["client-key"],
+                self["client-cert-password"],
+            )
+        except TLSConfigError as e:
+            raise usage.UsageError(str(e))
+        if self["ports"] is not None:
+            try:
+                self.ports = Ports.parse(self["ports"])
+            except ValueError as e:
+                raise usage.UsageError(str(e))
+        if self["no-hosts"]:
+            if self["hosts-file"] is not None:
+                raise usage.UsageError("--hosts-file and --no-hosts contradict each other")
+            self.hostsPath = None
+        else:
+            self.hostsPath = self["hosts-file"] or defaultHostsPath()
+
+
+# -- children
+
+
+class ListenError(Exception):
+    """
+    A local port could not be opened.
+    """
+
+
+class StartupFailed(Exception):
+    """
+    The client could not start (see L{ClientService.whenReady}); the
+    message is the line logged.
+    """
+
+
+class LocalListener(service.Service):
+    """
+    Listens on 127.0.0.1 when started.  The factory (or datagram protocol)
+    is built at that moment by C{buildFactory}, so it can use what the
+    client learnt when it started (the server, the other ports).
+
+    @ivar label: what listens, for messages (e.g. C{"Blaze proxy"}).
+    @ivar configuredPort: the port asked for (0 for any).
+    @ivar udp: a UDP port rather than TCP.
+    @ivar port: the listening port once started.
+    @ivar factory: what C{buildFactory} returned.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        configuredPort: int,
+        buildFactory: Callable[[], Any],
+        reactor: Any,
+        udp: bool = False,
+    ) -> None:
+        self.label = label
+        self.configuredPort = configuredPort
+        self.buildFactory = buildFactory
+        self.reactor = reactor
+        self.udp = udp
+        self.port: Any = None
+        self.factory: Any = None
+
+    @property
+    def actualPort(self) -> int:
+        """
+        The port listened on (the configured one until started).
+        """
+        if self.port is None:
+            return self.configuredPort
+        return int(self.port.getHost().port)
+
+    def startService(self) -> None:
+        self.factory = self.buildFactory()
+        try:
+            if self.udp:
+                self.port = self.reactor.listenUDP(
+                    self.configuredPort, self.factory, interface=INTERFACE
+                )
+            else:
+                self.port = self.reactor.listenTCP(
+                    self.configuredPort, self.factory, interface=INTERFACE
+                )
+        except CannotListenError as e:
+            reason = getattr(e.socketError, "strerror", None) or e.socketError
+            kind = "UDP" if self.udp else "TCP"
+            raise ListenError(
+                f"cannot listen on {INTERFACE}:{self.configuredPort} ({kind}) for the "
+                f"{self.label}: {reason} (is another Pocket Relay client running?)"
+            )
+        super().startService()
+
+    def stopService(self) -> defer.Deferred[None] | None:
+        super().stopService()
+        closeAll = getattr(self.factory, "closeAll", None)
+        if closeAll is not None:
+            closeAll()
+        if self.port is not None:
+            port, self.port = self.port, None
+            return defer.maybeDeferred(port.stopListening)
+        return None
+
+
+class HostsService(service.Service):
+    """
+    Adds the hosts entry for C{gosredirector.ea.com} when started and
+    removes our line when stopped.  A problem (no permission) is logged
+    with what to do, and the client keeps running.
+    """
+
+    def __init__(self, path: str) -> None:
+        from pocketrelay.client.hosts import HostsEntry
+
+        self.path = path
+        self.entry = HostsEntry(path)
+
+    def startService(self) -> None:
+        from pocketrelay.client.hosts import HostsError
+
+        super().startService()
+        try:
+            self.entry.apply()
+        except HostsError as e:
+            log.warn("{problem}", problem=str(e))
+
+    def stopService(self) -> None:
+        from pocketrelay.client.hosts import HostsError
+
+        super().stopService()
+        try:
+            self.entry.remove()
+        except HostsError as e:
+            log.warn("{problem}", problem=str(e))
+
+
+class TelemetryForwarder:
+    """
+    Sends each telemetry record to C{POST {base}api/server/telemetry} as
+    JSON.  Failures are logged (the first at warning level, later ones at
+    debug level); a C{404} means the server does not take telemetry, so
+    forwarding stops after one log line.  At most C{maxInFlight} requests
+    are outstanding; records beyond that are dropped.
+    """
+
+    log = Logger()
+
+    def __init__(self, agent: IAgent, target: str, maxInFlight: int = 8) -> None:
+        self.agent = agent
+        self.target = target
+        self.maxInFlight = maxInFlight
+        self.enabled = True
+        self.inFlight = 0
+        self.sent = 0
+        self.dropped = 0
+        self._complained = False
+
+    def __call__(self, record: Any) -> defer.Deferred[None] | None:
+        from pocketrelay.client.httpproxy import BytesProducer
+
+        if not self.enabled:
+            return None
+        if self.inFlight >= self.maxInFlight:
+            self.dropped += 1
+            return None
+        body = json.dumps(record.toJSON(), separators=(",", ":")).encode()
+        headers = Headers(
+            {b"content-type": [b"application/json"], b"user-agent": [USER_AGENT.encode()]}
+        )
+        self.inFlight += 1
+        d: defer.Deferred[Any] = self.agent.request(b"POST", self.target.encode("ascii"), headers, BytesProducer(body))
+        d.addCallback(self._answered)
+        d.addErrback(self._failed)
+
+        def done(result: object) -> None:
+            self.inFlight -= 1
+
+        d.addBoth(done)
+        return d
+
+    def _complain(self, message: str) -> None:
+        if self._complained:
+            self.log.debug("Telemetry: {problem}", problem=message)
+        else:
+            self._complained = True
+            self.log.warn("Telemetry: {problem} (further failures logged at debug level)",
+                          problem=message)
+
+    def _answered(self, response: IResponse) -> defer.Deferred[Any]:
+        d = readLimitedBody(response, 64 * 1024)
+        d.addErrback(lambda failure: None)
+        if response.code == 404:
+            if self.enabled:
+                self.enabled = False
+                self.log.info(
+                    "The server does not take telemetry (404 for {target}); not forwarding it",
+                    target=self.target,
+                )
+        elif 200 <= response.code < 300:
+            self.sent += 1
+        else:
+            self._complain(f"the server answered {response.code} to {self.target}")
+        return d
+
+    def _failed(self, failure: Failure) -> None:
+        self._complain(f"cannot send a record to {self.target}: {failure.getErrorMessage()}")
+
+
+# -- the whole client
+
+
+def _exitProcess(reactor: Any, status: int) -> None:
+    """
+    Stop the reactor and end the process with C{status} once it has shut
+    down (twistd itself always exits 0 after C{reactor.stop()}).
+    """
+
+    def exitNow() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(status)
+
+    reactor.addSystemEventTrigger("after", "shutdown", exitNow)
+    reactor.stop()
+
+
+#: Events hidden from the console unless the log level is debug: Twisted's
+#: notes about every factory and port, which say nothing to a player.
+_CHATTER = ("Starting factory", "Stopping factory")
+
+
+@implementer(ILogFilterPredicate)
+class _Quiet:
+    def __call__(self, event: LogEvent) -> Any:
+        if event.get("log_level") in (LogLevel.debug, LogLevel.info):
+            text = event.get("log_format") or ""
+            if isinstance(text, str) and text.startswith(_CHATTER):
+                return PredicateResult.no
+            legacy = event.get("log_text") or ""
+            if isinstance(legacy, str) and (
+                " starting on " in legacy
+                or (legacy.startswith("(") and legacy.endswith("Closed)"))
+            ):
+                return PredicateResult.no
+        return PredicateResult.maybe
+
+
+def consoleObserver(twistdOptions: Any, level: str) -> ILogObserver:
+    """
+    The observer twistd would use, at C{level}, without Twisted's factory
+    and port chatter unless C{level} is C{debug}.
+    """
+    observer = filteredObserver(twistdOptions, level)
+    if level == "debug":
+        return observer
+    return FilteringLogObserver(observer, [_Quiet()])
+
+
+class ClientService(LoggingMultiService):
+    """
+    The client's service tree.  Starting it checks the server, then
+    starts the children (the local servers and the hosts entry).
+
+    @ivar url: the server's base URL.
+    @ivar server: the L{ServerInfo} once the server has answered.
+    @ivar qosAddress: the address the QoS answers report, once known.
+    @ivar listeners: the L{LocalListener}s by name: C{"http"}, C{"qos"},
+        C{"telemetry"}, C{"blaze"}, C{"redirector"}.
+    @ivar failed: the fatal start-up message, if starting failed.
+    @ivar telemetry: the L{TelemetryForwarder} once started.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        url: ServerURL,
+        tls: ClientTLS,
+        reactor: Any,
+        observer: ILogObserver | None = None,
+        dataDir: str | None = None,
+        save: bool = False,
+        fatal: Callable[[Any, int], None] = _exitProcess,
+    ) -> None:
+        super().__init__(observer)
+        self.url = url
+        self.tls = tls
+        self.reactor = reactor
+        self.dataDir = dataDir
+        self.save = save
+        self.fatal = fatal
+        self.server: ServerInfo | None = None
+        self.qosAddress: str | None = None
+        self.listeners: dict[str, LocalListener] = {}
+        self.failed: str | None = None
+        self.telemetry: TelemetryForwarder | None = None
+        self.agent, self.pool = makeAgent(reactor, tls, persistent=True)
+        self._starting: defer.Deferred[Any] | None = None
+        self._waiting: list[defer.Deferred[None]] = []
+        self._outcome: Failure | bool | None = False
+
+    def whenReady(self) -> defer.Deferred[None]:
+        """
+        A L{Deferred} that fires when the children have started, or fails
+        with L{StartupFailed} when starting failed.
+        """
+        if self._outcome is None:
+            return defer.succeed(None)
+        if isinstance(self._outcome, Failure):
+            return defer.fail(self._outcome)
+        d: defer.Deferred[None] = defer.Deferred()
+        self._waiting.append(d)
+        return d
+
+    def _settle(self, outcome: Failure | None) -> None:
+        self._outcome = outcome
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            if outcome is None:
+                d.callback(None)
+            else:
+                d.errback(outcome)
+
+    def addListener(self, name: str, listener: LocalListener) -> LocalListener:
+        """
+        Add a L{LocalListener} child under C{name}.
+        """
+        self.listeners[name] = listener
+        listener.setName(name)
+        listener.setServiceParent(self)
+        return listener
+
+    def startService(self) -> None:
+        # Children start only once the server has answered.
+        service.Service.startService(self)
+        self.log.info("Checking the Pocket Relay server at {url}", url=str(self.url))
+        d = discoverServer(self.agent, self.url, self.reactor)
+        self._starting = d
+        d.addCallback(self._discovered)
+        d.addCallback(lambda _: self._startChildren())
+        d.addErrback(self._startFailed)
+
+    def _discovered(self, server: ServerInfo) -> defer.Deferred[None]:
+        from pocketrelay.client.qos import publicAddress
+
+        self.server = server
+        self.log.info(
+            "Server {url} is a Pocket Relay server, version {version}",
+            url=str(server.url),
+            version=server.version,
+        )
+        if self.save and self.dataDir is not None:
+            try:
+                path = saveServer(self.dataDir, str(server.url))
+            except SettingsError as e:
+                self.log.warn("Cannot save the default server: {reason}", reason=str(e))
+            else:
+                self.log.info("Saved {url} as the default server in {path}",
+                              url=str(server.url), path=path)
+        d = publicAddress(server, self.reactor.resolve)
+
+        def known(address: str) -> None:
+            self.qosAddress = address
+
+        return d.addCallback(known)
+
+    def _startChildren(self) -> None:
+        self._starting = None
+        if not self.running:
+            return
+        for child in self:
+            child.startService()
+        summary = ", ".join(
+            f"{listener.label} {listener.actualPort}{'/udp' if listener.udp else ''}"
+            for listener in self.listeners.values()
+        )
+        self.log.info("Listening on {interface}: {summary}", interface=INTERFACE, summary=summary)
+        self.log.info("Ready: start Mass Effect 3 and go to multiplayer")
+        self._settle(None)
+
+    def _startFailed(self, failure: Failure) -> None:
+        self._starting = None
+        if not self.running:
+            return
+        if failure.check(DiscoveryError, ListenError):
+            message = str(failure.value)
+        else:
+            self.log.failure("Unexpected error while starting", failure)
+            message = f"unexpected error while starting: {failure.getErrorMessage()}"
+        self.failed = message
+        self.log.critical("pocketrelay-client: {problem}; stopping", problem=message)
+        self.fatal(self.reactor, 1)
+        self._settle(Failure(StartupFailed(message)))
+
+    def stopService(self) -> defer.Deferred[Any]:
+        service.Service.stopService(self)
+        if self._starting is not None:
+            d, self._starting = self._starting, None
+            d.cancel()
+        stopping = [
+            defer.maybeDeferred(child.stopService)
+            for child in reversed(list(self))
+            if child.running
+        ]
+        stopping.append(defer.maybeDeferred(self.pool.closeCachedConnections))
+        return defer.DeferredList(stopping)
+
+
+def makeService(options: Options, reactor: Any = None) -> ClientService:
+    """
+    Build the client's service tree from parsed options.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as defaultReactor
+
+        reactor = defaultReactor
+    url, tls = options.url, options.tls
+    assert url is not None and tls is not None
+    ports = options.ports
+
+    from twisted.internet.endpoints import connectProtocol
+
+    from pocketrelay.client.blazeproxy import BlazeProxyFactory
+    from pocketrelay.client.httpproxy import ProxySite, ServerProxyResource
+    from pocketrelay.client.qos import QosProtocol
+    from pocketrelay.client.telemetry import TelemetryFactory
+
+    redirector: Any = None
+    try:
+        from pocketrelay.client.certificate import CertificateError, CertificateStore
+        from pocketrelay.client.redirector import RedirectorFactory
+    except ImportError as e:
+        log.warn("The redirector is not available ({reason}); the game cannot find the "
+                 "server without it", reason=str(e))
+    else:
+        try:
+            redirector = CertificateStore(options.dataDir).loadOrCreate()
+        except (OSError, CertificateError) as e:
+            raise StartupError(
+                f"cannot prepare the redirector certificate in {options.dataDir}: "
+                f"{getattr(e, 'strerror', None) or e}"
+            )
+
+    top = ClientService(
+        url,
+        tls,
+        reactor,
+        observer=consoleObserver(getattr(options, "parent", None), options["log-level"]),
+        dataDir=options.dataDir,
+        save=bool(options["save"]),
+    )
+
+    def server() -> ServerInfo:
+        assert top.server is not None
+        return top.server
+
+    def buildHTTP() -> Any:
+        resource = ServerProxyResource(top.agent, server().url, reactor)
+        return ProxySite(resource, reactor)
+
+    def buildQoS() -> Any:
+        return QosProtocol(top.qosAddress or "0.0.0.0", reactor)
+
+    def buildTelemetry() -> Any:
+        forwarder = TelemetryForwarder(top.agent, server().url.child("api/server/telemetry"))
+        factory = TelemetryFactory(forwarder)
+        top.telemetry = forwarder
+        return factory
+
+    def buildBlaze() -> Any:
+        def connect(protocol: Any) -> defer.Deferred[Any]:
+            return connectProtocol(upstreamEndpoint(reactor, server().url, tls), protocol)
+
+        return BlazeProxyFactory(server(), connect, reactor, httpPort=http.actualPort)
+
+    def buildRedirector() -> Any:
+        return RedirectorFactory(
+            INTERFACE,
+            blaze.actualPort,
+            redirector.certificate,
+            redirector.key,
+            clock=reactor,
         )
 
-
-def makeService(options: Options):  # type: ignore[no-untyped-def]
-    raise NotImplementedError("pocketrelay-client is not implemented yet")
+    http = top.addListener("http", LocalListener("HTTP proxy", ports.http, buildHTTP, reactor))
+    top.addListener("qos", LocalListener("QoS", ports.qos, buildQoS, reactor, udp=True))
+    top.addListener(
+        "telemetry", LocalListener("telemetry", ports.telemetry, buildTelemetry, reactor)
+    )
+    blaze = top.addListener("blaze", LocalListener("Blaze proxy", ports.blaze, buildBlaze, reactor))
+    if redirector is not None:
+        top.addListener(
+            "redirector",
+            LocalListener("redirector", ports.redirector, buildRedirector, reactor),
+        )
+    if options.hostsPath is not None:
+        hosts = HostsService(options.hostsPath)
+        hosts.setName("hosts")
+        hosts.setServiceParent(top)
+    return top

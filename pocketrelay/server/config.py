@@ -164,7 +164,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dashboard.super_email", str, None,
             "Email of the account that is made super admin at start."),
     Setting("dashboard.super_password", str, None,
-            "Password given to the super admin account at start (created if missing).",
+            "Password of the super admin account: it is created with it at start if "
+            "missing (or given it if it has none); an existing password is kept.",
             secret=True),
     Setting("dashboard.disable_registration", bool, False,
             "Refuse new accounts from the game and the dashboard."),

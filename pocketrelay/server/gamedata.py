@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_gamedata -*-
+# -*- test-case-name: tests.test_gamedata,tests.test_entitlements -*-
 """
 L{GameData}: the game data the server sends to ME3, built from
 L{pocketrelay.me3.clientconfig} and from files an operator may put in the
@@ -11,6 +11,7 @@ C{docs/game-data.md})::
     <lang>.tlk             ME3_LIVE_TLK_PC_<lang>   talk file
     default.tlk            any talk-file id without its <lang>.tlk
     entitlements.dmap      ME3_ENT                  KEY=VALUE lines
+    user_entitlements.json listUserEntitlements2    JSON array
     dime.xml               ME3_DIME                 store configuration XML
     terms_of_service.html  getTermsOfServiceContent
     privacy_policy.html    getPrivacyPolicyContent
@@ -62,6 +63,15 @@ from pocketrelay.me3.clientconfig import (
     talkFileConfig,
     talkFileLanguage,
 )
+from pocketrelay.me3.entitlements import (
+    ONLINE_ACCESS,
+    USER_ENTITLEMENTS,
+    EntitlementSpec,
+    buildEntitlements,
+    hasOnlineAccess,
+    parseEntitlementList,
+)
+from pocketrelay.me3.messages.auth import Entitlement
 
 __all__ = [
     "COALESCED_FILE",
@@ -71,6 +81,7 @@ __all__ = [
     "MAX_FILE_SIZE",
     "MAX_TEXT_FILE_SIZE",
     "STORE_FILE",
+    "USER_ENTITLEMENTS_FILE",
     "GameData",
     "LegalDocument",
 ]
@@ -85,11 +96,13 @@ DEFAULT_TALK_FILE = "default.tlk"
 ENTITLEMENTS_FILE = "entitlements.dmap"
 #: The store configuration.
 STORE_FILE = "dime.xml"
+#: The entitlements every player owns (listUserEntitlements2).
+USER_ENTITLEMENTS_FILE = "user_entitlements.json"
 
 #: The largest coalesced or talk file read, in bytes.
 MAX_FILE_SIZE = 64 * 1024 * 1024
-#: The largest entitlement table, store configuration or legal document
-#: read, in bytes.
+#: The largest entitlement table or list, store configuration or legal
+#: document read, in bytes.
 MAX_TEXT_FILE_SIZE = 1024 * 1024
 
 _T = TypeVar("_T")
@@ -212,7 +225,7 @@ class GameData:
         elif configId == BLAZE_SDK:
             value = self._static(BLAZE_SDK, blazeSdkConfig)
         elif configId == ME3_ENT:
-            value = self._entitlements()
+            value = self._entitlementTable()
         elif configId == ME3_DIME:
             value = self._fromFile(
                 ME3_DIME,
@@ -244,6 +257,26 @@ class GameData:
         return formatMenuMessage(
             self.menuTemplate, self.context.serverVersion, playerName
         )
+
+    def entitlements(self, playerId: int) -> list[Entitlement]:
+        """
+        The entitlements player C{playerId} owns, for
+        Authentication.listUserEntitlements2: the operator's
+        C{user_entitlements.json} or the built-in list
+        (L{pocketrelay.me3.entitlements.USER_ENTITLEMENTS}: online pass,
+        DLC, packs), with C{PID} = C{playerId} and per-player ids.
+
+        @return: fresh values the caller may change.
+        """
+        specs: tuple[EntitlementSpec, ...] = self._fromFile(
+            "user-entitlements",
+            (USER_ENTITLEMENTS_FILE,),
+            _nonEmpty(self._parseUserEntitlements),
+            lambda: USER_ENTITLEMENTS,
+            "the built-in entitlement list",
+            MAX_TEXT_FILE_SIZE,
+        )
+        return buildEntitlements(playerId, specs)
 
     def legalDoc(self, document: LegalDocument) -> str:
         """
@@ -294,7 +327,7 @@ class GameData:
         result: dict[str, str] = entry.value
         return result
 
-    def _entitlements(self) -> dict[str, str]:
+    def _entitlementTable(self) -> dict[str, str]:
         result: dict[str, str] = self._fromFile(
             ME3_ENT,
             (ENTITLEMENTS_FILE,),
@@ -304,6 +337,17 @@ class GameData:
             MAX_TEXT_FILE_SIZE,
         )
         return result
+
+    def _parseUserEntitlements(self, data: bytes) -> tuple[EntitlementSpec, ...]:
+        specs = parseEntitlementList(_decodeText(data))
+        if not hasOnlineAccess(specs):
+            self.log.warn(
+                "{name} has no active {tag} entitlement: the game may refuse "
+                "multiplayer",
+                name=USER_ENTITLEMENTS_FILE,
+                tag=ONLINE_ACCESS,
+            )
+        return specs
 
     def _coalesced(self) -> dict[str, str]:
         def absent() -> dict[str, str]:

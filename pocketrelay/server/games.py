@@ -39,6 +39,7 @@ from pocketrelay.me3.messages.common import (
     UserIdentification,
     UserSessionExtendedData,
 )
+from pocketrelay.me3.messages.gameenums import DatalessContext
 from pocketrelay.me3.messages.gamemanager import (
     AdminListOperation,
     GameBrowserGameData,
@@ -49,6 +50,7 @@ from pocketrelay.me3.messages.gamemanager import (
     HostMigrationType,
     MatchmakingResult,
     NotifyAdminListChange,
+    NotifyGameAttribChange,
     NotifyGamePlayerStateChange,
     NotifyGameReportingIdChange,
     NotifyGameSettingsChange,
@@ -61,7 +63,6 @@ from pocketrelay.me3.messages.gamemanager import (
     NotifyPlayerJoinCompleted,
     NotifyPlayerJoining,
     NotifyPlayerRemoved,
-    NotifyGameAttribChange,
     PlayerRemovedReason,
     PlayerState,
     ReplicatedGameData,
@@ -69,7 +70,6 @@ from pocketrelay.me3.messages.gamemanager import (
     datalessSetup,
     matchmakingSetup,
 )
-from pocketrelay.me3.messages.gameenums import DatalessContext
 from pocketrelay.me3.messages.usersessions import (
     NotifyUserAdded,
     NotifyUserRemoved,
@@ -157,7 +157,7 @@ class PlayerInfo:
     playerId: int
     name: str
     sessionId: int
-    address: tdf.Choice = tdf.Choice()
+    address: tdf.Choice = attrs.field(factory=tdf.Choice)
     qos: NetworkQosData = attrs.field(factory=lambda: NetworkQosData(natType=4))
     hardwareFlags: int = 0
     latencies: tuple[int, ...] = ()
@@ -173,7 +173,7 @@ class GamePlayer:
 
     info: PlayerInfo
     state: PlayerState
-    joinedAt: int
+    joinedAt: float
 
     @property
     def playerId(self) -> int:
@@ -501,11 +501,13 @@ class Games:
         if host.playerId in self.byPlayer:
             raise GameError(GameManagerError.ALREADY_GAME_MEMBER,
                             f"player {host.playerId} is already in a game")
+        # Refuse bad attributes before changing anything (the queue entry).
+        checked = self._checkAttributes(attributes)
         notices = self._dequeue(host.playerId)
         game = Game(
             gameId=self._newGameId(),
             settings=settings,
-            attributes=self._checkAttributes(attributes),
+            attributes=checked,
             seed=self.rng.getrandbits(32),
             reportingId=self._newReportingId(),
             createdAt=now,
@@ -612,7 +614,7 @@ class Games:
         game.joinSnapshots.pop(playerId, None)
         remaining = game.memberIds
         notices = [
-            _gm(remaining + (playerId,), GameManagerNotification.PLAYER_REMOVED,
+            _gm((*remaining, playerId), GameManagerNotification.PLAYER_REMOVED,
                 NotifyPlayerRemoved(gameId=gameId, playerId=playerId, reason=reason)),
         ]
         if playerId in game.admins:
@@ -681,6 +683,9 @@ class Games:
         """
         game = self.get(gameId)
         self._requireHost(game, requester)
+        # Not joinable any more: each removal frees a slot, and the
+        # matchmaking queue must not refill a game being destroyed.
+        game.state = GameState.DESTRUCTING
         notices: list[Notice] = []
         for playerId in reversed(game.memberIds):
             notices.extend(self.remove(gameId, playerId, PlayerRemovedReason.GAME_DESTROYED, now))
@@ -713,7 +718,9 @@ class Games:
             for key, value in self._checkAttributes(attributes).items()
             if game.attributes.get(key) != value
         }
-        if len(game.attributes) + len(changed) > MAX_ATTRIBUTES:
+        # Only new keys make the map grow; changing a value must stay
+        # possible in a game that already holds MAX_ATTRIBUTES keys.
+        if len(game.attributes.keys() | changed.keys()) > MAX_ATTRIBUTES:
             raise GameError(GameManagerError.INVALID_GAME_SETTINGS, "too many attributes")
         game.attributes.update(changed)
         notices: list[Notice] = []

@@ -223,14 +223,24 @@ class StoreService(service.Service):
     cannot be opened stops the server with one log line and exit status 1.
     """
 
-    def __init__(self, store: Any, reactor: Any) -> None:
+    def __init__(self, store: Any, reactor: Any, afterStart: Any = None) -> None:
         self.store = store
         self.reactor = reactor
+        #: Called with no argument once the store is open (may return a
+        #: Deferred); its failure is logged, not fatal.
+        self.afterStart = afterStart
 
     def startService(self) -> None:
         super().startService()
         d = self.store.start()
-        d.addErrback(self._failed)
+        d.addCallbacks(self._started, self._failed)
+
+    def _started(self, _: object) -> Any:
+        if self.afterStart is None:
+            return None
+        d = defer.maybeDeferred(self.afterStart)
+        d.addErrback(lambda f: log.failure("Start-up work after opening the database failed", f))
+        return d
 
     def _failed(self, failure: Any) -> None:
         log.critical(
@@ -278,6 +288,24 @@ class ServerService(LoggingMultiService):
 
     hub: Any = None
     store: Any = None
+    #: A L{pocketrelay.server.web.logbuffer.LogBuffer} added to the global
+    #: log publisher while the service runs, or L{None}.
+    logBuffer: Any = None
+
+    def startService(self) -> None:
+        if self.logBuffer is not None:
+            from twisted.logger import globalLogPublisher
+
+            globalLogPublisher.addObserver(self.logBuffer)
+        super().startService()
+
+    def stopService(self) -> Any:
+        d = super().stopService()
+        if self.logBuffer is not None:
+            from twisted.logger import globalLogPublisher
+
+            globalLogPublisher.removeObserver(self.logBuffer)
+        return d
 
 
 def makeService(options: Options, reactor: Any = None) -> ServerService:
@@ -312,8 +340,13 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
     top = ServerService(
         filteredObserver(getattr(options, "parent", None), settings["log_level"])
     )
+    from pocketrelay.server.web.logbuffer import LogBuffer
+
+    # The recent log served at /api/server/log; observing while running.
+    top.logBuffer = logBuffer = LogBuffer(level=settings["log_level"])
     store = Store(dataDir.child("app.db").path, reactor)
-    StoreService(store, reactor).setServiceParent(top)
+    storeService = StoreService(store, reactor)
+    storeService.setServiceParent(top)
 
     from twisted.python.threadpool import ThreadPool
 
@@ -340,7 +373,10 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
     ticker.clock = reactor
     ticker.setServiceParent(top)
 
-    root = buildRoot(hub, tunnelPort=None)
+    from pocketrelay.server.web.api import ensureSuperAdmin
+
+    storeService.afterStart = lambda: ensureSuperAdmin(store, hub.passwords, settings)
+    root = buildRoot(hub, tunnelPort=None, logBuffer=logBuffer)
     site = buildSite(root, reactor)
     ListenerService(settings["listen"], site, reactor).setServiceParent(top)
     top.hub = hub

@@ -8,12 +8,22 @@ connection; every method returns a L{Deferred} that fires in the reactor
 thread.  Because there is one thread, operations run one at a time in the
 order they were called.
 
-Durability: every write runs in its own transaction and commits before its
-L{Deferred} fires, with C{journal_mode=WAL} and C{synchronous=FULL}, so a
-caller that replies after the L{Deferred} fired ("persist, then
+Durability: a write's L{Deferred} fires only after the transaction that
+holds it has committed, with C{journal_mode=WAL} and C{synchronous=FULL},
+so a caller that replies after the L{Deferred} fired ("persist, then
 acknowledge") never acknowledges a save that a C{kill -9} or a power loss
 could undo.  (C{synchronous=NORMAL} would be faster but can lose the last
 commits on power loss.)
+
+Group commit: when the worker thread finds several operations queued, it
+runs them in one transaction with one commit (one C{fsync}) instead of
+one each, so a burst of saves costs one disk flush per batch rather than
+one per save.  Each write runs inside its own C{SAVEPOINT}: one that fails
+is undone alone and fails alone, and the others are still committed.  A
+batch holds at most L{Store._maxBatchSize} operations and stops taking new
+ones after L{Store._maxBatchSeconds}, so no caller waits long behind
+others.  If the commit itself fails, every operation of the batch that had
+not failed on its own fails with L{StoreError}, and none of it is saved.
 
 Bad values are refused with L{InvalidValue} (a L{ValueError}) before they
 reach the database: see the C{MAX_*} limits.
@@ -23,6 +33,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar, cast
@@ -31,6 +44,7 @@ import attrs
 from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from pocketrelay.server.store.schema import SchemaError, migrate
@@ -383,6 +397,29 @@ def _entries(rows: Iterable[tuple[Any, ...]]) -> list[LeaderboardEntry]:
     return [LeaderboardEntry(row[0], row[1], row[2], row[3]) for row in rows]
 
 
+@attrs.define(eq=False)
+class _Operation:
+    """
+    One queued store call, and what became of it in the worker thread.
+
+    @ivar work: C{work(connection)} does the call's SQL.
+    @ivar write: whether the call changes the database.
+    @ivar deferred: fired in the reactor thread with C{result} or
+        C{failure} once the batch holding the call has committed.
+    @ivar result: the call's return value.
+    @ivar failure: why the call failed, or L{None} if it succeeded.
+    """
+
+    work: Callable[[sqlite3.Connection], Any]
+    write: bool
+    deferred: Deferred[Any]
+    result: Any = None
+    failure: Failure | None = None
+
+
+_SAVEPOINT = "store_operation"
+
+
 class Store:
     """
     The SQLite store.
@@ -397,9 +434,15 @@ class Store:
     indexes; page sizes are clipped to L{MAX_PAGE_SIZE}.
 
     @ivar path: the database file (or C{":memory:"}).
+    @cvar _maxBatchSize: most operations run in one transaction.
+    @cvar _maxBatchSeconds: a batch takes no further queued operation once
+        it has run for this long.
     """
 
     log = Logger()
+
+    _maxBatchSize = 256
+    _maxBatchSeconds = 0.005
 
     def __init__(self, path: str, reactor: IReactorCore) -> None:
         """
@@ -417,6 +460,12 @@ class Store:
         self._shutdownTrigger: Any = None
         # Created, used and closed only in the worker thread.
         self._connection: sqlite3.Connection | None = None
+        # Operations waiting for the worker thread, oldest first, and
+        # whether a drain job is queued in or running on the pool; both
+        # shared with the worker thread under _queueLock.
+        self._queueLock = threading.Lock()
+        self._queue: deque[_Operation] = deque()
+        self._draining = False
 
     def __repr__(self) -> str:
         return f"<Store {self.path!r}>"
@@ -585,7 +634,10 @@ class Store:
         **kwargs: _P.kwargs,
     ) -> _R:
         """
-        Run C{f(connection, *args)} in one transaction and commit it.
+        Run C{f(connection, *args)} alone in one transaction and commit it,
+        in the calling thread.  The worker thread batches instead (see
+        L{_runBatch}); this is for callers without it, such as
+        L{pocketrelay.testing.server.SynchronousStore}.
         """
         connection = self._connection
         if connection is None:
@@ -593,17 +645,181 @@ class Store:
         connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             result = f(connection, *args, **kwargs)
-            connection.execute("COMMIT")
+            self._commit(connection)
         except BaseException:
-            if connection.in_transaction:
-                try:
-                    connection.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
+            self._rollback(connection)
             raise
         return result
 
+    def _drain(self) -> None:
+        """
+        The pool job that runs queued operations, batch after batch, until
+        the queue is empty; each batch's results are sent to the reactor
+        thread after its commit.
+        """
+        while True:
+            with self._queueLock:
+                if not self._queue:
+                    self._draining = False
+                    return
+            batch, error = self._runBatch()
+            self._threads.callFromThread(self._deliver, batch, error)
+
+    def _takeNext(self, write: bool) -> _Operation | None:
+        """
+        Take the oldest queued operation if it may join a batch: any may
+        join a writing batch, only reads may join a reading one (so a
+        reading transaction never has to become a writing one).
+        """
+        with self._queueLock:
+            if not self._queue or (self._queue[0].write and not write):
+                return None
+            return self._queue.popleft()
+
+    def _runBatch(self) -> tuple[list[_Operation], str | None]:
+        """
+        Run the oldest queued operation and those queued behind it (within
+        the batch limits) in one transaction, and commit it.
+
+        @return: the operations run, each with its result or failure set,
+            and a description of the error that failed the whole batch, if
+            one did.
+        """
+        with self._queueLock:
+            first = self._queue.popleft()
+        batch = [first]
+        connection = self._connection
+        if connection is None:
+            first.failure = Failure(StoreError("the store is not running"))
+            return batch, None
+        begin = "BEGIN IMMEDIATE" if first.write else "BEGIN"
+        try:
+            self._call(connection.execute, (begin,))
+        except Exception:
+            # As without batching: the operation that could not start a
+            # transaction (say, another process held the lock past the busy
+            # timeout) fails alone; the next one tries again.
+            first.failure = Failure()
+            return batch, None
+        try:
+            deadline = time.monotonic() + self._maxBatchSeconds
+            operation: _Operation | None = first
+            while operation is not None:
+                if not self._runOne(connection, operation):
+                    return batch, self._lost(connection, batch, operation)
+                if len(batch) >= self._maxBatchSize or time.monotonic() >= deadline:
+                    break
+                operation = self._takeNext(first.write)
+                if operation is not None:
+                    batch.append(operation)
+            self._commit(connection)
+        except BaseException as e:
+            # Whatever failed (the commit itself, a savepoint, a bug), the
+            # batch's work is rolled back and none of it may be reported
+            # as saved.
+            self._rollback(connection)
+            return batch, self._failAll(batch, f"{type(e).__name__}: {e}")
+        return batch, None
+
+    def _runOne(self, connection: sqlite3.Connection, operation: _Operation) -> bool:
+        """
+        Run one operation inside the batch's transaction, a write inside its
+        own savepoint so that if it fails only its own changes are undone.
+
+        @return: whether the transaction is still usable: C{False} when the
+            operation failed and SQLite rolled back the whole transaction
+            (it does so on some errors, such as a full disk).
+        """
+        if operation.write:
+            connection.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            operation.result = self._call(operation.work, (connection,))
+        except Exception:
+            operation.failure = Failure()
+            if not connection.in_transaction:
+                return False
+            if operation.write:
+                try:
+                    connection.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                    connection.execute(f"RELEASE {_SAVEPOINT}")
+                except sqlite3.Error:
+                    return False
+        else:
+            if operation.write:
+                connection.execute(f"RELEASE {_SAVEPOINT}")
+        return True
+
+    def _lost(
+        self,
+        connection: sqlite3.Connection,
+        batch: list[_Operation],
+        culprit: _Operation,
+    ) -> str:
+        """
+        The transaction was rolled back under the batch when C{culprit}
+        failed: fail the operations that had succeeded in it, since their
+        work is gone.  Operations still queued run in the next batch.
+
+        @return: a description of the error.
+        """
+        self._rollback(connection)
+        assert culprit.failure is not None
+        return self._failAll(
+            batch, f"rolled back after a failed operation: {culprit.failure.value}"
+        )
+
+    def _failAll(self, batch: list[_Operation], error: str) -> str:
+        """
+        Fail, with a L{StoreError} saying C{error}, every operation of a
+        rolled back batch that had not failed on its own.
+
+        @return: C{error}.
+        """
+        for operation in batch:
+            if operation.failure is None:
+                operation.failure = Failure(
+                    StoreError(
+                        f"database error in {self.path}, nothing of this "
+                        f"operation was saved: {error}"
+                    )
+                )
+        return error
+
+    def _commit(self, connection: sqlite3.Connection) -> None:
+        """
+        Commit the batch's transaction.  (Separate so that tests can watch
+        it or make it fail.)
+        """
+        connection.execute("COMMIT")
+
+    @staticmethod
+    def _rollback(connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:
+            try:
+                connection.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
     # -- dispatch ---------------------------------------------------------
+
+    def _deliver(self, batch: list[_Operation], error: str | None) -> None:
+        """
+        In the reactor thread: fire the L{Deferred}s of a finished batch, in
+        the order the operations were called.
+        """
+        if error is not None:
+            self.log.error(
+                "A transaction of {count} operations in {path} failed and "
+                "was rolled back: {error}",
+                count=len(batch),
+                path=self.path,
+                error=error,
+            )
+        for operation in batch:
+            if operation.failure is None:
+                operation.deferred.callback(operation.result)
+            else:
+                operation.deferred.errback(operation.failure)
 
     def _run(
         self,
@@ -613,17 +829,26 @@ class Store:
         **kwargs: _P.kwargs,
     ) -> Deferred[_R]:
         """
-        Queue C{f(connection, *args)} as one transaction in the worker
-        thread.
+        Queue C{f(connection, *args)} for the worker thread, which runs it
+        in a transaction, possibly together with other queued operations.
+
+        @return: a L{Deferred} firing after that transaction has committed.
         """
         pool = self._pool
         if pool is None or not self._accepting:
             return defer.fail(StoreError("the store is not running"))
 
-        def work() -> _R:
-            return self._transaction(write, f, *args, **kwargs)
+        def work(connection: sqlite3.Connection) -> _R:
+            return f(connection, *args, **kwargs)
 
-        return deferToThreadPool(self._threads, pool, self._call, work, ())
+        d: Deferred[_R] = defer.Deferred()
+        with self._queueLock:
+            self._queue.append(_Operation(work, write, d))
+            schedule = not self._draining
+            self._draining = True
+        if schedule:
+            pool.callInThread(self._drain)
+        return d
 
     def _read(
         self,

@@ -204,7 +204,7 @@ class PublicFiles(Resource):
         resource = _File(found.path, defaultType=DEFAULT_CONTENT_TYPE)
         resource.type = contentType(found.basename())
         resource.encoding = None
-        return resource.render(request)  # type: ignore[no-any-return]
+        return resource.render(request)
 
 
 class PublicRoot(Resource):

@@ -411,6 +411,7 @@ class _XmlResource(Resource):
             if finished[0]:
                 return
             body = self._send(request, *result)
+            request.setHeader(b"content-length", str(len(body)).encode("ascii"))
             request.write(body)
             request.finish()
 

@@ -86,8 +86,11 @@ class LogBuffer:
 
     def __call__(self, event: dict[str, Any]) -> None:
         level = event.get("log_level", LogLevel.info)
-        if not isinstance(level, LogLevel) or level < self.level:
-            return
+        try:
+            if level < self.level:
+                return
+        except TypeError:
+            pass
         try:
             text = formatEventAsClassicLogText(event, formatTime=_utcTime)
         except Exception:

@@ -25,14 +25,14 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 __all__ = [
-    "FIREWALL_XML",
     "FIRETYPE_XML",
+    "FIREWALL_XML",
     "QOS_IP",
     "QOS_PORT",
     "QosResource",
     "firewallXml",
-    "qosXml",
     "qosResource",
+    "qosXml",
 ]
 
 #: Where the game sends its UDP probes: the client's QoS echo.

@@ -23,6 +23,7 @@ from pocketrelay.server.web.upgrade import UpgradeRefused, UpgradeResource
 
 if TYPE_CHECKING:
     from pocketrelay.server.hub import Hub
+    from pocketrelay.server.web.logbuffer import LogBuffer
 
 __all__ = ["SERVER_IDENT", "buildRoot", "buildSite", "clientHost"]
 
@@ -152,17 +153,37 @@ def _blazeUpgrade(hub: Hub) -> UpgradeResource:
     return UpgradeResource(b"blaze", buildProtocol)
 
 
-def buildRoot(hub: Hub, tunnelPort: int | None = None) -> Resource:
+def buildRoot(
+    hub: Hub, tunnelPort: int | None = None, logBuffer: LogBuffer | None = None
+) -> Resource:
     """
-    The root resource with the server routes in place.
+    The root resource with the server routes in place: C{/api} (the JSON
+    API, see L{pocketrelay.server.web.api}), Galaxy at War, QoS, and any
+    other path served from C{public/} in the data directory.
+
+    @param logBuffer: the recent log served at C{/api/server/log}.
     """
-    root = Resource()
-    api = Resource()
+    from pocketrelay.server.web.api import buildApi
+    from pocketrelay.server.web.content import PublicFiles, PublicRoot
+    from pocketrelay.server.web.gaw import (
+        GalaxyAtWarService,
+        authenticationResource,
+        galaxyAtWarResource,
+    )
+    from pocketrelay.server.web.qos import qosResource
+
+    root = PublicRoot(PublicFiles(hub.gameData.dataDir.child("public")))
+    api = buildApi(hub, logBuffer)
     root.putChild(b"api", api)
     server = ServerInfoResource(hub, tunnelPort)
     api.putChild(b"server", server)
     server.putChild(b"upgrade", _blazeUpgrade(hub))
     server.putChild(b"dashboard", DashboardInfoResource(hub))
+    server.putChild(b"log", api.leaf)
+    gaw = GalaxyAtWarService.fromHub(hub)
+    root.putChild(b"authentication", authenticationResource(hub, gaw))
+    root.putChild(b"galaxyatwar", galaxyAtWarResource(hub, gaw))
+    root.putChild(b"qos", qosResource())
     return root
 
 
@@ -171,6 +192,10 @@ def buildSite(root: Resource, reactor: Any = None) -> Site:
     A L{Site} for the tree, with an idle timeout for plain HTTP requests
     (upgraded connections manage their own).
     """
+    from pocketrelay.server.web.api import BoundedRequest
+
     site = Site(root, timeout=60, reactor=reactor)
     site.displayTracebacks = False
+    # Request bodies are bounded (Twisted would spool any size to disk).
+    site.requestFactory = BoundedRequest
     return site

@@ -117,7 +117,7 @@ class BoundedRequest(server.Request):
         if self._received > self.maxBody:
             self.bodyTooLarge = True
             # Drop what was kept so far: the request is refused anyway.
-            self.content = _resetContent(self.content)
+            self.content = _resetContent(self.content)  # type: ignore[arg-type]
             return
         super().handleContentChunk(data)
 
@@ -256,7 +256,7 @@ PATH_PARAMETERS: Final[Mapping[str, PathParameter]] = {
         "A game report id.",
     ),
     "key": PathParameter(
-        re.compile(r".{1,64}", re.DOTALL), str,
+        re.compile(r".{1,1024}", re.DOTALL), str,
         {"type": "string", "minLength": 1, "maxLength": 64},
         "A player data key, e.g. Base, class1, char0.",
     ),
@@ -504,7 +504,7 @@ class ApiDispatcher:
             raise ApiError(404, "Unknown API route")
         if "GET" in allowed:
             allowed.append("HEAD")
-        allow = ", ".join(sorted(set(allowed + ["OPTIONS"])))
+        allow = ", ".join(sorted({*allowed, "OPTIONS"}))
         raise ApiError(405, f"Method {method} not allowed here",
                        [(b"Allow", allow.encode("ascii"))])
 
@@ -638,9 +638,7 @@ class ApiDispatcher:
             return None
         if raw is None or not raw.strip():
             raise ApiError(401, "Missing X-Token header: log in first")
-        token = raw.strip()
-        if isinstance(token, bytes):
-            token = token.decode("ascii", "replace")
+        token = raw.strip().decode("ascii", "replace")
         try:
             playerId = self.hub.signer.verifyToken(token)
         except ExpiredToken:
@@ -675,7 +673,8 @@ def parseQuery(request: Request, params: Sequence[QueryParam]) -> dict[str, Any]
     values: dict[str, Any] = {}
     for param in params:
         raw = args.get(param.name.encode("ascii"))
-        if not raw:
+        if not raw or not raw[0].strip():
+            # Absent or blank (?count=): the default.
             values[param.name] = param.default
             continue
         try:

@@ -1,0 +1,264 @@
+"""
+Blaze proxy benchmark: what the client's Blaze proxy adds between the game
+and the server.
+
+Three processes on loopback: the server (C{twistd -n pocketrelay-server}),
+the client (C{twistd -n pocketrelay-client}, in front of that server) and
+this driver, which runs two simulated games at once:
+
+  - direct: upgraded to Blaze on the server's HTTP port itself, as a
+    Pocket Relay client's upstream connection is;
+  - proxied: connected to the client's Blaze port, as the game is.
+
+Measured in the same run, alternating between the two paths:
+
+  1. latency: sequential C{Util.ping} round trips, median and p99;
+  2. throughput: a stream of C{userSettingsSave} requests (about 1 KB each,
+     the size of a class or character record) with up to C{--window}
+     outstanding.  The games are not logged in, so the server answers each
+     with an error frame without touching its database: the run measures
+     the transport, not SQLite.
+
+Targets: at most 0.3 ms added to the median round trip, and at least half
+the direct throughput.  Run: C{python -m benchmarks.proxy [--pings 2000]
+[--frames 20000]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+from pocketrelay.blaze import frames, tdf
+from pocketrelay.blaze.ids import Component, UtilCommand
+from pocketrelay.me3.messages import util
+from pocketrelay.testing.gameclient import GameClient
+
+#: Targets from the task: added median latency and throughput ratio.
+MAX_ADDED_MEDIAN_MS = 0.3
+MIN_THROUGHPUT_RATIO = 0.5
+
+
+def freePort() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _twistd(*args: str) -> list[str]:
+    return [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=", *args]
+
+
+def _waitForPort(process: subprocess.Popen[bytes], port: int, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise SystemExit(f"{name} exited: {error}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{name} did not start within 30 s")
+
+
+def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POCKETRELAY_")}
+    process = subprocess.Popen(
+        _twistd("pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
+                "--data-dir", dataDir, "--log-level", "warn"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )
+    _waitForPort(process, port, "server")
+    return process
+
+
+def startClient(serverPort: int, ports: list[int], dataDir: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        _twistd("pocketrelay-client", "--server", f"127.0.0.1:{serverPort}", "--no-hosts",
+                "--data-dir", dataDir, "--log-level", "warn",
+                "--ports", ",".join(map(str, ports))),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    _waitForPort(process, ports[1], "client")
+    return process
+
+
+def settingsFrameBody(size: int) -> bytes:
+    """
+    A userSettingsSave body of about C{size} bytes.
+    """
+    record = ("20;4;Adept;20;0;2;" * (size // 18 + 1))[:size]
+    return tdf.encode(util.UserSettingsSaveRequest(data=record, key="char12", userId=0))
+
+
+class Bench:
+    def __init__(self, reactor: Any, serverPort: int, blazePort: int) -> None:
+        self.reactor = reactor
+        self.serverPort = serverPort
+        self.blazePort = blazePort
+        self.games: dict[str, GameClient] = {}
+
+    @defer.inlineCallbacks
+    def connect(self) -> Any:
+        direct = GameClient(clock=self.reactor)
+        upgrading = direct.upgrading()
+        endpoint = TCP4ClientEndpoint(self.reactor, "127.0.0.1", self.serverPort, timeout=10)
+        yield connectProtocol(endpoint, upgrading)
+        yield upgrading.upgraded
+        proxied = GameClient(clock=self.reactor)
+        endpoint = TCP4ClientEndpoint(self.reactor, "127.0.0.1", self.blazePort, timeout=10)
+        yield connectProtocol(endpoint, proxied.protocol)
+        self.games = {"direct": direct, "proxied": proxied}
+        for game in self.games.values():
+            yield game.preAuth()
+
+    @defer.inlineCallbacks
+    def pings(self, count: int, block: int = 50) -> Any:
+        """
+        C{count} sequential pings on each path, in alternating blocks.
+        """
+        times: dict[str, list[float]] = {name: [] for name in self.games}
+        for game in self.games.values():  # warm-up
+            for _ in range(block):
+                yield game.ping()
+        done = 0
+        while done < count:
+            for name, game in self.games.items():
+                for _ in range(min(block, count - done)):
+                    start = time.perf_counter()
+                    yield game.ping()
+                    times[name].append((time.perf_counter() - start) * 1000)
+            done += block
+        return times
+
+    @defer.inlineCallbacks
+    def stream(self, game: GameClient, body: bytes, count: int, window: int) -> Any:
+        """
+        Send C{count} requests with at most C{window} outstanding.
+
+        @return: (seconds, request bytes sent).
+        """
+        finished: defer.Deferred[None] = defer.Deferred()
+        state = {"sent": 0, "done": 0}
+        frameSize = len(
+            frames.request(Component.UTIL, UtilCommand.USER_SETTINGS_SAVE, 0, body).encode()
+        )
+
+        def sendOne() -> None:
+            state["sent"] += 1
+            d = game.request(Component.UTIL, UtilCommand.USER_SETTINGS_SAVE, body)
+            d.addBoth(answered)
+
+        def answered(result: object) -> None:
+            state["done"] += 1
+            if state["sent"] < count:
+                sendOne()
+            elif state["done"] == count and not finished.called:
+                finished.callback(None)
+
+        start = time.perf_counter()
+        for _ in range(min(window, count)):
+            sendOne()
+        yield finished
+        return time.perf_counter() - start, frameSize * count
+
+    @defer.inlineCallbacks
+    def throughput(self, body: bytes, count: int, window: int, rounds: int = 3) -> Any:
+        results: dict[str, list[tuple[float, int]]] = {name: [] for name in self.games}
+        for game in self.games.values():  # warm-up
+            yield self.stream(game, body, min(count, 1000), window)
+        for _ in range(rounds):
+            for name, game in self.games.items():
+                result = yield self.stream(game, body, count // rounds, window)
+                results[name].append(result)
+        return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--pings", type=int, default=2000, help="round trips per path")
+    parser.add_argument("--frames", type=int, default=20000, help="stream frames per path")
+    parser.add_argument("--size", type=int, default=1000, help="settings record size in bytes")
+    parser.add_argument("--window", type=int, default=64, help="outstanding requests")
+    args = parser.parse_args(argv)
+
+    from twisted.internet import reactor
+
+    serverPort = freePort()
+    ports = [freePort() for _ in range(5)]
+    body = settingsFrameBody(args.size)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as serverDir, tempfile.TemporaryDirectory() as clientDir:
+        server = startServer(serverPort, serverDir)
+        client = None
+        try:
+            client = startClient(serverPort, ports, clientDir)
+            bench = Bench(reactor, serverPort, ports[1])
+
+            @defer.inlineCallbacks
+            def run() -> Any:
+                yield bench.connect()
+                results["pings"] = yield bench.pings(args.pings)
+                results["stream"] = yield bench.throughput(body, args.frames, args.window)
+                for game in bench.games.values():
+                    game.disconnect()
+
+            outcome: list[Any] = []
+            d = run()
+            d.addBoth(outcome.append)
+            d.addBoth(lambda _: reactor.stop())
+            reactor.run()
+            if outcome and hasattr(outcome[0], "getTraceback"):
+                print(outcome[0].getTraceback())
+                return 1
+        finally:
+            for process in (client, server):
+                if process is not None:
+                    process.terminate()
+                    process.wait(10)
+
+    print(f"Blaze proxy benchmark: {args.pings} pings and {args.frames} frames of "
+          f"{len(body) + 12} bytes per path, window {args.window}")
+    medians = {}
+    for name, times in results["pings"].items():
+        medians[name] = statistics.median(times)
+        print(f"  {name:8} ping round trip: median {medians[name]:.3f} ms, "
+              f"p99 {percentile(times, 0.99):.3f} ms")
+    rates = {}
+    for name, runs in results["stream"].items():
+        seconds = sum(s for s, _ in runs)
+        sent = sum(b for _, b in runs)
+        rates[name] = args.frames // 3 * 3 / seconds
+        print(f"  {name:8} stream: {rates[name]:,.0f} frames/s, {sent / seconds / 1e6:.2f} MB/s")
+    added = medians["proxied"] - medians["direct"]
+    ratio = rates["proxied"] / rates["direct"]
+    latencyOK = added <= MAX_ADDED_MEDIAN_MS
+    throughputOK = ratio >= MIN_THROUGHPUT_RATIO
+    print(f"  added median latency: {added:.3f} ms (target <= {MAX_ADDED_MEDIAN_MS} ms): "
+          f"{'ok' if latencyOK else 'MISSED'}")
+    print(f"  throughput ratio: {ratio:.2f} of direct (target >= {MIN_THROUGHPUT_RATIO}): "
+          f"{'ok' if throughputOK else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

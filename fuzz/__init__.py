@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of pocketrelay's parsers (C{make fuzz})."""

@@ -1,0 +1,672 @@
+# -*- test-case-name: tests.test_web_api -*-
+"""
+Handlers of the account routes: logging in (password or in-game login
+code), creating accounts, the players list, one player, player data and
+a player's Galaxy at War ratings; and L{ensureSuperAdmin}, run at start.
+
+Permissions follow the reference server: roles Default < Admin <
+SuperAdmin, and a caller has I{permission over} a player when it is the
+same account or the caller's role is strictly higher.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from pocketrelay.server.store import (
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_EMAIL_LENGTH,
+    PlayerRole,
+)
+from pocketrelay.server.web.api.router import ApiError, Call
+
+if TYPE_CHECKING:
+    from pocketrelay.server.config import Settings
+    from pocketrelay.server.hub import Hub
+    from pocketrelay.server.security import Passwords
+    from pocketrelay.server.store import Player, Store
+
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "CODE_LIFETIME",
+    "MAX_PASSWORD_LENGTH",
+    "ROLE_NAMES",
+    "LoginCodes",
+    "ensureSuperAdmin",
+    "hasPermissionOver",
+    "isoTime",
+    "loginCodeMessage",
+    "playerJson",
+    "roleFromName",
+]
+
+log = Logger()
+
+#: The JSON names of the roles.
+ROLE_NAMES: Final[Mapping[PlayerRole, str]] = {
+    PlayerRole.DEFAULT: "Default",
+    PlayerRole.ADMIN: "Admin",
+    PlayerRole.SUPER_ADMIN: "SuperAdmin",
+}
+
+#: Longest password accepted, in characters (as in-game account creation).
+MAX_PASSWORD_LENGTH: Final = 256
+
+#: Login codes: 5 characters from A-Z and 0-9, valid 30 minutes, one use.
+CODE_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+CODE_LENGTH: Final = 5
+CODE_LIFETIME: Final = 30 * 60
+#: Seconds a player must wait between two code requests.
+CODE_COOLDOWN: Final = 10
+#: Most login codes pending at once (a bound on memory).
+MAX_PENDING_CODES: Final = 10000
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_CODE = re.compile(f"[A-Z0-9]{{{CODE_LENGTH}}}")
+
+
+def isValidEmail(email: str) -> bool:
+    """
+    Whether C{email} looks like an email address (one C{@}, a dot in the
+    domain, no spaces, at most 254 characters), as the game's account
+    creation checks it.
+    """
+    return len(email) <= MAX_EMAIL_LENGTH and _EMAIL.match(email) is not None
+
+
+def isoTime(seconds: int | float | None) -> str | None:
+    """
+    A Unix time as an ISO 8601 UTC string (C{2024-05-01T12:00:00Z}), or
+    L{None}.
+    """
+    if seconds is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(seconds)))
+
+
+def roleName(role: PlayerRole) -> str:
+    """
+    The JSON name of a role.
+    """
+    return ROLE_NAMES[PlayerRole(role)]
+
+
+def roleFromName(name: str) -> PlayerRole:
+    """
+    The role with a JSON name.
+
+    @raise KeyError: for an unknown name.
+    """
+    for role, roleText in ROLE_NAMES.items():
+        if roleText == name:
+            return role
+    raise KeyError(name)
+
+
+def playerJson(player: Player) -> dict[str, Any]:
+    """
+    A player as the dashboard reads it.
+    """
+    return {
+        "id": player.id,
+        "email": player.email,
+        "display_name": player.displayName,
+        "role": roleName(player.role),
+        "last_login_at": isoTime(player.lastLoginAt),
+    }
+
+
+def hasPermissionOver(actor: Player, target: Player) -> bool:
+    """
+    Whether C{actor} may act on C{target}: the same account, or a strictly
+    higher role.
+    """
+    return actor.id == target.id or actor.role > target.role
+
+
+def _checkedEmail(value: str) -> str:
+    email = value.strip()
+    if not isValidEmail(email):
+        raise ApiError(400, "Invalid email address")
+    return email
+
+
+def _checkedName(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ApiError(400, "The username must not be empty")
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        raise ApiError(400, f"The username is longer than {MAX_DISPLAY_NAME_LENGTH} characters")
+    return name
+
+
+def _checkedPassword(value: str) -> str:
+    if not value:
+        raise ApiError(400, "The password must not be empty")
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise ApiError(400, f"The password is longer than {MAX_PASSWORD_LENGTH} characters")
+    return value
+
+
+def _caller(call: Call) -> Player:
+    player = call.player
+    if player is None:  # the route table guarantees a caller
+        raise ApiError(401, "Missing X-Token header: log in first")
+    return player
+
+
+@defer.inlineCallbacks
+def _target(call: Call, permission: bool = True) -> Any:
+    """
+    The player named by the path's C{{id}}; with C{permission}, the caller
+    must have permission over them.
+    """
+    player = yield call.hub.store.getPlayer(call.params["id"])
+    if player is None:
+        raise ApiError(404, "Unknown player")
+    if permission and not hasPermissionOver(_caller(call), player):
+        raise ApiError(403, "Insufficient permission over this player")
+    return player
+
+
+def _refresh(hub: Hub, player: Player | None) -> None:
+    if player is not None:
+        hub.updatePlayer(player)
+
+
+# -- login codes ----------------------------------------------------------
+
+
+@attrs.define
+class _Code:
+    playerId: int
+    expires: float
+
+
+class LoginCodes:
+    """
+    The pending in-game login codes: a code is issued for a player, shown
+    in the game, and exchanged once in the dashboard for a token.
+
+    @ivar clock: gives the time (C{seconds()}).
+    """
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self._codes: dict[str, _Code] = {}
+        self._issued: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        self._purge()
+        return len(self._codes)
+
+    def _purge(self) -> None:
+        now = self.clock.seconds()
+        for code, entry in list(self._codes.items()):
+            if entry.expires <= now:
+                del self._codes[code]
+        for playerId, when in list(self._issued.items()):
+            if when + CODE_COOLDOWN <= now:
+                del self._issued[playerId]
+
+    def issue(self, playerId: int) -> str:
+        """
+        A new code for C{playerId}, replacing any earlier one.
+
+        @raise ApiError: 429 when the player asked less than
+            L{CODE_COOLDOWN} seconds ago; 503 when too many are pending.
+        """
+        self._purge()
+        if playerId in self._issued:
+            raise ApiError(429, "A login code was sent a moment ago; wait before asking again")
+        if len(self._codes) >= MAX_PENDING_CODES:
+            raise ApiError(503, "Too many login codes are pending; try again later")
+        for code, entry in list(self._codes.items()):
+            if entry.playerId == playerId:
+                del self._codes[code]
+        while True:
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            if code not in self._codes:
+                break
+        now = self.clock.seconds()
+        self._codes[code] = _Code(playerId, now + CODE_LIFETIME)
+        self._issued[playerId] = now
+        return code
+
+    def exchange(self, code: str) -> int | None:
+        """
+        The player of a valid code, which is used up; L{None} for an
+        unknown or expired code.
+        """
+        self._purge()
+        entry = self._codes.pop(code, None)
+        return entry.playerId if entry is not None else None
+
+
+def loginCodeMessage(code: str) -> str:
+    """
+    The in-game message carrying a login code: a plain line, then a
+    C{[SYSTEM_TERMINAL]} line with the JSON the Pocket Relay plugin shows
+    as a terminal message.
+    """
+    text = (
+        f"Your dashboard login code is {code}. It is valid for "
+        f"{CODE_LIFETIME // 60} minutes."
+    )
+    terminal = {
+        "title": "Dashboard login code",
+        "message": text,
+        "image": "",
+        "ty": 0,
+        "tracking_id": 0,
+        "priority": 1,
+    }
+    return f"{text}\n[SYSTEM_TERMINAL]{json.dumps(terminal, separators=(',', ':'))}\n"
+
+
+def sendInGameMessage(hub: Hub, playerId: int, text: str) -> bool:
+    """
+    Push C{text} as a Messaging message notification to the player's live
+    Blaze session.
+
+    @return: whether the player had a session.
+    """
+    from pocketrelay.blaze.ids import Component, MessagingNotification
+    from pocketrelay.me3.messages.messaging import (
+        ClientMessage,
+        ServerMessage,
+        playerObjectId,
+    )
+
+    session = hub.sessionForPlayer(playerId)
+    if session is None:
+        return False
+    target = playerObjectId(playerId)
+    session.notify(
+        Component.MESSAGING,
+        MessagingNotification.MESSAGE,
+        ServerMessage(sourceName=text, payload=ClientMessage(target=target), source=target),
+    )
+    return True
+
+
+# -- auth routes -----------------------------------------------------------
+
+
+@defer.inlineCallbacks
+def login(call: Call) -> Any:
+    """
+    POST /auth/login {email, password} -> {token}.
+    """
+    body = call.body or {}
+    email = body["email"].strip()
+    player = yield call.hub.store.getPlayerByEmail(email) if email else None
+    if player is None:
+        raise ApiError(401, "Incorrect email or password")
+    if not player.passwordHash:
+        raise ApiError(401, "This account has no password; ask an admin to set one")
+    ok = yield call.hub.passwords.verify(player.passwordHash, body["password"])
+    if not ok:
+        log.info("Dashboard login refused for {email}: wrong password", email=email)
+        raise ApiError(401, "Incorrect email or password")
+    return {"token": call.hub.signer.issueToken(player.id)}
+
+
+@defer.inlineCallbacks
+def createAccount(call: Call) -> Any:
+    """
+    POST /auth/create {username, email, password} -> {token}.
+    """
+    hub = call.hub
+    if hub.settings["dashboard.disable_registration"]:
+        raise ApiError(403, "Registration is disabled on this server")
+    body = call.body or {}
+    email = _checkedEmail(body["email"])
+    name = _checkedName(body["username"])
+    password = _checkedPassword(body["password"])
+    existing = yield hub.store.getPlayerByEmail(email)
+    if existing is not None:
+        raise ApiError(409, "Email address already in use")
+    role = PlayerRole.DEFAULT
+    superEmail = hub.settings["dashboard.super_email"]
+    if superEmail and superEmail.strip().lower() == email.lower():
+        role = PlayerRole.SUPER_ADMIN
+    passwordHash = yield hub.passwords.hash(password)
+    player = yield hub.store.createPlayer(email, name, passwordHash, role=role, now=call.now)
+    log.info("Account {playerId} ({name}) created from the dashboard",
+             playerId=player.id, name=player.displayName)
+    return {"token": hub.signer.issueToken(player.id)}
+
+
+@defer.inlineCallbacks
+def requestCode(call: Call) -> Any:
+    """
+    POST /auth/request-code {email}: send a login code into the game of
+    the (online) player.
+    """
+    hub = call.hub
+    email = (call.body or {})["email"].strip()
+    player = yield hub.store.getPlayerByEmail(email) if email else None
+    if player is None:
+        raise ApiError(404, "No account with this email address")
+    if hub.sessionForPlayer(player.id) is None:
+        raise ApiError(400, "The player must be logged in to the game to receive a code")
+    code = call.api.loginCodes.issue(player.id)
+    sendInGameMessage(hub, player.id, loginCodeMessage(code))
+    log.info("Sent a dashboard login code to player {playerId} in game", playerId=player.id)
+    return {}
+
+
+@defer.inlineCallbacks
+def exchangeCode(call: Call) -> Any:
+    """
+    POST /auth/exchange-code {login_code} -> {token}.
+    """
+    code = (call.body or {})["login_code"].strip().upper()
+    if not _CODE.fullmatch(code):
+        raise ApiError(400, f"A login code is {CODE_LENGTH} letters or digits")
+    playerId = call.api.loginCodes.exchange(code)
+    if playerId is None:
+        raise ApiError(400, "Invalid or expired login code")
+    player = yield call.hub.store.getPlayer(playerId)
+    if player is None:
+        raise ApiError(400, "Invalid or expired login code")
+    return {"token": call.hub.signer.issueToken(player.id)}
+
+
+# -- players -------------------------------------------------------------
+
+
+@defer.inlineCallbacks
+def listPlayers(call: Call) -> Any:
+    """
+    GET /players?offset=&count=&query= (offset is a page index).
+    """
+    offset, count = call.query["offset"], call.query["count"]
+    players, total = yield call.hub.store.listPlayers(
+        offset * count, count, call.query.get("query") or None
+    )
+    return {
+        "players": [playerJson(p) for p in players],
+        "more": (offset + 1) * count < total,
+        "total_pages": -(-total // count),
+        "total_items": total,
+    }
+
+
+def getSelf(call: Call) -> Any:
+    """
+    GET /players/self.
+    """
+    return playerJson(_caller(call))
+
+
+@defer.inlineCallbacks
+def deleteSelf(call: Call) -> Any:
+    """
+    DELETE /players/self {password}.
+    """
+    me = _caller(call)
+    ok = yield call.hub.passwords.verify(me.passwordHash, (call.body or {})["password"])
+    if not ok:
+        raise ApiError(403, "Incorrect password")
+    yield _delete(call.hub, me)
+    return {}
+
+
+@defer.inlineCallbacks
+def setOwnPassword(call: Call) -> Any:
+    """
+    PUT /players/self/password {current_password, new_password}.
+    """
+    me = _caller(call)
+    body = call.body or {}
+    new = _checkedPassword(body["new_password"])
+    ok = yield call.hub.passwords.verify(me.passwordHash, body["current_password"])
+    if not ok:
+        raise ApiError(403, "Incorrect current password")
+    passwordHash = yield call.hub.passwords.hash(new)
+    player = yield call.hub.store.updatePlayer(me.id, passwordHash=passwordHash)
+    if player is None:
+        raise ApiError(404, "Unknown player")
+    return playerJson(player)
+
+
+@defer.inlineCallbacks
+def _setDetails(call: Call, target: Player) -> Any:
+    body = call.body or {}
+    email = _checkedEmail(body["email"])
+    name = _checkedName(body["username"])
+    if email.lower() != target.email.lower():
+        other = yield call.hub.store.getPlayerByEmail(email)
+        if other is not None and other.id != target.id:
+            raise ApiError(409, "Email address already in use")
+    player = yield call.hub.store.updatePlayer(target.id, email=email, displayName=name)
+    if player is None:
+        raise ApiError(404, "Unknown player")
+    _refresh(call.hub, player)
+    return playerJson(player)
+
+
+def setOwnDetails(call: Call) -> Any:
+    """
+    PUT /players/self/details {username, email}.
+    """
+    return _setDetails(call, _caller(call))
+
+
+@defer.inlineCallbacks
+def getPlayer(call: Call) -> Any:
+    """
+    GET /players/{id}.
+    """
+    player = yield _target(call, permission=False)
+    return playerJson(player)
+
+
+@defer.inlineCallbacks
+def _delete(hub: Hub, player: Player) -> Any:
+    deleted = yield hub.store.deletePlayer(player.id)
+    if not deleted:
+        raise ApiError(404, "Unknown player")
+    session = hub.sessionForPlayer(player.id)
+    if session is not None:
+        hub.unbindPlayer(session)
+        session.disconnect()
+    log.info("Account {playerId} ({name}) deleted from the dashboard",
+             playerId=player.id, name=player.displayName)
+
+
+@defer.inlineCallbacks
+def deletePlayer(call: Call) -> Any:
+    """
+    DELETE /players/{id}: needs a strictly higher role (not oneself; use
+    DELETE /players/self).
+    """
+    me = _caller(call)
+    target = yield _target(call, permission=False)
+    if target.id == me.id:
+        raise ApiError(403, "Delete your own account from your settings page")
+    if not me.role > target.role:
+        raise ApiError(403, "Insufficient permission over this player")
+    yield _delete(call.hub, target)
+    return {}
+
+
+@defer.inlineCallbacks
+def setPassword(call: Call) -> Any:
+    """
+    PUT /players/{id}/password {password}.
+    """
+    target = yield _target(call)
+    password = _checkedPassword((call.body or {})["password"])
+    passwordHash = yield call.hub.passwords.hash(password)
+    player = yield call.hub.store.updatePlayer(target.id, passwordHash=passwordHash)
+    if player is None:
+        raise ApiError(404, "Unknown player")
+    return playerJson(player)
+
+
+@defer.inlineCallbacks
+def setDetails(call: Call) -> Any:
+    """
+    PUT /players/{id}/details {username, email}.
+    """
+    target = yield _target(call)
+    result = yield _setDetails(call, target)
+    return result
+
+
+@defer.inlineCallbacks
+def setRole(call: Call) -> Any:
+    """
+    PUT /players/{id}/role {role}: Default or Admin; super admins come from
+    the settings and cannot be granted or changed here.
+    """
+    target = yield _target(call, permission=False)
+    role = roleFromName((call.body or {})["role"])
+    if role is PlayerRole.SUPER_ADMIN:
+        raise ApiError(403, "The SuperAdmin role cannot be granted")
+    if target.role is PlayerRole.SUPER_ADMIN:
+        raise ApiError(403, "The role of a SuperAdmin cannot be changed")
+    player = yield call.hub.store.updatePlayer(target.id, role=role)
+    if player is None:
+        raise ApiError(404, "Unknown player")
+    _refresh(call.hub, player)
+    log.info("Player {playerId} is now {role}", playerId=player.id, role=roleName(player.role))
+    return playerJson(player)
+
+
+# -- player data -------------------------------------------------------------
+
+
+@defer.inlineCallbacks
+def getAllData(call: Call) -> Any:
+    """
+    GET /players/{id}/data: every key to its value.
+    """
+    target = yield _target(call)
+    data = yield call.hub.store.getPlayerData(target.id)
+    return dict(data)
+
+
+@defer.inlineCallbacks
+def getData(call: Call) -> Any:
+    """
+    GET /players/{id}/data/{key} -> {key, value}.
+    """
+    target = yield _target(call)
+    key = call.params["key"]
+    value = yield call.hub.store.getPlayerDataValue(target.id, key)
+    if value is None:
+        raise ApiError(404, "No such player data key")
+    return {"key": key, "value": value}
+
+
+@defer.inlineCallbacks
+def putData(call: Call) -> Any:
+    """
+    PUT /players/{id}/data/{key} {value} -> {key, value}.
+    """
+    target = yield _target(call)
+    key = call.params["key"]
+    value = (call.body or {})["value"]
+    yield call.hub.store.setPlayerData(target.id, key, value)
+    return {"key": key, "value": value}
+
+
+@defer.inlineCallbacks
+def deleteData(call: Call) -> Any:
+    """
+    DELETE /players/{id}/data/{key} -> {} (also when the key was absent).
+    """
+    target = yield _target(call)
+    yield call.hub.store.deletePlayerData(target.id, call.params["key"])
+    return {}
+
+
+@defer.inlineCallbacks
+def getGalaxyAtWar(call: Call) -> Any:
+    """
+    GET /players/{id}/galaxy_at_war: the effective ratings (decay applied;
+    nothing is stored).
+    """
+    from pocketrelay.server.web.gaw import GalaxyAtWarService
+
+    target = yield _target(call, permission=False)
+    readiness = yield GalaxyAtWarService.fromHub(call.hub).peek(target.id, call.now)
+    groups = readiness.groups
+    return {
+        "last_modified": isoTime(readiness.lastModified),
+        "group_a": groups[0],
+        "group_b": groups[1],
+        "group_c": groups[2],
+        "group_d": groups[3],
+        "group_e": groups[4],
+    }
+
+
+# -- start-up ------------------------------------------------------------------
+
+
+@defer.inlineCallbacks
+def ensureSuperAdmin(store: Store, passwords: Passwords, settings: Settings) -> Any:
+    """
+    Apply C{dashboard.super_email} and C{dashboard.super_password} once the
+    store runs: the account with that email becomes SuperAdmin; if it does
+    not exist and a password is set, it is created with that password (and
+    a password is also given to an existing account that has none).  An
+    existing password is never replaced.
+
+    @return: a L{Deferred} firing with the super admin L{Player}, or
+        L{None} when there is none (no email set, or no account and no
+        password).
+    """
+    from pocketrelay.server.store import PlayerExists
+
+    email = (settings["dashboard.super_email"] or "").strip()
+    password = settings["dashboard.super_password"] or ""
+    if not email:
+        return None
+    if not isValidEmail(email):
+        log.error("dashboard.super_email {email!r} is not a valid email address", email=email)
+        return None
+    player = yield store.getPlayerByEmail(email)
+    if player is None:
+        if not password:
+            log.info("No account {email} yet: it becomes SuperAdmin when it is created",
+                     email=email)
+            return None
+        passwordHash = yield passwords.hash(password)
+        name = email.split("@", 1)[0][:MAX_DISPLAY_NAME_LENGTH]
+        try:
+            player = yield store.createPlayer(email, name, passwordHash,
+                                              role=PlayerRole.SUPER_ADMIN)
+        except PlayerExists:
+            # Created meanwhile (from the game): update it below.
+            player = yield store.getPlayerByEmail(email)
+            if player is None:
+                return None
+        else:
+            log.info("Created the super admin account {email} ({playerId})",
+                     email=email, playerId=player.id)
+            return player
+    changes: dict[str, Any] = {}
+    if player.role is not PlayerRole.SUPER_ADMIN:
+        changes["role"] = PlayerRole.SUPER_ADMIN
+    if password and not player.passwordHash:
+        changes["passwordHash"] = yield passwords.hash(password)
+    if changes:
+        player = yield store.updatePlayer(player.id, **changes)
+        log.info("Account {email} is the super admin", email=email)
+    return player

@@ -1,0 +1,262 @@
+# -*- test-case-name: tests.test_fuzz_regressions -*-
+"""
+Fuzz targets: functions that feed arbitrary bytes to one parser or
+protocol and raise only when it misbehaves.
+
+A target returns normally when the input was handled, whether accepted or
+refused with the parser's own error; anything else escaping (or, for
+protocols, a failure logged as unexpected) is a bug.  C{make fuzz} runs
+them under atheris (C{fuzz/run.py}); C{tests.test_fuzz_regressions} runs
+every saved crash input in C{fuzz/regressions/} on every test run.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.logger import LogEvent, globalLogPublisher
+from twisted.python.failure import Failure
+from twisted.python.filepath import FilePath
+
+from pocketrelay.blaze import tdf
+from pocketrelay.blaze.frames import FrameDecoder, FrameError, request
+
+__all__ = ["TARGETS", "UnexpectedFailure"]
+
+
+class UnexpectedFailure(AssertionError):
+    """
+    A protocol logged a failure it did not expect (a bug), or left the
+    connection in an impossible state.
+    """
+
+
+class _FailureWatch:
+    """
+    Collects failures logged while a protocol handles fuzz input.
+    """
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def __call__(self, event: LogEvent) -> None:
+        failure = event.get("log_failure")
+        if failure is not None:
+            self.failures.append(failure.getTraceback())
+
+    def __enter__(self) -> _FailureWatch:
+        globalLogPublisher.addObserver(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        globalLogPublisher.removeObserver(self)
+        if self.failures and exc[0] is None:
+            raise UnexpectedFailure(self.failures[0])
+
+
+def tdfGeneric(data: bytes) -> None:
+    """
+    The schema-less TDF decoder, then the canonical re-encoding of
+    whatever it accepted.
+    """
+    try:
+        value = tdf.decodeStruct(data)
+    except tdf.TdfDecodeError:
+        return
+    try:
+        tdf.encodeStruct(value)
+    except tdf.TdfEncodeError:
+        # Tolerated on decode but not representable (e.g. union index
+        # 0x80); the encoder says so clearly.
+        pass
+
+
+@functools.cache
+def _declared() -> list[type]:
+    from pocketrelay.me3.messages import auth, gamemanager, gamereporting, usersessions, util
+
+    return [
+        util.PreAuthRequest,
+        auth.LoginRequest,
+        auth.CreateAccountParameters,
+        usersessions.NetworkInfo,
+        gamemanager.CreateGameRequest,
+        gamemanager.StartMatchmakingRequest,
+        gamemanager.NotifyGameSetup,
+        gamereporting.SubmitGameReportRequest,
+    ]
+
+
+def tdfDeclared(data: bytes) -> None:
+    """
+    Decode into a declared message (the first byte picks which), then
+    re-encode the result.
+    """
+    if not data:
+        return
+    classes = _declared()
+    cls = classes[data[0] % len(classes)]
+    try:
+        value = tdf.decode(cls, data[1:])
+    except tdf.TdfDecodeError:
+        return
+    try:
+        tdf.encode(value)
+    except tdf.TdfEncodeError:
+        pass
+
+
+def frames(data: bytes) -> None:
+    """
+    The frame decoder fed in pieces (sizes taken from the input).
+    """
+    decoder = FrameDecoder(maxFrameSize=65536)
+    position = 0
+    step = 1
+    try:
+        while position < len(data):
+            step = (data[position] % 23) + 1
+            decoder.feed(data[position : position + step])
+            position += step
+    except FrameError:
+        return
+
+
+@functools.cache
+def _serverHarness() -> Any:
+    import tempfile
+
+    from pocketrelay.testing.server import ServerHarness
+
+    return ServerHarness(FilePath(tempfile.mkdtemp(prefix="pocketrelay-fuzz-")))
+
+
+_COMMANDS = [
+    (9, 7), (9, 2), (9, 1), (9, 8), (9, 0x0B), (9, 0x0C), (9, 0x16), (9, 0x1B),
+    (1, 0x0A), (1, 0x28), (1, 0x32), (1, 0x24), (1, 0x1D), (1, 0x46),
+    (0x7802, 0x14), (0x7802, 0x08), (0x7802, 0x0C),
+    (4, 0x01), (4, 0x09), (4, 0x0B), (4, 0x0D), (4, 0x0E), (4, 0x07), (4, 0x1D), (4, 0x69),
+    (7, 0x0A), (7, 0x0C), (7, 0x0D), (7, 0x0E), (0x0F, 0x02), (0x1C, 0x02), (0x19, 0x06),
+    (0x1234, 0x99),
+]
+
+
+def blazeServer(data: bytes) -> None:
+    """
+    A real server session (in-memory store) fed a sequence of requests
+    made from the input: each chunk names a command and carries a body;
+    the tail is sent as raw bytes.  Every request must be answered and no
+    failure may be logged.
+    """
+    harness = _serverHarness()
+    with _FailureWatch():
+        connection = harness.connect()
+        try:
+            stream = bytearray()
+            position = 0
+            seq = 0
+            while position + 2 <= len(data):
+                pick, length = data[position], data[position + 1]
+                body = data[position + 2 : position + 2 + length]
+                position += 2 + length
+                component, command = _COMMANDS[pick % len(_COMMANDS)]
+                stream += request(component, command, seq, bytes(body)).encode()
+                seq += 1
+            stream += data[position:]
+            connection.sendRaw(bytes(stream))
+        finally:
+            connection.lose()
+
+
+def httpServer(data: bytes) -> None:
+    """
+    The server's HTTP site (with the Blaze upgrade) fed raw bytes.
+    """
+    from pocketrelay.server.web.site import buildRoot, buildSite
+
+    harness = _serverHarness()
+    clock = Clock()
+    with _FailureWatch():
+        site = buildSite(buildRoot(harness.hub), reactor=clock)
+        address = IPv4Address("TCP", "198.51.100.9", 4444)
+        channel = site.buildProtocol(address)
+        transport = StringTransport(peerAddress=address)
+        channel.makeConnection(transport)
+        try:
+            for start in range(0, len(data), 97):
+                channel.dataReceived(data[start : start + 97])
+        finally:
+            channel.connectionLost(Failure(ConnectionDone("fuzz done")))
+
+
+def telemetry(data: bytes) -> None:
+    """
+    The client's telemetry record decoder.
+    """
+    from pocketrelay.client.telemetry import TelemetryDecoder, TelemetryError
+
+    decoder = TelemetryDecoder()
+    try:
+        decoder.feed(data)
+        for _ in range(len(data) + 1):
+            try:
+                if decoder.nextRecord() is None:
+                    break
+            except TelemetryError as e:
+                if type(e).__name__ == "TelemetryFramingError":
+                    return
+    except TelemetryError:
+        return
+
+
+@functools.cache
+def _redirectorFactory() -> Any:
+    from pocketrelay.client.certificate import generateCertificate
+    from pocketrelay.client.redirector import RedirectorFactory
+
+    from cryptography.hazmat.primitives import serialization
+
+    certificate, key = generateCertificate()
+    keyPEM = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return RedirectorFactory("127.0.0.1", 42128, certificate, keyPEM, clock=Clock())
+
+
+def redirector(data: bytes) -> None:
+    """
+    The client's SSLv3 redirector (tlslite-ng behind a Twisted protocol)
+    fed raw bytes.
+    """
+    factory = _redirectorFactory()
+    with _FailureWatch():
+        protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5555))
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        try:
+            for start in range(0, len(data), 61):
+                if transport.disconnecting:
+                    break
+                protocol.dataReceived(data[start : start + 61])
+        finally:
+            protocol.connectionLost(Failure(ConnectionDone("fuzz done")))
+
+
+#: Every target by name.
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "tdf-generic": tdfGeneric,
+    "tdf-declared": tdfDeclared,
+    "frames": frames,
+    "blaze-server": blazeServer,
+    "http-server": httpServer,
+    "telemetry": telemetry,
+    "redirector": redirector,
+}
