@@ -78,6 +78,7 @@ __all__ = [
     "SuperAdminResult",
     "backupDatabase",
     "databaseSummary",
+    "findRustDatabase",
     "importRust",
     "main",
     "parseRustTime",
@@ -528,7 +529,7 @@ def _timestamp(now: float) -> str:
 # -- super-admin ------------------------------------------------------------
 
 
-def isValidEmail(email: str) -> bool:
+def _isValidEmail(email: str) -> bool:
     """
     Whether C{email} looks like an email address (the dashboard's rule:
     one C{@}, a dot in the domain, no spaces, at most 254 characters).
@@ -555,7 +556,7 @@ def setSuperAdmin(
         password for a new account.
     """
     email = email.strip()
-    if not isValidEmail(email):
+    if not _isValidEmail(email):
         raise AdminError(f"{email!r} is not a valid email address")
     if name is not None:
         name = name.strip()

@@ -226,6 +226,46 @@ class ServiceTreeTests(SynchronousTestCase):
             self.assertIs(predicate(event), PredicateResult.maybe)
 
 
+class _StoppingReactor:
+    def __init__(self, running: bool) -> None:
+        self.running = running
+        self.triggers: list[tuple[str, str]] = []
+        self.calls: list[str] = []
+
+    def addSystemEventTrigger(self, phase: str, event: str, f: Any) -> None:
+        self.triggers.append((phase, event))
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def callWhenRunning(self, f: Any) -> None:
+        self.calls.append("callWhenRunning")
+
+
+class ExitTests(SynchronousTestCase):
+    """
+    L{tap._exitProcess}: the fatal path.
+    """
+
+    def test_running(self) -> None:
+        """
+        The process exit is scheduled after shutdown and the reactor
+        stopped.
+        """
+        reactor = _StoppingReactor(running=True)
+        tap._exitProcess(reactor, 1)
+        self.assertEqual(reactor.triggers, [("after", "shutdown")])
+        self.assertEqual(reactor.calls, ["stop"])
+
+    def test_notRunningYet(self) -> None:
+        """
+        Before the reactor runs, it is stopped as soon as it does.
+        """
+        reactor = _StoppingReactor(running=False)
+        tap._exitProcess(reactor, 1)
+        self.assertEqual(reactor.calls, ["callWhenRunning"])
+
+
 class _Telemetry(Resource):
     isLeaf = True
 

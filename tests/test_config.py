@@ -5,7 +5,6 @@ Tests for L{pocketrelay.server.config}.
 
 from __future__ import annotations
 
-
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
@@ -63,7 +64,7 @@ class FuzzTargetTests(SynchronousTestCase):
         )
 
 
-def _makeTest(name: str):  # type: ignore[no-untyped-def]
+def _makeTest(name: str) -> Callable[[FuzzTargetTests], None]:
     def test(self: FuzzTargetTests) -> None:
         self.runTarget(name)
 

@@ -16,7 +16,13 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, readBody
 
-from pocketrelay.blaze.ids import AuthError, Component, GlobalError, UtilCommand, UtilError
+from pocketrelay.blaze.ids import (
+    AuthError,
+    Component,
+    GlobalError,
+    UtilCommand,
+    UtilError,
+)
 from pocketrelay.blaze.protocol import BlazeError
 from pocketrelay.me3.messages import util
 from pocketrelay.server import tap

@@ -34,7 +34,7 @@ class FourPlayerTests(TestCase):
         self.server = ServerFixture(self)
         self.clients: list[GameClient] = []
 
-    def tearDown(self) -> defer.Deferred[None]:
+    def tearDown(self) -> defer.Deferred[None]:  # type: ignore[override]
         for client in self.clients:
             client.disconnect()
         return _sleep(0.1)

@@ -11,6 +11,7 @@ import socket
 import stat
 import subprocess
 import sys
+from typing import Any
 
 from twisted.application.service import IService, IServiceMaker
 from twisted.internet.task import Clock
@@ -162,7 +163,6 @@ class MakeServiceTests(SynchronousTestCase):
         """
         service = self.makeService()
         application = Componentized()
-        application.setComponent(IService, None)  # type: ignore[arg-type]
         service.setServiceParent(_Parent(application))
         self.assertIsNotNone(application.getComponent(ILogObserver))
 
@@ -203,10 +203,10 @@ class _Parent(Componentized):
     def addService(self, service: object) -> None:
         self.services.append(service)
 
-    def getComponent(self, interface, default=None):  # type: ignore[no-untyped-def]
+    def getComponent(self, interface: Any, default: Any = None) -> Any:
         return self.application.getComponent(interface, default)
 
-    def setComponent(self, interface, component):  # type: ignore[no-untyped-def]
+    def setComponent(self, interface: Any, component: Any) -> None:
         self.application.setComponent(interface, component)
 
 

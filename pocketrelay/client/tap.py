@@ -436,7 +436,11 @@ def _exitProcess(reactor: Any, status: int) -> None:
         os._exit(status)
 
     reactor.addSystemEventTrigger("after", "shutdown", exitNow)
-    reactor.stop()
+    if getattr(reactor, "running", True):
+        reactor.stop()
+    else:
+        # twistd starts the services just before it runs the reactor.
+        reactor.callWhenRunning(reactor.stop)
 
 
 #: Events hidden from the console unless the log level is debug: Twisted's
@@ -512,29 +516,31 @@ class ClientService(LoggingMultiService):
         self.agent, self.pool = makeAgent(reactor, tls, persistent=True)
         self._starting: defer.Deferred[Any] | None = None
         self._waiting: list[defer.Deferred[None]] = []
-        self._outcome: Failure | bool | None = False
+        self._ready = False
+        self._startFailure: Failure | None = None
 
     def whenReady(self) -> defer.Deferred[None]:
         """
         A L{Deferred} that fires when the children have started, or fails
         with L{StartupFailed} when starting failed.
         """
-        if self._outcome is None:
+        if self._ready:
             return defer.succeed(None)
-        if isinstance(self._outcome, Failure):
-            return defer.fail(self._outcome)
+        if self._startFailure is not None:
+            return defer.fail(self._startFailure)
         d: defer.Deferred[None] = defer.Deferred()
         self._waiting.append(d)
         return d
 
-    def _settle(self, outcome: Failure | None) -> None:
-        self._outcome = outcome
+    def _settle(self, failure: Failure | None) -> None:
+        self._ready = failure is None
+        self._startFailure = failure
         waiting, self._waiting = self._waiting, []
         for d in waiting:
-            if outcome is None:
+            if failure is None:
                 d.callback(None)
             else:
-                d.errback(outcome)
+                d.errback(failure)
 
     def addListener(self, name: str, listener: LocalListener) -> LocalListener:
         """

@@ -20,9 +20,10 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import LogEvent, globalLogPublisher
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
+from zope.interface import implementer
 
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import FrameDecoder, FrameError, request
@@ -37,6 +38,7 @@ class UnexpectedFailure(AssertionError):
     """
 
 
+@implementer(ILogObserver)
 class _FailureWatch:
     """
     Collects failures logged while a protocol handles fuzz input.
@@ -79,7 +81,13 @@ def tdfGeneric(data: bytes) -> None:
 
 @functools.cache
 def _declared() -> list[type]:
-    from pocketrelay.me3.messages import auth, gamemanager, gamereporting, usersessions, util
+    from pocketrelay.me3.messages import (
+        auth,
+        gamemanager,
+        gamereporting,
+        usersessions,
+        util,
+    )
 
     return [
         util.PreAuthRequest,
@@ -103,7 +111,7 @@ def tdfDeclared(data: bytes) -> None:
     classes = _declared()
     cls = classes[data[0] % len(classes)]
     try:
-        value = tdf.decode(cls, data[1:])
+        value: Any = tdf.decode(cls, data[1:])
     except tdf.TdfDecodeError:
         return
     try:
@@ -217,10 +225,10 @@ def telemetry(data: bytes) -> None:
 
 @functools.cache
 def _redirectorFactory() -> Any:
+    from cryptography.hazmat.primitives import serialization
+
     from pocketrelay.client.certificate import generateCertificate
     from pocketrelay.client.redirector import RedirectorFactory
-
-    from cryptography.hazmat.primitives import serialization
 
     certificate, key = generateCertificate()
     keyPEM = key.private_bytes(

@@ -1,5 +1,5 @@
 # -*- test-case-name: tests.test_tdf,tests.test_frames -*-
-# ruff: noqa: RUF009 -- tdf.member() returns an attrs field, not a shared default
+
 """
 Hypothesis strategies for the TDF codec and the Fire frame codec.
 

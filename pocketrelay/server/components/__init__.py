@@ -3,7 +3,7 @@ The Blaze components of the server, one module each.  Importing this
 package registers every handler in L{base.REGISTRY}.
 """
 
-from pocketrelay.server.components import (  # noqa: F401
+from pocketrelay.server.components import (
     associations,
     authentication,
     gamemanager,

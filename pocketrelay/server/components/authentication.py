@@ -15,7 +15,7 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from pocketrelay.blaze.ids import AuthError, AuthenticationCommand, Component
+from pocketrelay.blaze.ids import AuthenticationCommand, AuthError, Component
 from pocketrelay.blaze.protocol import BlazeError
 from pocketrelay.me3.messages.auth import (
     CreateAccountParameters,
@@ -23,8 +23,8 @@ from pocketrelay.me3.messages.auth import (
     FullLoginResponse,
     GetAuthTokenResponse,
     GetLegalDocContentRequest,
-    GetLegalDocsInfoResponse,
     GetLegalDocContentResponse,
+    GetLegalDocsInfoResponse,
     ListUserEntitlements2Request,
     LoginPersonaRequest,
     LoginRequest,

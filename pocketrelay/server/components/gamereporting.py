@@ -12,7 +12,11 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from pocketrelay.blaze import tdf
-from pocketrelay.blaze.ids import Component, GameReportingCommand, GameReportingNotification
+from pocketrelay.blaze.ids import (
+    Component,
+    GameReportingCommand,
+    GameReportingNotification,
+)
 from pocketrelay.me3.messages.gamereporting import (
     ResultNotification,
     SubmitGameReportRequest,

@@ -28,8 +28,8 @@ from pocketrelay.me3.messages.util import (
     SuspendUserPingRequest,
     UpnpStatus,
     UserOptions,
-    UserSettingsLoadRequest,
     UserSettingsLoadAllResponse,
+    UserSettingsLoadRequest,
     UserSettingsResponse,
     UserSettingsSaveRequest,
 )

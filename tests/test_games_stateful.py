@@ -1,0 +1,365 @@
+# -*- test-case-name: tests.test_games_stateful -*-
+"""
+A Hypothesis state machine driving L{pocketrelay.server.games.Games}
+with random creates, joins, matchmaking, attribute changes, removals,
+disconnects, mesh reports, ticks and destroys by a pool of eight players.
+
+After every step: L{Games.checkInvariants}; a refused operation
+(L{GameError}) changed nothing; every notice encodes, and is addressed
+only to players entitled to it (see L{GamesMachine.checkNotices}).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from twisted.trial.unittest import SynchronousTestCase
+
+from pocketrelay.blaze import tdf
+from pocketrelay.blaze.ids import (
+    Component,
+    GameManagerNotification,
+    UserSessionsNotification,
+)
+from pocketrelay.me3.messages.gamemanager import (
+    ME3_CREATE_GAME_SETTINGS,
+    GameSettings,
+    GameSetupReasonIndex,
+    GameState,
+    PlayerRemovedReason,
+)
+from pocketrelay.server.games import (
+    FINISHING,
+    GAME_STATE_ATTRIBUTE,
+    Game,
+    GameError,
+    Games,
+    MatchRules,
+    Notice,
+    PlayerInfo,
+)
+from tests.test_games import LOBBY, checked, player
+
+GM = Component.GAME_MANAGER
+US = Component.USER_SESSIONS
+N = GameManagerNotification
+U = UserSessionsNotification
+
+#: The pool: player ids 1..8 with a mix of NAT types.
+POOL = [player(i, natType=i % 5) for i in range(1, 9)]
+
+#: An id that is never a game.
+NO_GAME = 999_999
+
+poolPlayers = st.sampled_from(POOL)
+indexes = st.integers(min_value=0, max_value=7)
+reasons = st.sampled_from(list(PlayerRemovedReason))
+
+#: Matchmaking rules from a small set, including "abstain".
+ruleSets = st.lists(
+    st.tuples(
+        st.sampled_from([
+            "ME3_gameMapMatchRule",
+            "ME3_gameDifficultyRule",
+            "ME3_gameStateMatchRule",
+            "ME3_rule_dlc2300",
+            "ME3_rule_dlc2500",
+        ]),
+        st.lists(st.sampled_from(["map2", "map3", "difficulty0", "required", "abstain"]),
+                 max_size=2),
+    ),
+    max_size=4,
+).map(MatchRules.fromRules)
+
+attributeChanges = st.dictionaries(
+    st.sampled_from(["ME3map", "ME3privacy", GAME_STATE_ATTRIBUTE, "ME3_dlc2500"]),
+    st.sampled_from(["map2", "map3", "PUBLIC", "PRIVATE", "FRIENDS", "IN_LOBBY",
+                     FINISHING, "required"]),
+    max_size=3,
+)
+
+createAttributes = st.builds(
+    lambda map_, privacy, dlc: {
+        **LOBBY, "ME3map": map_, "ME3privacy": privacy,
+        **({"ME3_dlc2500": "required"} if dlc else {}),
+    },
+    st.sampled_from(["map2", "map3"]),
+    st.sampled_from(["PUBLIC", "PUBLIC", "PRIVATE", "FRIENDS"]),
+    st.booleans(),
+)
+
+createSettings = st.sampled_from([
+    ME3_CREATE_GAME_SETTINGS,
+    ME3_CREATE_GAME_SETTINGS & ~GameSettings.OPEN_TO_MATCHMAKING,
+])
+
+
+def fingerprint(games: Games) -> Any:
+    """
+    Everything observable about the model's state, for "a refused
+    operation changed nothing".
+    """
+    return (
+        [
+            (gid, g.state, g.settings, sorted(g.attributes.items()), list(g.admins),
+             [(p.playerId, p.state) for p in g.players], g.reportingId)
+            for gid, g in games.games.items()
+        ],
+        dict(games.byPlayer),
+        [(e.info.playerId, e.deadline, e.lastStatus) for e in games.queue],
+        games._nextGameId,
+    )
+
+
+def membership(games: Games) -> dict[int, frozenset[int]]:
+    return {gid: frozenset(g.memberIds) for gid, g in games.games.items()}
+
+
+def gameOfPlayer(members: dict[int, frozenset[int]], playerId: int) -> int | None:
+    for gid, ids in members.items():
+        if playerId in ids:
+            return gid
+    return None
+
+
+class GamesMachine(RuleBasedStateMachine):
+    """
+    Random operations on one L{Games}.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.games = Games(rng=random.Random(0), statusInterval=10.0,
+                           maxMatchmakingDuration=300.0)
+        self.now = 0.0
+        self.finished: list[Game] = []
+        self.games.onFinished = self.finished.append
+
+    # -- running a step
+
+    def pickGame(self, index: int) -> int:
+        ids = list(self.games.games)
+        return ids[index % len(ids)] if ids else NO_GAME
+
+    def step(self, action: Callable[[], Any]) -> list[Notice]:
+        """
+        Run one operation and check what it did.
+        """
+        before = fingerprint(self.games)
+        membersBefore = membership(self.games)
+        queuedBefore = {e.info.playerId for e in self.games.queue}
+        try:
+            result = action()
+        except GameError:
+            assert fingerprint(self.games) == before, "a refused operation changed the state"
+            return []
+        notices = result[1] if isinstance(result, tuple) else result
+        self.checkNotices(checked(notices), membersBefore, queuedBefore)
+        return notices
+
+    def checkNotices(
+        self,
+        notices: Sequence[Notice],
+        before: dict[int, frozenset[int]],
+        queuedBefore: set[int],
+    ) -> None:
+        """
+        Every notice goes only to players entitled to it:
+          - game notices to members of that game before or after the step,
+            a GameSetup only to a member after, a matchmaking GameSetup
+            after an async status to the same player;
+          - matchmaking status to the seeker (queued or placed after),
+            MatchmakingFailed to a seeker that was queued and no longer is;
+          - UserAdded/UserUpdated between players newly sharing a game,
+            UserRemoved between players who no longer do;
+          - extended data to the player and its game's members, naming the
+            game it is in after the step.
+        """
+        after = membership(self.games)
+        queuedAfter = {e.info.playerId for e in self.games.queue}
+        statusSent: set[int] = set()
+
+        def share(members: dict[int, frozenset[int]], a: int, b: int) -> bool:
+            gid = gameOfPlayer(members, a)
+            return gid is not None and b in members[gid]
+
+        for notice in notices:
+            recipients = notice.recipients
+            assert recipients, f"{notice} has no recipients"
+            assert len(set(recipients)) == len(recipients), f"duplicate recipients in {notice}"
+            body = notice.body
+            if notice.component == GM:
+                if notice.command == N.MATCHMAKING_ASYNC_STATUS:
+                    assert recipients == (body.sessionId,)
+                    seeker = body.sessionId
+                    assert seeker in queuedAfter or gameOfPlayer(after, seeker) is not None
+                    statusSent.add(seeker)
+                elif notice.command == N.MATCHMAKING_FAILED:
+                    assert recipients == (body.sessionId,)
+                    assert body.sessionId in queuedBefore
+                    assert body.sessionId not in queuedAfter
+                elif notice.command == N.GAME_SETUP:
+                    gid = body.game.gameId
+                    (recipient,) = recipients
+                    assert recipient in after.get(gid, ()), "GameSetup to a non-member"
+                    assert [p.playerId for p in body.players] == list(
+                        self.games.games[gid].memberIds[: len(body.players)])
+                    if body.reason.index == GameSetupReasonIndex.MATCHMAKING:
+                        assert recipient in statusSent, "no async status before the setup"
+                else:
+                    gid = body.gameId
+                    allowed = before.get(gid, frozenset()) | after.get(gid, frozenset())
+                    assert set(recipients) <= allowed, f"{notice} to non-members"
+            else:
+                assert notice.component == US
+                if notice.command in (U.USER_ADDED, U.USER_UPDATED):
+                    about = (body.user.blazeId if notice.command == U.USER_ADDED
+                             else body.blazeId)
+                    for recipient in recipients:
+                        assert recipient != about
+                        assert share(after, about, recipient), f"{notice}: not together"
+                        assert not share(before, about, recipient), f"{notice}: already met"
+                elif notice.command == U.USER_REMOVED:
+                    about = body.blazeUserId
+                    for recipient in recipients:
+                        assert share(before, about, recipient), f"{notice}: never met"
+                        assert not share(after, about, recipient), f"{notice}: still together"
+                else:
+                    assert notice.command == U.USER_SESSION_EXTENDED_DATA_UPDATE
+                    about = body.userId
+                    allowed = {about}
+                    for members in (before, after):
+                        gid = gameOfPlayer(members, about)
+                        if gid is not None:
+                            allowed |= members[gid]
+                    assert set(recipients) <= allowed, f"{notice} to strangers"
+                    now = gameOfPlayer(after, about)
+                    assert [o.id for o in body.data.games] == ([] if now is None else [now])
+
+    # -- rules
+
+    @rule(host=poolPlayers, attributes=createAttributes, settings=createSettings)
+    def create(self, host: PlayerInfo, attributes: dict[str, str], settings: int) -> None:
+        self.step(lambda: self.games.create(host, attributes, settings, self.now))
+
+    @rule(who=poolPlayers, index=indexes)
+    def join(self, who: PlayerInfo, index: int) -> None:
+        gid = self.pickGame(index)
+        self.step(lambda: self.games.join(gid, who, self.now))
+
+    @rule(who=poolPlayers, rules=ruleSets,
+          durationMs=st.sampled_from([0, 5_000, 60_000, 1_800_000]))
+    def startMatchmaking(self, who: PlayerInfo, rules: MatchRules, durationMs: int) -> None:
+        self.step(lambda: self.games.startMatchmaking(who, rules, durationMs, self.now))
+
+    @rule(who=poolPlayers)
+    def cancelMatchmaking(self, who: PlayerInfo) -> None:
+        self.step(lambda: self.games.cancelMatchmaking(who.playerId, self.now))
+
+    @rule(index=indexes, member=indexes, changes=attributeChanges)
+    def setAttributes(self, index: int, member: int, changes: dict[str, str]) -> None:
+        gid = self.pickGame(index)
+        game = self.games.games.get(gid)
+        if game is None:
+            return
+        actor = game.memberIds[member % len(game.memberIds)]
+        wasHost = actor == game.memberIds[0]
+        newlyFinishing = (changes.get(GAME_STATE_ATTRIBUTE) == FINISHING
+                          and game.attributes.get(GAME_STATE_ATTRIBUTE) != FINISHING)
+        reports = len(self.finished)
+        self.step(lambda: self.games.setAttributes(gid, actor, changes, self.now))
+        expected = reports + (1 if wasHost and newlyFinishing else 0)
+        assert len(self.finished) == expected, "match reported wrongly"
+
+    @rule(index=indexes, member=indexes, reason=reasons)
+    def remove(self, index: int, member: int, reason: PlayerRemovedReason) -> None:
+        gid = self.pickGame(index)
+        game = self.games.games.get(gid)
+        playerId = game.memberIds[member % len(game.memberIds)] if game else 1
+        self.step(lambda: self.games.remove(gid, playerId, reason, self.now))
+        assert self.games.gameOf(playerId) is None
+
+    @rule(who=poolPlayers, reason=reasons)
+    def leaveAll(self, who: PlayerInfo, reason: PlayerRemovedReason) -> None:
+        self.step(lambda: self.games.leaveAll(who.playerId, reason, self.now))
+        assert self.games.gameOf(who.playerId) is None
+        assert self.games.queued(who.playerId) is None
+
+    @rule(index=indexes, reporter=indexes, other=indexes,
+          status=st.sampled_from([0, 1, 2, 2]))
+    def updateMesh(self, index: int, reporter: int, other: int, status: int) -> None:
+        gid = self.pickGame(index)
+        game = self.games.games.get(gid)
+        if game is None:
+            return
+        ids = game.memberIds
+        self.step(lambda: self.games.updateMesh(
+            gid, ids[reporter % len(ids)], [(ids[other % len(ids)], status)]))
+
+    @rule(seconds=st.sampled_from([0.0, 1.0, 5.0, 10.0, 60.0, 400.0]))
+    def tick(self, seconds: float) -> None:
+        self.now += seconds
+        self.step(lambda: self.games.tick(self.now))
+        assert all(e.deadline > self.now for e in self.games.queue)
+
+    @rule(index=indexes, requester=poolPlayers)
+    def destroy(self, index: int, requester: PlayerInfo) -> None:
+        gid = self.pickGame(index)
+        self.step(lambda: self.games.destroy(gid, requester.playerId, self.now))
+        game = self.games.games.get(gid)
+        if game is not None:
+            assert game.state != GameState.DESTRUCTING
+
+    @rule(index=indexes, requester=poolPlayers, other=indexes)
+    def migrateHost(self, index: int, requester: PlayerInfo, other: int) -> None:
+        gid = self.pickGame(index)
+        self.step(lambda: self.games.migrateHost(gid, requester.playerId, other + 1))
+
+    @rule(index=indexes, requester=poolPlayers, other=indexes)
+    def addAdmin(self, index: int, requester: PlayerInfo, other: int) -> None:
+        gid = self.pickGame(index)
+        self.step(lambda: self.games.addAdmin(gid, requester.playerId, other + 1))
+
+    @rule(index=indexes, requester=poolPlayers,
+          state=st.sampled_from([GameState.PRE_GAME, GameState.IN_GAME, 0x84]))
+    def setState(self, index: int, requester: PlayerInfo, state: int) -> None:
+        gid = self.pickGame(index)
+        self.step(lambda: self.games.setState(gid, requester.playerId, state))
+
+    # -- invariants
+
+    @invariant()
+    def consistent(self) -> None:
+        self.games.checkInvariants()
+
+
+class GamesStateMachineTests(SynchronousTestCase):
+    """
+    L{GamesMachine}.
+    """
+
+    def test_randomOperations(self) -> None:
+        """
+        Random sequences of operations keep the model consistent, leave it
+        unchanged when refused, and address every notice correctly.
+        """
+        run_state_machine_as_test(
+            GamesMachine,
+            settings=settings(
+                max_examples=200,
+                stateful_step_count=40,
+                deadline=None,
+                database=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            ),
+        )
