@@ -7,6 +7,7 @@ server through it over loopback HTTP and HTTPS.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from twisted.internet import defer
@@ -499,6 +500,59 @@ class ProxyLoopbackTests(TestCase):
         second = yield proxy.game(self)
         pong = yield second.ping()
         self.assertGreater(pong.serverTime, 0)
+
+    @defer.inlineCallbacks
+    def test_bulk(self) -> Any:
+        """
+        8 MB sent by the game through the proxy to an echoing server come
+        back whole and in order, with both sides writing at once.
+        """
+        from hashlib import sha256
+
+        from twisted.internet.protocol import Factory, Protocol
+
+        class Echo(Protocol):
+            head = b""
+            upgraded = False
+
+            def dataReceived(self, data: bytes) -> None:
+                if self.upgraded:
+                    self.transport.write(data)  # type: ignore[union-attr]
+                    return
+                self.head += data
+                if b"\r\n\r\n" in self.head:
+                    self.upgraded = True
+                    rest = self.head.split(b"\r\n\r\n", 1)[1]
+                    self.transport.write(SWITCH + rest)  # type: ignore[union-attr]
+
+        echo = reactor.listenTCP(0, Factory.forProtocol(Echo), interface="127.0.0.1")
+        self.addCleanup(echo.stopListening)
+        info = ServerInfo(normaliseServerURL(f"127.0.0.1:{echo.getHost().port}"), "0.9.0")
+        proxy = _Proxy(self, info, loadClientTLS())
+        size = 8 * 1024 * 1024
+        payload = os.urandom(size)
+        done: defer.Deferred[bytes] = defer.Deferred()
+
+        class Game(Protocol):
+            def __init__(self) -> None:
+                self.received = sha256()
+                self.count = 0
+
+            def connectionMade(self) -> None:
+                for offset in range(0, size, 65536):
+                    self.transport.write(payload[offset : offset + 65536])  # type: ignore[union-attr]
+
+            def dataReceived(self, data: bytes) -> None:
+                self.received.update(data)
+                self.count += len(data)
+                if self.count >= size and not done.called:
+                    done.callback(self.received.digest())
+
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", proxy.port.getHost().port, timeout=5)
+        game = yield connectProtocol(endpoint, Game())
+        self.addCleanup(game.transport.loseConnection)
+        digest = yield done.addTimeout(30, reactor)
+        self.assertEqual(digest, sha256(payload).digest())
 
     @defer.inlineCallbacks
     def test_unreachable(self) -> Any:

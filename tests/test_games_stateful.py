@@ -65,20 +65,38 @@ poolPlayers = st.sampled_from(POOL)
 indexes = st.integers(min_value=0, max_value=7)
 reasons = st.sampled_from(list(PlayerRemovedReason))
 
-#: Matchmaking rules from a small set, including "abstain".
-ruleSets = st.lists(
-    st.tuples(
-        st.sampled_from([
-            "ME3_gameMapMatchRule",
-            "ME3_gameDifficultyRule",
-            "ME3_gameStateMatchRule",
-            "ME3_rule_dlc2300",
-            "ME3_rule_dlc2500",
-        ]),
-        st.lists(st.sampled_from(["map2", "map3", "difficulty0", "required", "abstain"]),
-                 max_size=2),
+#: Which player acts on a game: 0-3 pick a member by slot (0, the host,
+#: most often), 4-11 any pool player (a member or a stranger).
+actors = st.one_of(st.just(0), st.integers(min_value=0, max_value=11))
+
+#: Which ME3 owns both DLC of the lobbies below.
+_ALL_DLC = [("ME3_rule_dlc2300", ["required"]), ("ME3_rule_dlc2500", ["required"])]
+
+#: Matchmaking rules: a few realistic sets (most of which match some
+#: lobby), or random rules from a small set including "abstain".
+ruleSets = st.one_of(
+    st.sampled_from([
+        _ALL_DLC,
+        [("ME3_gameMapMatchRule", ["abstain"]), *_ALL_DLC],
+        [("ME3_gameMapMatchRule", ["map2"]), *_ALL_DLC],
+        [("ME3_gameMapMatchRule", ["map3"]), ("ME3_rule_dlc2300", ["required"])],
+        [("ME3_gameDifficultyRule", ["difficulty0"]), ("ME3_gameStateMatchRule", ["IN_LOBBY"]),
+         *_ALL_DLC],
+    ]),
+    st.lists(
+        st.tuples(
+            st.sampled_from([
+                "ME3_gameMapMatchRule",
+                "ME3_gameDifficultyRule",
+                "ME3_gameStateMatchRule",
+                "ME3_rule_dlc2300",
+                "ME3_rule_dlc2500",
+            ]),
+            st.lists(st.sampled_from(["map2", "map3", "difficulty0", "required", "abstain"]),
+                     max_size=2),
+        ),
+        max_size=4,
     ),
-    max_size=4,
 ).map(MatchRules.fromRules)
 
 attributeChanges = st.dictionaries(
@@ -94,14 +112,13 @@ createAttributes = st.builds(
         **({"ME3_dlc2500": "required"} if dlc else {}),
     },
     st.sampled_from(["map2", "map3"]),
-    st.sampled_from(["PUBLIC", "PUBLIC", "PRIVATE", "FRIENDS"]),
+    st.sampled_from(["PUBLIC", "PUBLIC", "PUBLIC", "PRIVATE", "FRIENDS"]),
     st.booleans(),
 )
 
-createSettings = st.sampled_from([
-    ME3_CREATE_GAME_SETTINGS,
-    ME3_CREATE_GAME_SETTINGS & ~GameSettings.OPEN_TO_MATCHMAKING,
-])
+_OPEN = ME3_CREATE_GAME_SETTINGS
+_CLOSED = ME3_CREATE_GAME_SETTINGS & ~GameSettings.OPEN_TO_MATCHMAKING
+createSettings = st.sampled_from([_OPEN, _OPEN, _OPEN, _CLOSED])
 
 
 def fingerprint(games: Games) -> Any:
@@ -252,6 +269,15 @@ class GamesMachine(RuleBasedStateMachine):
     def create(self, host: PlayerInfo, attributes: dict[str, str], settings: int) -> None:
         self.step(lambda: self.games.create(host, attributes, settings, self.now))
 
+    def actor(self, gid: int, which: int) -> int:
+        """
+        The player id L{actors} picked for game C{gid}.
+        """
+        game = self.games.games.get(gid)
+        if which < 4 and game is not None:
+            return game.memberIds[which % len(game.memberIds)]
+        return POOL[which % len(POOL)].playerId
+
     @rule(who=poolPlayers, index=indexes)
     def join(self, who: PlayerInfo, index: int) -> None:
         gid = self.pickGame(index)
@@ -265,29 +291,30 @@ class GamesMachine(RuleBasedStateMachine):
     @rule(who=poolPlayers)
     def cancelMatchmaking(self, who: PlayerInfo) -> None:
         self.step(lambda: self.games.cancelMatchmaking(who.playerId, self.now))
+        assert self.games.queued(who.playerId) is None
 
-    @rule(index=indexes, member=indexes, changes=attributeChanges)
-    def setAttributes(self, index: int, member: int, changes: dict[str, str]) -> None:
+    @rule(index=indexes, which=actors, changes=attributeChanges)
+    def setAttributes(self, index: int, which: int, changes: dict[str, str]) -> None:
         gid = self.pickGame(index)
+        actor = self.actor(gid, which)
         game = self.games.games.get(gid)
-        if game is None:
-            return
-        actor = game.memberIds[member % len(game.memberIds)]
-        wasHost = actor == game.memberIds[0]
-        newlyFinishing = (changes.get(GAME_STATE_ATTRIBUTE) == FINISHING
-                          and game.attributes.get(GAME_STATE_ATTRIBUTE) != FINISHING)
+        wasHost = game is not None and game.memberIds[0] == actor
+        newlyFinishing = (
+            game is not None
+            and changes.get(GAME_STATE_ATTRIBUTE) == FINISHING
+            and game.attributes.get(GAME_STATE_ATTRIBUTE) != FINISHING
+        )
         reports = len(self.finished)
         self.step(lambda: self.games.setAttributes(gid, actor, changes, self.now))
         expected = reports + (1 if wasHost and newlyFinishing else 0)
         assert len(self.finished) == expected, "match reported wrongly"
 
-    @rule(index=indexes, member=indexes, reason=reasons)
-    def remove(self, index: int, member: int, reason: PlayerRemovedReason) -> None:
+    @rule(index=indexes, which=actors, reason=reasons)
+    def remove(self, index: int, which: int, reason: PlayerRemovedReason) -> None:
         gid = self.pickGame(index)
-        game = self.games.games.get(gid)
-        playerId = game.memberIds[member % len(game.memberIds)] if game else 1
+        playerId = self.actor(gid, which)
         self.step(lambda: self.games.remove(gid, playerId, reason, self.now))
-        assert self.games.gameOf(playerId) is None
+        assert self.games.gameOf(playerId) is None or self.games.byPlayer[playerId] != gid
 
     @rule(who=poolPlayers, reason=reasons)
     def leaveAll(self, who: PlayerInfo, reason: PlayerRemovedReason) -> None:
@@ -295,16 +322,14 @@ class GamesMachine(RuleBasedStateMachine):
         assert self.games.gameOf(who.playerId) is None
         assert self.games.queued(who.playerId) is None
 
-    @rule(index=indexes, reporter=indexes, other=indexes,
+    @rule(index=indexes, which=actors, other=indexes,
           status=st.sampled_from([0, 1, 2, 2]))
-    def updateMesh(self, index: int, reporter: int, other: int, status: int) -> None:
+    def updateMesh(self, index: int, which: int, other: int, status: int) -> None:
         gid = self.pickGame(index)
         game = self.games.games.get(gid)
-        if game is None:
-            return
-        ids = game.memberIds
-        self.step(lambda: self.games.updateMesh(
-            gid, ids[reporter % len(ids)], [(ids[other % len(ids)], status)]))
+        target = game.memberIds[other % len(game.memberIds)] if game else other + 1
+        reporter = self.actor(gid, which)
+        self.step(lambda: self.games.updateMesh(gid, reporter, [(target, status)]))
 
     @rule(seconds=st.sampled_from([0.0, 1.0, 5.0, 10.0, 60.0, 400.0]))
     def tick(self, seconds: float) -> None:
@@ -312,29 +337,41 @@ class GamesMachine(RuleBasedStateMachine):
         self.step(lambda: self.games.tick(self.now))
         assert all(e.deadline > self.now for e in self.games.queue)
 
-    @rule(index=indexes, requester=poolPlayers)
-    def destroy(self, index: int, requester: PlayerInfo) -> None:
+    @rule(index=indexes, which=actors)
+    def destroy(self, index: int, which: int) -> None:
         gid = self.pickGame(index)
-        self.step(lambda: self.games.destroy(gid, requester.playerId, self.now))
+        requester = self.actor(gid, which)
+        self.step(lambda: self.games.destroy(gid, requester, self.now))
         game = self.games.games.get(gid)
         if game is not None:
-            assert game.state != GameState.DESTRUCTING
+            assert game.state != GameState.DESTRUCTING, "a destroyed game survived"
 
-    @rule(index=indexes, requester=poolPlayers, other=indexes)
-    def migrateHost(self, index: int, requester: PlayerInfo, other: int) -> None:
+    @rule(index=indexes, which=actors, other=indexes)
+    def migrateHost(self, index: int, which: int, other: int) -> None:
         gid = self.pickGame(index)
-        self.step(lambda: self.games.migrateHost(gid, requester.playerId, other + 1))
+        requester = self.actor(gid, which)
+        target = self.actor(gid, other)
+        self.step(lambda: self.games.migrateHost(gid, requester, target))
 
-    @rule(index=indexes, requester=poolPlayers, other=indexes)
-    def addAdmin(self, index: int, requester: PlayerInfo, other: int) -> None:
+    @rule(index=indexes, which=actors, other=indexes)
+    def addAdmin(self, index: int, which: int, other: int) -> None:
         gid = self.pickGame(index)
-        self.step(lambda: self.games.addAdmin(gid, requester.playerId, other + 1))
+        requester = self.actor(gid, which)
+        target = self.actor(gid, other)
+        self.step(lambda: self.games.addAdmin(gid, requester, target))
 
-    @rule(index=indexes, requester=poolPlayers,
+    @rule(index=indexes, which=actors,
           state=st.sampled_from([GameState.PRE_GAME, GameState.IN_GAME, 0x84]))
-    def setState(self, index: int, requester: PlayerInfo, state: int) -> None:
+    def setState(self, index: int, which: int, state: int) -> None:
         gid = self.pickGame(index)
-        self.step(lambda: self.games.setState(gid, requester.playerId, state))
+        requester = self.actor(gid, which)
+        self.step(lambda: self.games.setState(gid, requester, state))
+
+    @rule(index=indexes, which=actors, settings=createSettings)
+    def setSettings(self, index: int, which: int, settings: int) -> None:
+        gid = self.pickGame(index)
+        requester = self.actor(gid, which)
+        self.step(lambda: self.games.setSettings(gid, requester, settings))
 
     # -- invariants
 

@@ -260,13 +260,21 @@ class TwistdTests(SynchronousTestCase):
         self.assertIn("no_such_setting", result.stdout + result.stderr)
         self.assertNotIn("Traceback", result.stdout + result.stderr)
 
-    def test_clientRefuses(self) -> None:
+    def test_clientUnreachableServer(self) -> None:
         """
-        The client plugin, not built yet, says so and exits 1.
+        The client exits 1 with one clear line when its server cannot be
+        reached.
         """
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
         result = subprocess.run(
-            [*_TWISTD, "-n", "--pidfile=", "pocketrelay-client"],
+            [*_TWISTD, "-n", "--pidfile=", "pocketrelay-client",
+             "--server", f"http://127.0.0.1:{port}/", "--no-hosts",
+             "--data-dir", self.mktemp(), "--ports", "0,0,0,0,0"],
             capture_output=True, text=True, timeout=60,
         )
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("not implemented yet", result.stdout + result.stderr)
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 1, output)
+        self.assertIn("cannot reach", output)
+        self.assertNotIn("Traceback", output)

@@ -63,6 +63,9 @@ class Hub:
         self.clock = clock
         self.version = version
         self.sessions: dict[int, Session] = {}
+        #: The newest live session that sent each tunnel association token
+        #: (how the tunnel relay finds a tunnel's player).
+        self.byAssociation: dict[str, Session] = {}
         self.online: dict[int, Session] = {}
         self.closeListeners: list[Callable[[Session], Any]] = []
         self._sessionIds = itertools.count(1)
@@ -78,6 +81,8 @@ class Hub:
         """
         session = Session(self, next(self._sessionIds), peerHost, association)
         self.sessions[session.sessionId] = session
+        if association is not None:
+            self.byAssociation[association] = session
         return session
 
     def buildProtocol(self, peerHost: str, association: str | None = None) -> BlazeProtocol:
@@ -106,9 +111,28 @@ class Hub:
                 self.log.failure("Cleaning up session {sessionId} failed",
                                  sessionId=session.sessionId)
         self.sessions.pop(session.sessionId, None)
+        self._forgetAssociation(session)
         player = session.player
         if player is not None and self.online.get(player.id) is session:
             del self.online[player.id]
+
+    def _forgetAssociation(self, session: Session) -> None:
+        association = session.association
+        if association is None or self.byAssociation.get(association) is not session:
+            return
+        del self.byAssociation[association]
+        # Rare: another live session sent the same token; it takes over.
+        for other in reversed(list(self.sessions.values())):
+            if other.association == association and not other.closed:
+                self.byAssociation[association] = other
+                break
+
+    def sessionForAssociation(self, association: str) -> Session | None:
+        """
+        The newest live session that presented C{association} on its
+        upgrade, if any.
+        """
+        return self.byAssociation.get(association)
 
     @property
     def full(self) -> bool:
