@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench fuzz clean
+.PHONY: install run test lint bench soak fuzz clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.codec
+
+# Memory soak: 500 players play for 20 minutes against a server process;
+# fails if the server's memory grows 5% or more after the warm-up.
+# SOAK_ARGS=--quick is a 60 s smoke run.
+soak: $(STAMP)
+	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) _trial_temp build *.egg-info twisted/plugins/dropin.cache

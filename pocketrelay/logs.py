@@ -15,11 +15,12 @@ from twisted.logger import (
     ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    jsonFileLogObserver,
     textFileLogObserver,
 )
 from twisted.python import logfile
 
-__all__ = ["LEVELS", "LoggingMultiService", "filteredObserver"]
+__all__ = ["FORMATS", "LEVELS", "LoggingMultiService", "filteredObserver"]
 
 LEVELS = {
     "debug": LogLevel.debug,
@@ -29,11 +30,21 @@ LEVELS = {
 }
 
 
-def filteredObserver(twistdOptions: Any, level: str) -> ILogObserver:
+#: The log formats: C{text} (twistd's readable lines) and C{json} (one
+#: JSON object per line, as L{twisted.logger.eventAsJSON} makes it: every
+#: named field kept, a failure with its traceback).
+FORMATS = ("text", "json")
+
+
+def filteredObserver(twistdOptions: Any, level: str, logFormat: str = "text") -> ILogObserver:
     """
     The observer twistd would use for its C{--logfile} option (standard
     output for C{-} or none), letting through events at C{level} or above.
+
+    @param logFormat: one of L{FORMATS}.
     """
+    if logFormat not in FORMATS:
+        raise ValueError(f"unknown log format {logFormat!r}")
     logName = None
     if twistdOptions is not None:
         try:
@@ -45,7 +56,13 @@ def filteredObserver(twistdOptions: Any, level: str) -> ILogObserver:
     else:
         output = logfile.LogFile.fromFullPath(logName)
     predicate = LogLevelFilterPredicate(defaultLogLevel=LEVELS[level])
-    return FilteringLogObserver(textFileLogObserver(output), [predicate])
+    if logFormat == "json":
+        # JSON lines: no record separator before each object (the default
+        # is RFC 7464's \x1e), one object per line.
+        observer = jsonFileLogObserver(output, recordSeparator="")
+    else:
+        observer = textFileLogObserver(output)
+    return FilteringLogObserver(observer, [predicate])
 
 
 class LoggingMultiService(MultiService):

@@ -48,6 +48,7 @@ __all__ = [
     "Initiate",
     "Initiated",
     "KeepAlive",
+    "Message",
     "MessageType",
     "TunnelFrame",
     "TunnelWireError",

@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -62,6 +64,10 @@ POOL = [player(i, natType=i % 5) for i in range(1, 9)]
 NO_GAME = 999_999
 
 poolPlayers = st.sampled_from(POOL)
+
+#: Which player starts something: mostly one that is idle (in no game and
+#: not matchmaking), sometimes any pool player (see L{GamesMachine.idle}).
+newcomers = st.integers(min_value=0, max_value=11)
 indexes = st.integers(min_value=0, max_value=7)
 reasons = st.sampled_from(list(PlayerRemovedReason))
 
@@ -118,7 +124,7 @@ createAttributes = st.builds(
 
 _OPEN = ME3_CREATE_GAME_SETTINGS
 _CLOSED = ME3_CREATE_GAME_SETTINGS & ~GameSettings.OPEN_TO_MATCHMAKING
-createSettings = st.sampled_from([_OPEN, _OPEN, _OPEN, _CLOSED])
+createSettings = st.sampled_from([_OPEN, _OPEN, _CLOSED])
 
 
 def fingerprint(games: Games) -> Any:
@@ -149,6 +155,14 @@ def gameOfPlayer(members: dict[int, frozenset[int]], playerId: int) -> int | Non
     return None
 
 
+def _hasGames(machine: GamesMachine) -> bool:
+    return bool(machine.games.games)
+
+
+def _hasPlayers(machine: GamesMachine) -> bool:
+    return bool(machine.games.queue or machine.games.byPlayer)
+
+
 class GamesMachine(RuleBasedStateMachine):
     """
     Random operations on one L{Games}.
@@ -161,6 +175,8 @@ class GamesMachine(RuleBasedStateMachine):
         self.now = 0.0
         self.finished: list[Game] = []
         self.games.onFinished = self.finished.append
+        self.leftQueue: list[tuple[int, str, float]] = []
+        self.games.onQueueLeft = lambda *call: self.leftQueue.append(call)
 
     # -- running a step
 
@@ -175,14 +191,46 @@ class GamesMachine(RuleBasedStateMachine):
         before = fingerprint(self.games)
         membersBefore = membership(self.games)
         queuedBefore = {e.info.playerId for e in self.games.queue}
+        del self.leftQueue[:]
         try:
             result = action()
         except GameError:
             assert fingerprint(self.games) == before, "a refused operation changed the state"
+            assert self.leftQueue == [], "a refused operation reported a queue exit"
             return []
         notices = result[1] if isinstance(result, tuple) else result
         self.checkNotices(checked(notices), membersBefore, queuedBefore)
+        self.checkQueueExits(notices, queuedBefore)
         return notices
+
+    def checkQueueExits(self, notices: Sequence[Notice], queuedBefore: set[int]) -> None:
+        """
+        C{onQueueLeft} was called once for every player who left the queue
+        (and for an immediate match), with the outcome the notices show:
+        "matched" with a matchmaking GameSetup, "timed_out" with
+        MatchmakingFailed, "cancelled" with neither.
+        """
+        queuedAfter = {e.info.playerId for e in self.games.queue}
+        reported = [playerId for playerId, _, _ in self.leftQueue]
+        assert len(reported) == len(set(reported)), f"queue exit reported twice: {reported}"
+        assert queuedBefore - queuedAfter <= set(reported), "a queue exit was not reported"
+        matched = {
+            n.recipients[0] for n in notices
+            if n.command == N.GAME_SETUP and n.component == GM
+            and n.body.reason.index == GameSetupReasonIndex.MATCHMAKING
+        }
+        failed = {
+            n.recipients[0] for n in notices
+            if n.command == N.MATCHMAKING_FAILED and n.component == GM
+        }
+        for playerId, outcome, waited in self.leftQueue:
+            assert waited >= 0
+            assert playerId not in queuedAfter
+            if playerId not in queuedBefore:
+                assert (outcome, waited) == ("matched", 0.0), "immediate match misreported"
+            expected = ("matched" if playerId in matched
+                        else "timed_out" if playerId in failed else "cancelled")
+            assert outcome == expected, f"player {playerId}: {outcome}, expected {expected}"
 
     def checkNotices(
         self,
@@ -265,9 +313,23 @@ class GamesMachine(RuleBasedStateMachine):
 
     # -- rules
 
-    @rule(host=poolPlayers, attributes=createAttributes, settings=createSettings)
-    def create(self, host: PlayerInfo, attributes: dict[str, str], settings: int) -> None:
+    def idle(self, which: int) -> PlayerInfo:
+        """
+        The player L{newcomers} picked: the C{which}-th idle player, or a
+        pool player if there are not that many.
+        """
+        busy = set(self.games.byPlayer) | {e.info.playerId for e in self.games.queue}
+        free = [p for p in POOL if p.playerId not in busy]
+        return free[which] if which < len(free) else POOL[which % len(POOL)]
+
+    @rule(which=newcomers, attributes=createAttributes, settings=createSettings)
+    def create(self, which: int, attributes: dict[str, str], settings: int) -> None:
+        host = self.idle(which)
         self.step(lambda: self.games.create(host, attributes, settings, self.now))
+
+    @initialize(host=poolPlayers, attributes=createAttributes)
+    def firstGame(self, host: PlayerInfo, attributes: dict[str, str]) -> None:
+        self.step(lambda: self.games.create(host, attributes, _OPEN, self.now))
 
     def actor(self, gid: int, which: int) -> int:
         """
@@ -278,21 +340,37 @@ class GamesMachine(RuleBasedStateMachine):
             return game.memberIds[which % len(game.memberIds)]
         return POOL[which % len(POOL)].playerId
 
-    @rule(who=poolPlayers, index=indexes)
-    def join(self, who: PlayerInfo, index: int) -> None:
+    @precondition(_hasGames)
+    @rule(which=newcomers, index=indexes)
+    def join(self, which: int, index: int) -> None:
+        who = self.idle(which)
         gid = self.pickGame(index)
         self.step(lambda: self.games.join(gid, who, self.now))
 
-    @rule(who=poolPlayers, rules=ruleSets,
-          durationMs=st.sampled_from([0, 5_000, 60_000, 1_800_000]))
-    def startMatchmaking(self, who: PlayerInfo, rules: MatchRules, durationMs: int) -> None:
+    @precondition(_hasGames)
+    @rule(index=indexes, count=st.integers(min_value=1, max_value=3))
+    def fill(self, index: int, count: int) -> None:
+        """
+        Several idle players join one game (full games are otherwise rare).
+        """
+        gid = self.pickGame(index)
+        for _ in range(count):
+            who = self.idle(0)
+            self.step(lambda: self.games.join(gid, who, self.now))
+
+    @rule(which=newcomers, rules=ruleSets,
+          durationMs=st.sampled_from([0, 5_000, 60_000, 1_800_000, 1_800_000]))
+    def startMatchmaking(self, which: int, rules: MatchRules, durationMs: int) -> None:
+        who = self.idle(which)
         self.step(lambda: self.games.startMatchmaking(who, rules, durationMs, self.now))
 
+    @precondition(_hasPlayers)
     @rule(who=poolPlayers)
     def cancelMatchmaking(self, who: PlayerInfo) -> None:
         self.step(lambda: self.games.cancelMatchmaking(who.playerId, self.now))
         assert self.games.queued(who.playerId) is None
 
+    @precondition(_hasGames)
     @rule(index=indexes, which=actors, changes=attributeChanges)
     def setAttributes(self, index: int, which: int, changes: dict[str, str]) -> None:
         gid = self.pickGame(index)
@@ -309,6 +387,7 @@ class GamesMachine(RuleBasedStateMachine):
         expected = reports + (1 if wasHost and newlyFinishing else 0)
         assert len(self.finished) == expected, "match reported wrongly"
 
+    @precondition(_hasGames)
     @rule(index=indexes, which=actors, reason=reasons)
     def remove(self, index: int, which: int, reason: PlayerRemovedReason) -> None:
         gid = self.pickGame(index)
@@ -322,7 +401,8 @@ class GamesMachine(RuleBasedStateMachine):
         assert self.games.gameOf(who.playerId) is None
         assert self.games.queued(who.playerId) is None
 
-    @rule(index=indexes, which=actors, other=indexes,
+    @precondition(_hasGames)
+    @rule(index=indexes, which=actors, other=st.integers(min_value=1, max_value=7),
           status=st.sampled_from([0, 1, 2, 2]))
     def updateMesh(self, index: int, which: int, other: int, status: int) -> None:
         gid = self.pickGame(index)
@@ -331,21 +411,21 @@ class GamesMachine(RuleBasedStateMachine):
         reporter = self.actor(gid, which)
         self.step(lambda: self.games.updateMesh(gid, reporter, [(target, status)]))
 
-    @rule(seconds=st.sampled_from([0.0, 1.0, 5.0, 10.0, 60.0, 400.0]))
+    @rule(seconds=st.sampled_from([1.0, 5.0, 10.0, 10.0, 60.0, 400.0]))
     def tick(self, seconds: float) -> None:
         self.now += seconds
         self.step(lambda: self.games.tick(self.now))
         assert all(e.deadline > self.now for e in self.games.queue)
 
+    @precondition(_hasGames)
     @rule(index=indexes, which=actors)
     def destroy(self, index: int, which: int) -> None:
         gid = self.pickGame(index)
         requester = self.actor(gid, which)
-        self.step(lambda: self.games.destroy(gid, requester, self.now))
-        game = self.games.games.get(gid)
-        if game is not None:
-            assert game.state != GameState.DESTRUCTING, "a destroyed game survived"
+        if self.step(lambda: self.games.destroy(gid, requester, self.now)):
+            assert gid not in self.games.games, "a destroyed game survived"
 
+    @precondition(_hasGames)
     @rule(index=indexes, which=actors, other=indexes)
     def migrateHost(self, index: int, which: int, other: int) -> None:
         gid = self.pickGame(index)
@@ -353,6 +433,7 @@ class GamesMachine(RuleBasedStateMachine):
         target = self.actor(gid, other)
         self.step(lambda: self.games.migrateHost(gid, requester, target))
 
+    @precondition(_hasGames)
     @rule(index=indexes, which=actors, other=indexes)
     def addAdmin(self, index: int, which: int, other: int) -> None:
         gid = self.pickGame(index)
@@ -360,24 +441,46 @@ class GamesMachine(RuleBasedStateMachine):
         target = self.actor(gid, other)
         self.step(lambda: self.games.addAdmin(gid, requester, target))
 
+    @precondition(_hasGames)
     @rule(index=indexes, which=actors,
-          state=st.sampled_from([GameState.PRE_GAME, GameState.IN_GAME, 0x84]))
+          state=st.sampled_from([GameState.PRE_GAME, GameState.IN_GAME,
+                                 GameState.DESTRUCTING, 0x84]))
     def setState(self, index: int, which: int, state: int) -> None:
         gid = self.pickGame(index)
         requester = self.actor(gid, which)
-        self.step(lambda: self.games.setState(gid, requester, state))
+        self.step(lambda: self.games.setState(gid, requester, state, self.now))
 
-    @rule(index=indexes, which=actors, settings=createSettings)
-    def setSettings(self, index: int, which: int, settings: int) -> None:
+    @precondition(_hasGames)
+    @rule(index=indexes, which=actors)
+    def toggleMatchmaking(self, index: int, which: int) -> None:
+        """
+        setGameSettings flipping OPEN_TO_MATCHMAKING.
+        """
         gid = self.pickGame(index)
         requester = self.actor(gid, which)
-        self.step(lambda: self.games.setSettings(gid, requester, settings))
+        settings = self.games.games[gid].settings ^ GameSettings.OPEN_TO_MATCHMAKING
+        self.step(lambda: self.games.setSettings(gid, requester, settings, self.now))
 
     # -- invariants
 
     @invariant()
     def consistent(self) -> None:
         self.games.checkInvariants()
+
+    @invariant()
+    def queueSettled(self) -> None:
+        """
+        No waiting seeker (before its deadline) matches a game open to
+        matchmaking with a free slot: every change that can make a game
+        matchable re-checks the queue.
+        """
+        for entry in self.games.queue:
+            if entry.deadline <= self.now:
+                continue
+            for game in self.games.games.values():
+                open_ = game.isJoinable and game.settings & GameSettings.OPEN_TO_MATCHMAKING
+                assert not (open_ and entry.rules.matches(game.attributes)), (
+                    f"player {entry.info.playerId} waits while game {game.gameId} suits it")
 
 
 class GamesStateMachineTests(SynchronousTestCase):

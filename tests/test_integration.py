@@ -50,7 +50,8 @@ class ServerFixture:
         options = tap.Options()
         options.parseOptions(
             ["--listen", "tcp:0:interface=127.0.0.1", "--data-dir", self.dataDir.path,
-             *(extra or [])]
+             # No fixed UDP port: concurrent test runs would collide on it.
+             "--set", "udp_tunnel.port=0", *(extra or [])]
         )
         self.service: Any = tap.makeService(options, reactor)
         self.service.privilegedStartService()

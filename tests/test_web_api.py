@@ -272,9 +272,10 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("super", 200, "admin"),
     ],
     ("GET", "/players/{id}/galaxy_at_war"): [
-        Case("default", 403, "default"),
+        Case("default", 200, "default", note="own ratings"),
+        Case("default", 403, "admin"),
         Case("admin", 200, "default"),
-        Case("admin", 200, "super"),
+        Case("admin", 403, "super"),
         Case("admin", 404, "nobody"),
         Case("super", 200, "admin"),
     ],
@@ -303,6 +304,15 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("default", 403), Case("admin", 403), Case("super", 200),
     ],
     ("DELETE", "/server/log"): [
+        Case("default", 403), Case("admin", 403), Case("super", 200),
+    ],
+    ("POST", "/server/telemetry"): [
+        Case("none", 200, body={"values": [["TLM3", "text"]]}),
+        Case("bad", 200, body={"values": [["TLM3", "text"]]},
+             note="a stale token does not matter"),
+        Case("none", 400, body={"values": [["TLM3"]]}, note="not a pair"),
+    ],
+    ("GET", "/server/telemetry"): [
         Case("default", 403), Case("admin", 403), Case("super", 200),
     ],
     ("GET", "/openapi.json"): [

@@ -171,10 +171,11 @@ class ServingTests(TestCase):
     @defer.inlineCallbacks
     def test_hiddenAndDirectories(self) -> Any:
         """
-        Dot files, directories (no listing) and missing files are 404.
+        Dot files, directories (no listing) and missing files are 404 (the
+        root itself is the dashboard).
         """
         for path in ("/.env", "/content", "/content/", "/content/ChallengeBanners",
-                     "/content/missing.dds", "/"):
+                     "/content/missing.dds"):
             response = yield self.get(path)
             self.assertEqual(response.code, 404, path)
             self.assertNotIn(b"Banner", response.body)

@@ -20,7 +20,9 @@ Guarantees:
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -170,9 +172,22 @@ class BlazeProtocol(Protocol, TimeoutMixin):
     @ivar maxFrameSize: the largest frame body accepted.
     @ivar maxQueued: how many received requests may wait before reading
         from the transport is paused.
+    @ivar requestObserver: L{None}, or a callable run as
+        C{requestObserver(reply, seconds, errorCode)} each time the reply to
+        a request is written: the reply L{Frame} (same component, command
+        and number as the request), the seconds since the request was
+        taken from the queue, and the error code (0 for a normal reply).
+        It must be cheap (it runs for every request) and should not
+        raise; an exception is logged and ignored.
+    @ivar timer: the monotonic clock in seconds that L{requestObserver}'s
+        durations are measured with.
+    @ivar maxPausedOutput: how many bytes of notifications may be written
+        while the transport has paused this protocol (its buffer is full:
+        the peer is not reading) before the connection is dropped.
     """
 
     log = Logger()
+    timer: Callable[[], float] = staticmethod(time.perf_counter)
 
     def __init__(
         self,
@@ -181,6 +196,7 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         idleTimeout: float | None = None,
         maxFrameSize: int = DEFAULT_MAX_FRAME_SIZE,
         maxQueued: int = 32,
+        maxPausedOutput: int = 4 * 1024 * 1024,
     ) -> None:
         self.dispatcher = dispatcher
         if clock is None:
@@ -190,6 +206,10 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self.idleTimeout = idleTimeout
         self.maxFrameSize = maxFrameSize
         self.maxQueued = maxQueued
+        self.maxPausedOutput = maxPausedOutput
+        # Notification bytes written since the transport paused us.
+        self._pausedOutput = 0
+        self._overflowed = False
         self._decoder = FrameDecoder(maxFrameSize)
         self._queue: deque[Frame] = deque()
         self._busy = False
@@ -204,6 +224,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self._closed = False
         self._inputRefused = False
         self.peer = "?"
+        self.requestObserver: Callable[[Frame, float, int], None] | None = None
+        self._requestStarted = 0.0
 
     # -- connection lifecycle
 
@@ -349,6 +371,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             ):
                 frame = self._queue.popleft()
                 self._busy = True
+                if self.requestObserver is not None:
+                    self._requestStarted = self.timer()
                 d = defer.maybeDeferred(self.dispatcher.requestReceived, frame)
                 d.addCallbacks(
                     self._handled,
@@ -415,7 +439,16 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         held, self._held = self._held, []
         self._busy = False
         if held and not self._closed:
-            self.transport.write(b"".join(held))  # type: ignore[union-attr]
+            self._writeNotifications(b"".join(held))
+        observer = self.requestObserver
+        if observer is not None:
+            try:
+                observer(reply, self.timer() - self._requestStarted, reply.error)
+            except Exception:
+                self.log.failure(
+                    "Observing the reply to {command} failed",
+                    command=commandName(reply.component, reply.command),
+                )
 
     def _requestDone(self, _: object) -> None:
         self._busy = False
@@ -436,7 +469,29 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         if self._busy and frame.type == MessageType.NOTIFICATION:
             self._held.append(data)
             return
-        self.transport.write(data)
+        self._writeNotifications(data)
+
+    def _writeNotifications(self, data: bytes) -> None:
+        """
+        Write frames that are not a reply.  While the transport is paused
+        they are counted: a peer that stops reading is dropped once
+        L{maxPausedOutput} bytes wait, instead of buffering without bound.
+        """
+        if self._overflowed:
+            return
+        if self._writePaused:
+            self._pausedOutput += len(data)
+            if self._pausedOutput > self.maxPausedOutput:
+                self._overflowed = True
+                self.log.warn(
+                    "Closing Blaze connection from {peer}: it is not reading "
+                    "({size} bytes of notifications waiting)",
+                    peer=self.peer,
+                    size=self._pausedOutput,
+                )
+                self._abort()
+                return
+        self.transport.write(data)  # type: ignore[union-attr]
 
     def sendNotification(self, component: int, command: int, body: Any = b"") -> None:
         """
@@ -473,6 +528,7 @@ class BlazeProtocol(Protocol, TimeoutMixin):
 
     def resumeProducing(self) -> None:
         self._writePaused = False
+        self._pausedOutput = 0
         self._dispatch()
 
     def stopProducing(self) -> None:

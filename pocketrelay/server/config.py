@@ -136,6 +136,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Created on first run."),
     Setting("log_level", str, "info", "Least severe log level written.",
             choices=("debug", "info", "warn", "error")),
+    Setting("log_format", str, "text",
+            "Log line format: text (readable lines) or json (one JSON object per "
+            "line, with every named field of the event).",
+            choices=("text", "json")),
     Setting("menu_message", str, DEFAULT_MENU_MESSAGE,
             "Message shown in the game's main menu; {v} is the server version, "
             "{n} the player's name."),
@@ -177,6 +181,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api.public_games", bool, False, "Let anyone list the live games."),
     Setting("api.public_games_hide_players", bool, True,
             "Hide player names from the public game list."),
+    Setting("metrics.allow", str, "127.0.0.1,::1",
+            "Comma-separated client addresses or CIDR networks that may read the "
+            "Prometheus metrics at /metrics (others get 403); * allows everyone. "
+            "Behind a reverse proxy, set reverse_proxy so the real client address "
+            "is checked, not the proxy's."),
     Setting("limits.max_frame_size", int, 4 * 1024 * 1024,
             "Largest Blaze frame body accepted, in bytes.", minimum=65536,
             maximum=64 * 1024 * 1024),
@@ -186,6 +195,45 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_sessions", int, 5000,
             "Most Blaze sessions at once; further upgrades are refused with 503.",
             minimum=1),
+    Setting("limits.max_sessions_per_address", int, 16,
+            "Most Blaze sessions at once from one client address (an IPv6 /64); "
+            "further upgrades are refused with 429. 0: no limit.", minimum=0),
+    Setting("limits.max_connections_per_address", int, 64,
+            "Most open HTTP connections from one peer address, upgraded Blaze "
+            "connections included; more are answered 503 and closed. Trusted "
+            "proxies are exempt when reverse_proxy is true. 0: no limit.", minimum=0),
+    Setting("limits.max_header_size", int, 16 * 1024,
+            "Largest HTTP request head (request line and headers), in bytes; "
+            "larger is answered 431 and closed.", minimum=1024, maximum=1024 * 1024),
+    Setting("limits.max_headers", int, 100,
+            "Most header lines in an HTTP request; more is answered 431 and closed.",
+            minimum=8, maximum=10000),
+    Setting("limits.request_head_timeout", float, 10.0,
+            "Seconds a client has to send a complete HTTP request head from the "
+            "start of the connection (or of a later request on it); then 408 and "
+            "closed. 0: no deadline.", minimum=0.0),
+    Setting("limits.login_rate", float, 10.0,
+            "Password logins and account creations (game and dashboard, and "
+            "dashboard login-code exchanges) allowed per minute per client address "
+            "and per account email. 0: no limit.", minimum=0.0),
+    Setting("limits.login_burst", int, 5,
+            "How many of those may come at once before limits.login_rate applies.",
+            minimum=1),
+    Setting("limits.token_login_rate", float, 60.0,
+            "Token logins (the game's silent login on reconnect) allowed per minute "
+            "per client address. 0: no limit.", minimum=0.0),
+    Setting("limits.token_login_burst", int, 16,
+            "How many token logins may come at once from one address.", minimum=1),
+    Setting("limits.login_code_rate", float, 2.0,
+            "Dashboard login-code requests allowed per minute per client address and "
+            "per player. 0: no limit.", minimum=0.0),
+    Setting("limits.login_code_burst", int, 3,
+            "How many login-code requests may come at once.", minimum=1),
+    Setting("limits.telemetry_rate", float, 120.0,
+            "Telemetry records accepted per minute per client address. 0: no limit.",
+            minimum=0.0),
+    Setting("limits.telemetry_burst", int, 60,
+            "How many telemetry records may come at once from one address.", minimum=1),
 )
 
 _BY_KEY = {setting.key: setting for setting in SETTINGS}

@@ -399,6 +399,12 @@ class Games:
         #: Called with (game, player id) whenever a player enters a game
         #: (created, joined or matched): the hub snapshots its progress.
         self.onJoined: Callable[[Game, int], None] | None = None
+        #: Called with (player id, outcome, seconds waited) when a
+        #: matchmaking player stops waiting: C{"matched"} (placed in a
+        #: game, also at once without queueing: 0 seconds), C{"timed_out"}
+        #: or C{"cancelled"} (cancelled, left, or created or joined a game
+        #: itself).  The hub's metrics observe it.
+        self.onQueueLeft: Callable[[int, str, float], None] | None = None
 
     # -- queries
 
@@ -503,7 +509,7 @@ class Games:
                             f"player {host.playerId} is already in a game")
         # Refuse bad attributes before changing anything (the queue entry).
         checked = self._checkAttributes(attributes)
-        notices = self._dequeue(host.playerId)
+        notices = self._dequeue(host.playerId, now)
         game = Game(
             gameId=self._newGameId(),
             settings=settings,
@@ -545,7 +551,9 @@ class Games:
                             f"player {info.playerId} is already in a game")
         if not game.isJoinable:
             raise GameError(GameManagerError.GAME_FULL, f"game {gameId} cannot be joined")
-        notices = self._dequeue(info.playerId)
+        notices = self._dequeue(
+            info.playerId, now, "matched" if matchmakingSession is not None else "cancelled"
+        )
         if matchmakingSession is not None:
             notices.append(_gm(
                 (info.playerId,),
@@ -696,7 +704,7 @@ class Games:
         A player is gone (disconnected, logged out): out of the queue and
         out of its game.
         """
-        notices = self._dequeue(playerId)
+        notices = self._dequeue(playerId, now)
         game = self.gameOf(playerId)
         if game is not None:
             notices.extend(self.remove(game.gameId, playerId, reason, now))
@@ -738,7 +746,13 @@ class Games:
             notices.extend(self._matchQueue(game, now))
         return notices
 
-    def setState(self, gameId: int, playerId: int, state: int) -> list[Notice]:
+    def setState(
+        self, gameId: int, playerId: int, state: int, now: float | None = None
+    ) -> list[Notice]:
+        """
+        advanceGameState.  With C{now}, the queue is re-checked (a game
+        leaving L{GameState.DESTRUCTING} is joinable again).
+        """
         game = self.get(gameId)
         self._requireMember(game, playerId)
         try:
@@ -746,15 +760,27 @@ class Games:
         except ValueError:
             raise GameError(GameManagerError.INVALID_GAME_STATE_TRANSITION,
                             f"unknown game state {state}")
-        return [_gm(game.memberIds, GameManagerNotification.GAME_STATE_CHANGE,
-                    NotifyGameStateChange(gameId=gameId, state=game.state))]
+        notices = [_gm(game.memberIds, GameManagerNotification.GAME_STATE_CHANGE,
+                       NotifyGameStateChange(gameId=gameId, state=game.state))]
+        if now is not None:
+            notices.extend(self._matchQueue(game, now))
+        return notices
 
-    def setSettings(self, gameId: int, playerId: int, settings: int) -> list[Notice]:
+    def setSettings(
+        self, gameId: int, playerId: int, settings: int, now: float | None = None
+    ) -> list[Notice]:
+        """
+        setGameSettings.  With C{now}, the queue is re-checked (the game
+        may have opened to matchmaking).
+        """
         game = self.get(gameId)
         self._requireMember(game, playerId)
         game.settings = settings & 0xFFFFFFFF
-        return [_gm(game.memberIds, GameManagerNotification.GAME_SETTINGS_CHANGE,
-                    NotifyGameSettingsChange(settings=game.settings, gameId=gameId))]
+        notices = [_gm(game.memberIds, GameManagerNotification.GAME_SETTINGS_CHANGE,
+                       NotifyGameSettingsChange(settings=game.settings, gameId=gameId))]
+        if now is not None:
+            notices.extend(self._matchQueue(game, now))
+        return notices
 
     def replay(self, gameId: int, playerId: int, now: float) -> list[Notice]:
         """
@@ -855,7 +881,10 @@ class Games:
         # Games are kept in creation order (dict order), oldest first.
         for game in self.games.values():
             if self._matchable(game) and rules.matches(game.attributes):
-                return msid, self.join(game.gameId, info, now, matchmakingSession=msid)
+                notices = self.join(game.gameId, info, now, matchmakingSession=msid)
+                if self.onQueueLeft is not None:
+                    self.onQueueLeft(info.playerId, "matched", 0.0)
+                return msid, notices
         duration = min(max(durationMs, 0) / 1000, self.maxMatchmakingDuration)
         self.queue.append(QueueEntry(info, rules, now, now + duration, now))
         notice = _gm((info.playerId,), GameManagerNotification.MATCHMAKING_ASYNC_STATUS,
@@ -867,7 +896,7 @@ class Games:
         Leave the queue, or (if a match was already found) the game.
         """
         if self.queued(playerId) is not None:
-            self._dequeue(playerId)
+            self._dequeue(playerId, now)
             return []
         game = self.gameOf(playerId)
         if game is not None:
@@ -878,8 +907,15 @@ class Games:
     def _matchable(game: Game) -> bool:
         return game.isJoinable and bool(game.settings & GameSettings.OPEN_TO_MATCHMAKING)
 
-    def _dequeue(self, playerId: int) -> list[Notice]:
-        self.queue = [e for e in self.queue if e.info.playerId != playerId]
+    def _dequeue(
+        self, playerId: int, now: float, outcome: str = "cancelled"
+    ) -> list[Notice]:
+        entry = self.queued(playerId)
+        if entry is None:
+            return []
+        self.queue = [e for e in self.queue if e is not entry]
+        if self.onQueueLeft is not None:
+            self.onQueueLeft(playerId, outcome, max(0.0, now - entry.startedAt))
         return []
 
     def _matchQueue(self, game: Game, now: float) -> list[Notice]:
@@ -909,6 +945,8 @@ class Games:
         for entry in self.queue:
             info = entry.info
             if entry.deadline <= now:
+                if self.onQueueLeft is not None:
+                    self.onQueueLeft(info.playerId, "timed_out", max(0.0, now - entry.startedAt))
                 notices.append(_gm((info.playerId,), GameManagerNotification.MATCHMAKING_FAILED,
                                    NotifyMatchmakingFailed(
                                        sessionId=info.playerId,

@@ -20,6 +20,8 @@ from pocketrelay.blaze import tdf
 from pocketrelay.blaze.protocol import BlazeProtocol, encodeBody
 from pocketrelay.me3.messages.gameenums import PlayerRemovedReason
 from pocketrelay.server.games import Game, Games, Notice, PlayerInfo
+from pocketrelay.server.limits import ServerLimits
+from pocketrelay.server.metrics import ServerMetrics
 from pocketrelay.server.session import Session
 
 if TYPE_CHECKING:
@@ -72,6 +74,11 @@ class Hub:
         self.games = Games(tunnelPolicy=settings["tunnel"])
         self.games.onFinished = self._gameFinished
         self.games.onJoined = self._gameJoined
+        #: Rate limits and per-address caps (see L{ServerLimits}).
+        self.limits = ServerLimits(settings, clock)
+        #: The server's Prometheus metrics (C{GET /metrics}).
+        self.metrics = ServerMetrics(self)
+        self.games.onQueueLeft = self.metrics.queueLeft
 
     # -- sessions
 
@@ -81,6 +88,7 @@ class Hub:
         """
         session = Session(self, next(self._sessionIds), peerHost, association)
         self.sessions[session.sessionId] = session
+        self.limits.sessionOpened(peerHost)
         if association is not None:
             self.byAssociation[association] = session
         return session
@@ -90,12 +98,14 @@ class Hub:
         A L{BlazeProtocol} whose dispatcher is a new L{Session}.
         """
         session = self.newSession(peerHost, association)
-        return BlazeProtocol(
+        protocol = BlazeProtocol(
             session,
             clock=self.clock,
             idleTimeout=self.settings["limits.idle_timeout"],
             maxFrameSize=self.settings["limits.max_frame_size"],
         )
+        protocol.requestObserver = self.metrics.requests.observe
+        return protocol
 
     def sessionClosed(self, session: Session) -> None:
         """
@@ -110,7 +120,8 @@ class Hub:
             except Exception:
                 self.log.failure("Cleaning up session {sessionId} failed",
                                  sessionId=session.sessionId)
-        self.sessions.pop(session.sessionId, None)
+        if self.sessions.pop(session.sessionId, None) is not None:
+            self.limits.sessionClosed(session.peerHost)
         self._forgetAssociation(session)
         player = session.player
         if player is not None and self.online.get(player.id) is session:

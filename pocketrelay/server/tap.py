@@ -8,10 +8,14 @@ C{makeService} builds, without starting anything:
     key (C{secret.bin}, mode 0600);
   - the SQLite store (C{app.db}), opened and migrated when the service
     starts;
-  - the L{Hub} and the HTTP site on the configured strports listener.
+  - the L{Hub} and the HTTP site on the configured strports listener;
+  - the tunnel relay: its keep-alive timer and, unless C{udp_tunnel.port}
+    is 0, its UDP port (on the HTTP listener's interface).
 
 Start-up errors (bad setting, unusable data directory, port in use,
 database that cannot be opened) end twistd with one line and exit status 1.
+The UDP tunnel port is the exception: if it cannot be bound, the server
+logs an error and runs without it (clients use the HTTP tunnel).
 """
 
 from __future__ import annotations
@@ -116,6 +120,12 @@ class Options(usage.Options):
             self.settings = loadSettings(self["config"], os.environ, overrides)
         except ConfigError as e:
             raise usage.UsageError(str(e))
+        from pocketrelay.server.web.monitoring import AddressFilter
+
+        try:
+            AddressFilter.fromSetting(self.settings["metrics.allow"])
+        except ValueError as e:
+            raise usage.UsageError(f"metrics.allow: {e}")
 
 
 def prepareDataDirectory(path: FilePath[str]) -> FilePath[str]:
@@ -278,6 +288,98 @@ class ThreadPoolService(service.Service):
 PASSWORD_THREADS = 2
 
 
+def listenInterface(description: str) -> str:
+    """
+    The C{interface=} of a strports description (unescaped), or C{""}
+    (every interface) when it has none: the UDP tunnel binds where HTTP
+    does.
+    """
+    parts: list[str] = []
+    current = ""
+    escaped = False
+    for char in description:
+        if escaped:
+            current += char
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ":":
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    for part in parts[1:]:
+        if part.startswith("interface="):
+            return part[len("interface="):]
+    return ""
+
+
+def udpListener(
+    port: int,
+    protocol: Any,
+    interface: str,
+    reactor: Any,
+    announce: Any = None,
+    externalPort: int = 0,
+) -> service.Service:
+    """
+    An L{internet.UDPServer} for the tunnel.  A port that cannot be bound
+    is logged as an error and leaves the server running without the UDP
+    tunnel (clients then use the HTTP tunnel).
+
+    @param announce: called with the port to announce to clients
+        (C{externalPort} or the bound port) once listening, and with
+        L{None} if the port cannot be bound or when the service stops.
+    """
+    from twisted.application import internet
+
+    from pocketrelay.server.tunnel import MAX_DATAGRAM
+
+    def tell(value: int | None) -> None:
+        if announce is not None:
+            announce(value)
+
+    class UdpListenerService(internet.UDPServer):
+        _tried = False
+
+        def _listen(self) -> None:
+            self._tried = True
+            try:
+                self._port = self._getPort()
+            except CannotListenError as e:
+                reason = getattr(e.socketError, "strerror", None) or e.socketError
+                log.error(
+                    "Cannot listen on UDP {interface}:{port} ({reason}): the UDP tunnel is "
+                    "off, clients will use the HTTP tunnel",
+                    interface=interface or "*", port=port, reason=str(reason),
+                )
+                tell(None)
+                return
+            listening: Any = self._port
+            address = listening.getHost()
+            log.info("Tunnel listening on UDP {host}:{port}", host=address.host,
+                     port=address.port)
+            tell(externalPort or address.port)
+
+        def privilegedStartService(self) -> None:
+            service.Service.privilegedStartService(self)
+            self._listen()
+
+        def startService(self) -> None:
+            service.Service.startService(self)
+            if not self._tried:
+                self._listen()
+
+        def stopService(self) -> Any:
+            tell(None)
+            return super().stopService()
+
+    return UdpListenerService(
+        port, protocol, interface=interface, maxPacketSize=MAX_DATAGRAM, reactor=reactor
+    )
+
+
 class ServerService(LoggingMultiService):
     """
     The server's service tree.
@@ -288,6 +390,9 @@ class ServerService(LoggingMultiService):
 
     hub: Any = None
     store: Any = None
+    #: The L{pocketrelay.server.tunnel.TunnelRelay}; its tunnels are
+    #: closed when the service stops.
+    tunnels: Any = None
     #: A L{pocketrelay.server.web.logbuffer.LogBuffer} added to the global
     #: log publisher while the service runs, or L{None}.
     logBuffer: Any = None
@@ -301,6 +406,8 @@ class ServerService(LoggingMultiService):
 
     def stopService(self) -> Any:
         d = super().stopService()
+        if self.tunnels is not None:
+            self.tunnels.stop()
         if self.logBuffer is not None:
             from twisted.logger import globalLogPublisher
 
@@ -338,7 +445,9 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
         raise StartupError(str(e))
 
     top = ServerService(
-        filteredObserver(getattr(options, "parent", None), settings["log_level"])
+        filteredObserver(
+            getattr(options, "parent", None), settings["log_level"], settings["log_format"]
+        )
     )
     from pocketrelay.server.web.logbuffer import LogBuffer
 
@@ -376,9 +485,29 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
     from pocketrelay.server.web.api import ensureSuperAdmin
 
     storeService.afterStart = lambda: ensureSuperAdmin(store, hub.passwords, settings)
-    root = buildRoot(hub, tunnelPort=None, logBuffer=logBuffer)
-    site = buildSite(root, reactor)
+    from pocketrelay.server.tunnel import TICK_INTERVAL, TunnelRelay, UdpTunnelProtocol
+
+    relay = TunnelRelay(hub, clock=reactor, maxTunnels=settings["limits.max_sessions"])
+    root = buildRoot(hub, tunnelPort=lambda: relay.udpPort, logBuffer=logBuffer, tunnels=relay)
+    site = buildSite(root, reactor, metrics=hub.metrics, limits=hub.limits)
     ListenerService(settings["listen"], site, reactor).setServiceParent(top)
+    # Tunnel keep-alives and expiry; the UDP tunnel unless disabled (0).
+    tunnelTicker = TimerService(TICK_INTERVAL, relay.tick)
+    tunnelTicker.clock = reactor
+    tunnelTicker.setServiceParent(top)
+    if settings["udp_tunnel.port"]:
+        def announce(port: int | None) -> None:
+            relay.udpPort = port
+
+        udpListener(
+            settings["udp_tunnel.port"],
+            UdpTunnelProtocol(relay),
+            listenInterface(settings["listen"]),
+            reactor,
+            announce=announce,
+            externalPort=settings["udp_tunnel.external_port"],
+        ).setServiceParent(top)
+    top.tunnels = relay
     top.hub = hub
     top.store = store
     return top

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_NOW",
+    "HARNESS_SETTINGS",
     "TEST_SECRET",
     "BlazeConnection",
     "NoReply",
@@ -69,6 +70,16 @@ TEST_SECRET = bytes(range(64))
 
 #: The harness clock's start time (Unix seconds, November 2023).
 DEFAULT_NOW = 1_700_000_000
+
+#: Settings the harness starts from: every connection comes from one
+#: address and logs in many times within a second, so the login rate
+#: limits and the per-address session cap are off.  Tests of those limits
+#: turn them on again through C{overrides}.
+HARNESS_SETTINGS: tuple[tuple[str, Any], ...] = (
+    ("limits.login_rate", 0),
+    ("limits.token_login_rate", 0),
+    ("limits.max_sessions_per_address", 0),
+)
 
 
 class SynchronousThreadPool:
@@ -430,7 +441,8 @@ class ServerHarness:
         """
         @param dataDir: the data directory (created if missing).
         @param overrides: settings as (key, value), e.g.
-            C{[("qos.type", "disabled")]}.
+            C{[("qos.type", "disabled")]}, applied after
+            L{HARNESS_SETTINGS}.
         @param store: a started L{SynchronousStore} to use instead of a
             new one on C{":memory:"} (e.g. one on a file).
         """
@@ -440,7 +452,7 @@ class ServerHarness:
         self.clock = clock
         if not dataDir.exists():
             dataDir.makedirs()
-        settings = loadSettings(None, {}, overrides)
+        settings = loadSettings(None, {}, [*HARNESS_SETTINGS, *overrides])
         if store is None:
             store = SynchronousStore(":memory:", clock)
             resultOf(store.start())

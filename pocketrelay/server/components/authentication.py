@@ -15,7 +15,12 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from pocketrelay.blaze.ids import AuthenticationCommand, AuthError, Component
+from pocketrelay.blaze.ids import (
+    AuthenticationCommand,
+    AuthError,
+    Component,
+    GlobalError,
+)
 from pocketrelay.blaze.protocol import BlazeError
 from pocketrelay.me3.messages.auth import (
     CreateAccountParameters,
@@ -35,6 +40,7 @@ from pocketrelay.me3.messages.auth import (
 )
 from pocketrelay.me3.messages.common import PersonaDetails, SessionInfo
 from pocketrelay.server.components.base import command
+from pocketrelay.server.limits import LOGIN_ADDRESS, LOGIN_EMAIL, TOKEN_LOGIN_ADDRESS
 
 if TYPE_CHECKING:
     from pocketrelay.server.session import Session
@@ -89,6 +95,22 @@ def _now(session: Session) -> int:
     return int(session.hub.clock.seconds())
 
 
+#: The error reply to a login or account creation over its rate limit
+#: (see L{pocketrelay.server.limits}): the game reports a timed-out request
+#: and the player can retry; an AuthError would claim a wrong password.
+RATE_LIMITED = GlobalError.TIMEOUT
+
+
+def _rateLimit(session: Session, *checks: tuple[str, object]) -> None:
+    """
+    Take a token from each named rate limit for its key.
+
+    @raise BlazeError: L{RATE_LIMITED} when one has none left.
+    """
+    if session.hub.limits.check(*checks) is not None:
+        raise BlazeError(RATE_LIMITED)
+
+
 def _completeLogin(session: Session, player: Player) -> tuple[Player, str]:
     """
     Bind the session to C{player} and issue its token.  The last-login
@@ -121,6 +143,7 @@ def createAccount(session: Session, request: CreateAccountParameters) -> Any:
         raise BlazeError(AuthError.INVALID_EMAIL)
     if not request.password or len(request.password) > MAX_PASSWORD:
         raise BlazeError(AuthError.INVALID_PASSWORD)
+    _rateLimit(session, (LOGIN_ADDRESS, session.peerHost), (LOGIN_EMAIL, email))
     existing = yield hub.store.getPlayerByEmail(email)
     if existing is not None:
         raise BlazeError(AuthError.EXISTS)
@@ -149,6 +172,7 @@ def login(session: Session, request: LoginRequest) -> Any:
     email = request.email.strip()
     if not isValidEmail(email):
         raise BlazeError(AuthError.INVALID_EMAIL)
+    _rateLimit(session, (LOGIN_ADDRESS, session.peerHost), (LOGIN_EMAIL, email))
     player = yield hub.store.getPlayerByEmail(email)
     if player is None:
         log.info("Login refused from {peer}: no account {email}",
@@ -194,6 +218,7 @@ def tokenLogin(session: Session, token: str) -> Any:
 @command(Component.AUTHENTICATION, AuthenticationCommand.SILENT_LOGIN,
          SilentLoginRequest, auth=False)
 def silentLogin(session: Session, request: SilentLoginRequest) -> Any:
+    _rateLimit(session, (TOKEN_LOGIN_ADDRESS, session.peerHost))
     return tokenLogin(session, request.authToken)
 
 

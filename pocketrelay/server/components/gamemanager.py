@@ -72,13 +72,14 @@ class DestroyGameRequest:
 class MigrateGameRequest:
     """
     migrateGame (4/0x17): the host names its successor.  Tags: C{GID},
-    C{NHST} (the new host; the tag is the Blaze 3 SDK's name for it and
-    is not confirmed from an ME3 capture — an unknown tag leaves it 0, and
-    the request is then refused with PLAYER_NOT_FOUND).
+    C{HOST} (the new host, i64), as in the Blaze 3 SDK's
+    C{MigrateHostRequest}; not confirmed from an ME3 capture — an unknown
+    tag leaves it 0, and the request is then refused with
+    PLAYER_NOT_FOUND.
     """
 
     gameId: int = tdf.member("GID", tdf.UInt)
-    newHostId: int = tdf.member("NHST", tdf.Int)
+    newHostId: int = tdf.member("HOST", tdf.Int)
 
 
 def _now(session: Session) -> float:

@@ -76,7 +76,35 @@ def preAuth(session: Session, request: PreAuthRequest) -> PreAuthResponse:
 
 @command(Component.UTIL, UtilCommand.POST_AUTH)
 def postAuth(session: Session, request: None) -> PostAuthResponse:
-    return PostAuthResponse(userOptions=UserOptions(userId=session.playerId))
+    """
+    The session subscribes to itself: after the reply the client hears
+    UserAdded about itself, then UserUpdated (subscribed, online), as the
+    reference server sends them.
+    """
+    from pocketrelay.blaze.ids import UserSessionsNotification
+    from pocketrelay.me3.messages.usersessions import (
+        NotifyUserAdded,
+        UserDataFlags,
+        UserStatus,
+    )
+    from pocketrelay.server.components.usersessions import (
+        extendedData,
+        userIdentification,
+    )
+
+    playerId = session.playerId
+    session.notify(
+        Component.USER_SESSIONS,
+        UserSessionsNotification.USER_ADDED,
+        NotifyUserAdded(data=extendedData(session), user=userIdentification(session)),
+    )
+    session.notify(
+        Component.USER_SESSIONS,
+        UserSessionsNotification.USER_UPDATED,
+        UserStatus(statusFlags=UserDataFlags.SUBSCRIBED | UserDataFlags.ONLINE,
+                   blazeId=playerId),
+    )
+    return PostAuthResponse(userOptions=UserOptions(userId=playerId))
 
 
 @command(Component.UTIL, UtilCommand.PING, auth=False, preAuth=True)

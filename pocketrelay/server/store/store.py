@@ -32,6 +32,7 @@ reach the database: see the C{MAX_*} limits.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -420,6 +421,33 @@ class _Operation:
 _SAVEPOINT = "store_operation"
 
 
+def restrictPermissions(path: str) -> None:
+    """
+    Keep the database private to its owner: create it with mode 0600 if
+    it does not exist, and take group and other access away from it and
+    from its C{-wal} and C{-shm} files if they have any (SQLite creates
+    those with the database's mode).  Best effort: a file that cannot be
+    changed (another owner) is left as it is.
+
+    @param path: the database file, or C{":memory:"} (nothing to do).
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        pass
+    else:
+        os.close(fd)
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            mode = os.stat(name).st_mode
+            if mode & 0o077:
+                os.chmod(name, mode & 0o7700)
+        except OSError:
+            pass
+
+
 class Store:
     """
     The SQLite store.
@@ -602,6 +630,7 @@ class Store:
             raise StoreError(f"database error in {self.path}: {e}") from e
 
     def _open(self, now: int) -> tuple[int, int, list[Any], str]:
+        restrictPermissions(self.path)
         try:
             connection = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=True
@@ -865,6 +894,23 @@ class Store:
         **kwargs: _P.kwargs,
     ) -> Deferred[_R]:
         return self._run(True, f, *args, **kwargs)
+
+    # -- health -------------------------------------------------------------
+
+    def ping(self) -> Deferred[None]:
+        """
+        Run a trivial query (C{SELECT 1}) through the worker thread, queued
+        behind the operations already waiting, for health checks.
+
+        @return: a L{Deferred} firing with L{None} once the database
+            answered, or failing with L{StoreError} when the store is not
+            running or the database failed.
+        """
+        return self._read(self._ping)
+
+    @staticmethod
+    def _ping(db: sqlite3.Connection) -> None:
+        db.execute("SELECT 1").fetchone()
 
     # -- players ------------------------------------------------------------
 

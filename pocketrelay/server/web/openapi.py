@@ -174,6 +174,30 @@ SCHEMAS: Final[Mapping[str, Any]] = {
         "properties": {"disable_registration": {"type": "boolean"}},
     },
     "OpenApi": {"type": "object", "description": "An OpenAPI 3.1 document."},
+    "TelemetryRecord": {
+        "type": "object",
+        "required": ["received_at", "address", "values"],
+        "properties": {
+            "received_at": {"type": "string", "format": "date-time"},
+            "address": {"type": "string", "description": "The client address."},
+            "values": {
+                "type": "array",
+                "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                          "items": {"type": "string"}},
+            },
+        },
+    },
+    "TelemetryRecords": {
+        "type": "object",
+        "required": ["records", "kept", "total_received"],
+        "properties": {
+            "records": {"type": "array",
+                        "items": {"$ref": "#/components/schemas/TelemetryRecord"}},
+            "kept": {"type": "integer", "description": "Records in memory."},
+            "total_received": {"type": "integer",
+                               "description": "Records received since start."},
+        },
+    },
 }
 
 _ERRORS: Final = {
@@ -243,7 +267,8 @@ OTHER_ROUTES: Final[tuple[OtherRoute, ...]] = (
 
 
 def _fieldSchema(field: Field) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": {str: "string", int: "integer", bool: "boolean"}[field.kind]}
+    schema: dict[str, Any] = {"type": {str: "string", int: "integer", bool: "boolean",
+                                       list: "array"}[field.kind]}
     if field.maxLength is not None:
         schema["maxLength"] = field.maxLength
     if field.enum is not None:

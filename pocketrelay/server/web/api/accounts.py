@@ -11,6 +11,7 @@ same account or the caller's role is strictly higher.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -22,12 +23,13 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from pocketrelay.server.limits import LOGIN_CODE_PLAYER, LOGIN_EMAIL
 from pocketrelay.server.store import (
     MAX_DISPLAY_NAME_LENGTH,
     MAX_EMAIL_LENGTH,
     PlayerRole,
 )
-from pocketrelay.server.web.api.router import ApiError, Call
+from pocketrelay.server.web.api.router import ApiError, Call, rateLimit
 
 if TYPE_CHECKING:
     from pocketrelay.server.config import Settings
@@ -193,17 +195,27 @@ class _Code:
     expires: float
 
 
+def _codeKey(code: str) -> bytes:
+    """
+    The key a login code is kept under: its SHA-256.  Looking a guess up
+    compares digests, so the time taken tells nothing about how much of
+    a pending code the guess got right.
+    """
+    return hashlib.sha256(code.encode("utf-8")).digest()
+
+
 class LoginCodes:
     """
     The pending in-game login codes: a code is issued for a player, shown
-    in the game, and exchanged once in the dashboard for a token.
+    in the game, and exchanged once in the dashboard for a token.  Codes
+    are kept by digest (see L{_codeKey}), never compared as text.
 
     @ivar clock: gives the time (C{seconds()}).
     """
 
     def __init__(self, clock: Any) -> None:
         self.clock = clock
-        self._codes: dict[str, _Code] = {}
+        self._codes: dict[bytes, _Code] = {}
         self._issued: dict[int, float] = {}
 
     def __len__(self) -> int:
@@ -212,9 +224,9 @@ class LoginCodes:
 
     def _purge(self) -> None:
         now = self.clock.seconds()
-        for code, entry in list(self._codes.items()):
+        for key, entry in list(self._codes.items()):
             if entry.expires <= now:
-                del self._codes[code]
+                del self._codes[key]
         for playerId, when in list(self._issued.items()):
             if when + CODE_COOLDOWN <= now:
                 del self._issued[playerId]
@@ -231,15 +243,16 @@ class LoginCodes:
             raise ApiError(429, "A login code was sent a moment ago; wait before asking again")
         if len(self._codes) >= MAX_PENDING_CODES:
             raise ApiError(503, "Too many login codes are pending; try again later")
-        for code, entry in list(self._codes.items()):
+        for old, entry in list(self._codes.items()):
             if entry.playerId == playerId:
-                del self._codes[code]
+                del self._codes[old]
         while True:
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-            if code not in self._codes:
+            key = _codeKey(code)
+            if key not in self._codes:
                 break
         now = self.clock.seconds()
-        self._codes[code] = _Code(playerId, now + CODE_LIFETIME)
+        self._codes[key] = _Code(playerId, now + CODE_LIFETIME)
         self._issued[playerId] = now
         return code
 
@@ -249,7 +262,7 @@ class LoginCodes:
         unknown or expired code.
         """
         self._purge()
-        entry = self._codes.pop(code, None)
+        entry = self._codes.pop(_codeKey(code), None)
         return entry.playerId if entry is not None else None
 
 
@@ -310,6 +323,9 @@ def login(call: Call) -> Any:
     """
     body = call.body or {}
     email = body["email"].strip()
+    # Per address is checked by the route; guesses spread over many
+    # addresses are limited per account.
+    rateLimit(call, (LOGIN_EMAIL, email))
     player = yield call.hub.store.getPlayerByEmail(email) if email else None
     if player is None:
         raise ApiError(401, "Incorrect email or password")
@@ -361,6 +377,7 @@ def requestCode(call: Call) -> Any:
         raise ApiError(404, "No account with this email address")
     if hub.sessionForPlayer(player.id) is None:
         raise ApiError(400, "The player must be logged in to the game to receive a code")
+    rateLimit(call, (LOGIN_CODE_PLAYER, player.id))
     code = call.api.loginCodes.issue(player.id)
     sendInGameMessage(hub, player.id, loginCodeMessage(code))
     log.info("Sent a dashboard login code to player {playerId} in game", playerId=player.id)
@@ -603,7 +620,7 @@ def getGalaxyAtWar(call: Call) -> Any:
     """
     from pocketrelay.server.web.gaw import GalaxyAtWarService
 
-    target = yield _target(call, permission=False)
+    target = yield _target(call)
     readiness = yield GalaxyAtWarService.fromHub(call.hub).peek(target.id, call.now)
     groups = readiness.groups
     return {

@@ -56,6 +56,8 @@ __all__ = [
     "QueryParam",
     "Route",
     "Text",
+    "clientAddress",
+    "rateLimit",
 ]
 
 #: The largest request body any route accepts by default, in bytes.
@@ -330,6 +332,10 @@ class Route:
         router adds 400, 401, 403 and 413 as they apply).
     @ivar maxBody: the largest body accepted, in bytes.
     @ivar description: more detail for the OpenAPI document.
+    @ivar rateLimit: the name of a rate limit of
+        L{pocketrelay.server.limits.BUCKETS} taken per client address once
+        the body is parsed, before the handler runs (429 when over; list
+        429 in C{errors}).
     """
 
     method: str
@@ -343,6 +349,7 @@ class Route:
     errors: tuple[int, ...] = ()
     maxBody: int = DEFAULT_MAX_BODY
     description: str = ""
+    rateLimit: str | None = None
     _segments: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -459,6 +466,8 @@ class ApiDispatcher:
     @ivar loginCodes: the pending dashboard login codes.
     @ivar logBuffer: the recent log events served at C{/api/server/log},
         or L{None} when the server keeps none.
+    @ivar telemetry: the recent telemetry records (a
+        L{pocketrelay.server.web.api.telemetry.TelemetryWindow}).
     """
 
     log = Logger()
@@ -469,11 +478,15 @@ class ApiDispatcher:
         routes: Sequence[Route],
         loginCodes: Any = None,
         logBuffer: Any = None,
+        telemetry: Any = None,
     ) -> None:
+        from pocketrelay.server.web.api.telemetry import TelemetryWindow
+
         self.hub = hub
         self.routes = tuple(routes)
         self.loginCodes = loginCodes
         self.logBuffer = logBuffer
+        self.telemetry = telemetry if telemetry is not None else TelemetryWindow()
         seen = set()
         for route in self.routes:
             key = (route.method, route.path)
@@ -566,6 +579,8 @@ class ApiDispatcher:
         call.query = parseQuery(call.request, route.query)
         if route.body is not None:
             call.body = parseBody(call.request, route.body)
+        if route.rateLimit is not None:
+            rateLimit(call, (route.rateLimit, clientAddress(call)))
         result = yield route.handler(call)
         return result
 
@@ -658,7 +673,38 @@ class ApiDispatcher:
 
 
 def _typeName(kind: type) -> str:
-    return {str: "a string", int: "an integer", bool: "true or false"}.get(kind, kind.__name__)
+    return {str: "a string", int: "an integer", bool: "true or false",
+            list: "a list"}.get(kind, kind.__name__)
+
+
+def clientAddress(call: Call) -> str:
+    """
+    The caller's address: the peer, or the address a trusted reverse proxy
+    forwarded (see L{pocketrelay.server.web.site.clientHost}).
+    """
+    from pocketrelay.server.web.site import clientHost
+
+    settings = call.hub.settings
+    return clientHost(call.request, settings["reverse_proxy"], settings["trusted_proxies"])
+
+
+def rateLimit(call: Call, *checks: tuple[str, object]) -> None:
+    """
+    Take a token from each named rate limit for its key (see
+    L{pocketrelay.server.limits.ServerLimits.check}).
+
+    @raise ApiError: 429 with C{Retry-After} when one has none left.
+    """
+    from pocketrelay.server.limits import retryAfterHeader
+
+    limits = getattr(call.hub, "limits", None)
+    if limits is None:
+        return
+    wait = limits.check(*checks)
+    if wait is not None:
+        header = retryAfterHeader(wait)
+        raise ApiError(429, f"Too many requests; try again in {header[1].decode()} seconds",
+                       [header])
 
 
 def parseQuery(request: Request, params: Sequence[QueryParam]) -> dict[str, Any]:

@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from twisted.internet import defer
 
+from pocketrelay.server.limits import (
+    LOGIN_ADDRESS,
+    LOGIN_CODE_ADDRESS,
+    TELEMETRY_ADDRESS,
+)
 from pocketrelay.server.store import (
     MAX_DATA_KEY_LENGTH,
     MAX_DATA_VALUE_SIZE,
@@ -22,7 +27,7 @@ from pocketrelay.server.store import (
     LeaderboardType,
     PlayerRole,
 )
-from pocketrelay.server.web.api import accounts
+from pocketrelay.server.web.api import accounts, telemetry
 from pocketrelay.server.web.api.router import (
     Access,
     ApiError,
@@ -62,7 +67,10 @@ def _page(defaultCount: int) -> tuple[QueryParam, ...]:
 
 
 def _addressJson(address: Any) -> dict[str, Any]:
-    return {"address": address.host, "port": address.port}
+    # The game reported these numbers: an IP outside 32 bits is shown as
+    # null rather than failing the whole page.
+    host = address.host if 0 <= address.ip <= 0xFFFFFFFF else None
+    return {"address": host, "port": address.port}
 
 
 def _netJson(info: Any) -> dict[str, Any]:
@@ -281,23 +289,31 @@ _ROLES = tuple(accounts.ROLE_NAMES[r] for r in PlayerRole)
 ROUTES: Final[tuple[Route, ...]] = (
     Route("POST", "/auth/login", accounts.login, Access.PUBLIC,
           "Log in with email and password",
-          body=(_EMAIL, _PASSWORD), response="Token", errors=(401,)),
+          body=(_EMAIL, _PASSWORD), response="Token", errors=(401, 429),
+          rateLimit=LOGIN_ADDRESS,
+          description="429 (with Retry-After) beyond limits.login_rate per client "
+                      "address or per email."),
     Route("POST", "/auth/create", accounts.createAccount, Access.PUBLIC,
           "Create an account",
-          body=(_USERNAME, _EMAIL, _PASSWORD), response="Token", errors=(403, 409),
+          body=(_USERNAME, _EMAIL, _PASSWORD), response="Token", errors=(403, 409, 429),
+          rateLimit=LOGIN_ADDRESS,
           description="403 when dashboard.disable_registration is on. The account "
-                      "whose email is dashboard.super_email becomes SuperAdmin."),
+                      "whose email is dashboard.super_email becomes SuperAdmin. 429 "
+                      "beyond limits.login_rate per client address."),
     Route("POST", "/auth/request-code", accounts.requestCode, Access.PUBLIC,
           "Send a login code into the player's game",
           body=(_EMAIL,), response="Empty", errors=(404, 429, 503),
+          rateLimit=LOGIN_CODE_ADDRESS,
           description="The player must be logged in to the game: the code (5 letters "
                       "or digits, valid 30 minutes, single use) arrives as an in-game "
-                      "message. 400 when the player is not online."),
+                      "message. 400 when the player is not online. 429 beyond "
+                      "limits.login_code_rate per client address or per player."),
     Route("POST", "/auth/exchange-code", accounts.exchangeCode, Access.PUBLIC,
           "Exchange a login code for a token",
           body=(Field("login_code", str, maxLength=64,
                       description="The code shown in game (case-insensitive)."),),
-          response="Token"),
+          response="Token", errors=(429,), rateLimit=LOGIN_ADDRESS,
+          description="429 beyond limits.login_rate per client address."),
     Route("GET", "/players", accounts.listPlayers, Access.ADMIN,
           "List players",
           query=(*_page(20),
@@ -361,9 +377,10 @@ ROUTES: Final[tuple[Route, ...]] = (
           "Delete one player data value", response="Empty", errors=(404,),
           description="Needs permission over the player. Answers {} also when the "
                       "key did not exist."),
-    Route("GET", "/players/{id}/galaxy_at_war", accounts.getGalaxyAtWar, Access.ADMIN,
+    Route("GET", "/players/{id}/galaxy_at_war", accounts.getGalaxyAtWar, Access.USER,
           "A player's Galaxy at War ratings", response="GalaxyAtWar", errors=(404,),
-          description="Decay applied as of now; reading stores nothing."),
+          description="Needs permission over the player (players read their own). "
+                      "Decay applied as of now; reading stores nothing."),
     Route("GET", "/games", listGames, Access.GAMES,
           "Live games", query=_page(20), response="GameList",
           description="Needs a token unless api.public_games is on."),
@@ -384,6 +401,25 @@ ROUTES: Final[tuple[Route, ...]] = (
           description="The most recent log events kept in memory, oldest first."),
     Route("DELETE", "/server/log", clearLog, Access.SUPER_ADMIN,
           "Clear the recent server log", response="Empty"),
+    Route("POST", "/server/telemetry", telemetry.submitTelemetry, Access.PUBLIC,
+          "Submit one game telemetry record (Pocket Relay clients)",
+          body=(Field("values", list,
+                      description="The record's [key, value] pairs, both strings, in "
+                                  f"order: 1 to {telemetry.MAX_VALUES} pairs, keys of "
+                                  "printable ASCII."),),
+          response="Empty", errors=(429,), maxBody=telemetry.MAX_BODY,
+          rateLimit=TELEMETRY_ADDRESS,
+          description="The client decodes the game's telemetry and posts each "
+                      "record. It is logged at debug level and kept in memory with "
+                      f"the last {telemetry.WINDOW_RECORDS}. 400 for a malformed "
+                      "record; 429 beyond limits.telemetry_rate per client address."),
+    Route("GET", "/server/telemetry", telemetry.recentTelemetry, Access.SUPER_ADMIN,
+          "Recently received telemetry records, newest first",
+          query=(QueryParam("count", int, 100, 1, telemetry.WINDOW_RECORDS,
+                            description="How many records."),),
+          response="TelemetryRecords",
+          description=f"Kept in memory: the last {telemetry.WINDOW_RECORDS} records "
+                      "(fewer when they are large), lost at restart."),
     Route("GET", "/openapi.json", openApiDocument, Access.PUBLIC,
           "This OpenAPI document", response="OpenApi"),
 )

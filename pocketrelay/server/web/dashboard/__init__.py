@@ -18,9 +18,10 @@ URL layout:
     Galaxy at War, QoS, content, metrics...) and paths whose last segment
     has an extension (C{/favicon.ico}, C{/robots.txt}).
 
-Files are read once, at construction, into memory and looked up by exact
+Files are read once from the package into memory and looked up by exact
 name, so no request path ever reaches the file system: there is nothing
-to traverse.
+to traverse.  Paths with C{.} or C{..} segments, encoded slashes or
+backslashes, NUL or invalid UTF-8 are 404 all the same.
 
 An operator can replace the app: when C{index.html} exists in the public
 folder given to L{DashboardResource}, that file is served for app routes
@@ -31,6 +32,7 @@ L{pocketrelay.server.web.content.PublicFiles}).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -101,6 +103,7 @@ MAX_PATH_LENGTH: Final = 2048
 _PACKAGE: Final = __name__
 _INDEX: Final = "index.html"
 _VERSION: Final = re.compile("[0-9a-f]{12}")
+_UNSAFE: Final = frozenset("/\\\x00")
 
 
 @attrs.frozen
@@ -155,6 +158,11 @@ def loadFiles(package: str = _PACKAGE) -> dict[str, StaticFile]:
     return found
 
 
+@functools.cache
+def _packageFiles() -> Mapping[str, StaticFile]:
+    return loadFiles()
+
+
 def assetVersion(files: Iterable[StaticFile]) -> str:
     """
     A short digest of every file except the page: the name of the
@@ -182,7 +190,7 @@ def _segments(rawPath: bytes) -> list[str] | None:
             segment = unquote_to_bytes(part).decode("utf-8")
         except UnicodeDecodeError:
             return None
-        if "/" in segment or "\\" in segment or "\x00" in segment:
+        if segment in (".", "..") or not _UNSAFE.isdisjoint(segment):
             return None
         segments.append(segment)
     return segments
@@ -210,7 +218,7 @@ class DashboardResource(Resource):
         publicDirectory: FilePath[str] | None = None,
     ) -> None:
         super().__init__()
-        loaded = dict(loadFiles() if files is None else files)
+        loaded = dict(_packageFiles() if files is None else files)
         self.version = assetVersion(loaded.values())
         index = loaded.get(_INDEX)
         if index is not None:

@@ -83,7 +83,7 @@ function drawNav() {
     replace(
       userBox,
       h("a", { href: "/account", class: "user-name", "aria-current": path === "/account" ? "page" : null },
-        user.display_name, h("span", { class: "badge" }, roleLabel(user.role))),
+        user.display_name, " ", h("span", { class: "badge" }, roleLabel(user.role))),
       h("button", { type: "button", class: "link", onclick: () => { logOut(); navigate("/login"); } }, "Log out"),
     );
   } else {

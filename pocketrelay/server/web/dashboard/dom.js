@@ -171,9 +171,13 @@ export function formatDuration(seconds) {
   return `${minutes} min`;
 }
 
-// Paging controls. total: number of items; page: 0-based; onPage(n).
+// Paging controls (nothing when all fits on one page). total: number of
+// items; page: 0-based; onPage(n).
 export function pager({ page, count, total, onPage, label }) {
   const pages = Math.max(1, Math.ceil(total / count));
+  if (pages === 1 && page === 0) {
+    return null;
+  }
   const nav = h("nav", { class: "pager", "aria-label": label || "Pages" });
   nav.append(
     h(
@@ -191,15 +195,17 @@ export function pager({ page, count, total, onPage, label }) {
   return nav;
 }
 
-// A table: columns [{label, class?}], rows of cell arrays.
-export function table(caption, columns, rows, props = {}) {
+// A table: columns [{label, class?}], rows of cell arrays (or {cells,
+// class}). props.hideCaption keeps the caption for screen readers only
+// (when a heading right above says the same).
+export function table(caption, columns, rows, { hideCaption = false, ...props } = {}) {
   return h(
     "div",
     { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
     h(
       "table",
       props,
-      h("caption", {}, caption),
+      h("caption", { class: hideCaption ? "visually-hidden" : null }, caption),
       h(
         "thead",
         {},

@@ -88,7 +88,7 @@ function gameCard(game) {
             "li",
             {},
             h("span", { class: "player-name" }, player.display_name || `Player ${player.player_id}`),
-            index === 0 ? h("span", { class: "badge" }, "Host") : null,
+            index === 0 ? [" ", h("span", { class: "badge" }, "Host")] : null,
             isAdmin(session.user) ? network(player.net) : null,
           ),
         ),
@@ -146,7 +146,7 @@ export function leaderboardPage(ctx) {
         results,
         table(
           `${info.title}, ${total} ranked player${total === 1 ? "" : "s"}`,
-          [{ label: "Rank", class: "num" }, { label: "Player" }, { label: info.valueLabel, class: "num" }],
+          [{ label: "Rank", class: "num rank" }, { label: "Player" }, { label: info.valueLabel, class: "num" }],
           entries.map((entry) => ({
             cells: [formatNumber(entry.rank), entry.player_name, formatNumber(entry.value)],
             class: me && entry.player_id === me.id ? "mine" : null,

@@ -86,7 +86,7 @@ export function playersPage(ctx) {
             timeElement(player.last_login_at),
             String(player.id),
           ]),
-          { class: "players" },
+          { class: "players", hideCaption: true },
         ),
         pager({ page, count, total, onPage: (n) => go({ page: n + 1 }), label: "Players pages" }),
       );

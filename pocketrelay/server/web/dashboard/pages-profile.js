@@ -116,7 +116,7 @@ function classes(profile) {
       "Classes",
       [{ label: "Class" }, { label: "Level", class: "num" }, { label: "Promotions", class: "num" }, { label: "Experience", class: "num" }],
       rows,
-      { class: "classes" },
+      { class: "classes", hideCaption: true },
     ),
   );
 }
@@ -160,10 +160,6 @@ function characters(profile) {
 
 function galaxyAtWar(target, profile) {
   const box = h("div", { class: "card" }, h("h2", {}, "Galaxy at War"));
-  if (!isAdmin(session.user)) {
-    box.append(h("p", { class: "hint" }, "Galaxy at War readiness is shown in the game; on this dashboard admins can see it."));
-    return box;
-  }
   const holder = h("div", {}, loading());
   box.append(holder);
   api.galaxyAtWar(target.id).then(
@@ -228,7 +224,12 @@ function editor(target, profile, reload, notice) {
 
   const rows = [];
   if (profile.base) {
-    rows.push(numberInput("Credits", "Base", profile.base.fields, BASE.credits, profile.base.credits, 0, MAX_CREDITS));
+    rows.push(h(
+      "fieldset",
+      { class: "class-edit" },
+      h("legend", {}, "Account"),
+      numberInput("Credits", "Base", profile.base.fields, BASE.credits, profile.base.credits, 0, MAX_CREDITS),
+    ));
   }
   const classFields = profile.classes
     .filter((entry) => entry.parsed)

@@ -1,0 +1,1245 @@
+# -*- test-case-name: tests.test_tls -*-
+"""
+TLS two ways, for real (docs/tls.md):
+
+  - direct: the server's own C{ssl:} listener with a certificate from a
+    certificate authority made in the test (a root and an intermediate),
+    and our client (C{pocketrelay.client}'s service tree, in-process) in
+    front of a simulated game;
+  - behind nginx: C{contrib/nginx/pocketrelay.conf}, with its ports,
+    certificate and temporary paths adapted, run with Debian's
+    C{/usr/sbin/nginx} in front of the server's plain HTTP port
+    (skipped when nginx is not installed).
+
+Also, in memory: which client address the server believes
+(C{reverse_proxy}, C{trusted_proxies}, C{X-Real-IP}, C{X-Forwarded-For}).
+
+Everything listens on 127.0.0.1 only; nginx runs in its own process
+group, which every test stops.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from twisted.internet import defer, task
+from twisted.internet import reactor as _reactor
+from twisted.internet.address import IPv4Address
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import StringTransport
+from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.web.client import Agent, readBody
+from twisted.web.http_headers import Headers
+
+from pocketrelay.blaze import tdf
+from pocketrelay.blaze.ids import Component
+from pocketrelay.blaze.ids import GameManagerNotification as N
+from pocketrelay.client import tap as clienttap
+from pocketrelay.client.discovery import (
+    loadClientTLS,
+    makeAgent,
+    normaliseServerURL,
+    upstreamEndpoint,
+)
+from pocketrelay.me3.messages import gamemanager
+from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.web import WebHarness, parseResponse
+from tests.test_integration import ServerFixture
+
+#: The global reactor, typed loosely (its interfaces are split in stubs).
+reactor: Any = _reactor
+
+CONTRIB_CONF = FilePath(__file__).parent().sibling("contrib").child("nginx").child(
+    "pocketrelay.conf"
+)
+
+#: A documentation address (RFC 5737) that a client pretends to be.
+FORGED = "203.0.113.5"
+
+
+def _findNginx() -> str | None:
+    for candidate in ("/usr/sbin/nginx", shutil.which("nginx")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+NGINX = _findNginx()
+
+
+def _sleep(seconds: float) -> defer.Deferred[None]:
+    return task.deferLater(reactor, seconds, lambda: None)
+
+
+@defer.inlineCallbacks
+def _until(check: Any, what: str, seconds: float = 10.0) -> Any:
+    """
+    Poll C{check} until it is true, for at most C{seconds}.
+    """
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return None
+        yield _sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# -- a certificate authority made for the test
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def _keyUsage(ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+def _pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+class TestCA:
+    """
+    A root certificate authority and an intermediate one, made for one
+    test with C{cryptography}, writing PEM files into C{directory}.
+
+    @ivar rootPath: the root certificate (what clients are given with
+        C{--ca-file}).
+    @ivar chainPath: the intermediate certificate (what a server sends
+        after its own).
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.directory = os.path.abspath(directory)
+        os.makedirs(self.directory, exist_ok=True)
+        self.rootKey = ec.generate_private_key(ec.SECP256R1())
+        self.root = self._sign(
+            _name("pocketrelay test root CA"), self.rootKey.public_key(),
+            _name("pocketrelay test root CA"), self.rootKey, ca=True,
+        )
+        self.intermediateKey = ec.generate_private_key(ec.SECP256R1())
+        self.intermediate = self._sign(
+            _name("pocketrelay test intermediate CA"), self.intermediateKey.public_key(),
+            self.root.subject, self.rootKey, ca=True,
+        )
+        self.rootPath = self.write("root.pem", _pem(self.root))
+        self.chainPath = self.write("chain.pem", _pem(self.intermediate))
+
+    def _sign(
+        self, subject: x509.Name, publicKey: Any, issuer: x509.Name, issuerKey: Any,
+        ca: bool, addresses: Iterable[str] = (), usage: Any = None,
+    ) -> x509.Certificate:
+        now = datetime.datetime.now(datetime.UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(publicKey)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(_keyUsage(ca), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(publicKey), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuerKey.public_key()),
+                critical=False,
+            )
+        )
+        if usage is not None:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        names = [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return builder.sign(issuerKey, hashes.SHA256())
+
+    def write(self, name: str, data: bytes) -> str:
+        """
+        Write a file in the directory (mode 0600) and return its path.
+        """
+        path = os.path.join(self.directory, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return path
+
+    def issue(self, stem: str, client: bool = False) -> ServerFiles:
+        """
+        A certificate for 127.0.0.1 (an IP address subject alternative
+        name) signed by the intermediate, or a client certificate signed by
+        the root, written as C{stem.pem} (the certificate alone),
+        C{stem-fullchain.pem} (certificate and intermediate) and
+        C{stem.key}.
+        """
+        key = ec.generate_private_key(ec.SECP256R1())
+        if client:
+            certificate = self._sign(
+                _name(stem), key.public_key(), self.root.subject, self.rootKey, ca=False,
+                usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+            )
+        else:
+            certificate = self._sign(
+                _name(stem), key.public_key(), self.intermediate.subject,
+                self.intermediateKey, ca=False, addresses=("127.0.0.1",),
+                usage=ExtendedKeyUsageOID.SERVER_AUTH,
+            )
+        keyBytes = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return ServerFiles(
+            certificate=self.write(f"{stem}.pem", _pem(certificate)),
+            fullchain=self.write(f"{stem}-fullchain.pem",
+                                 _pem(certificate) + _pem(self.intermediate)),
+            key=self.write(f"{stem}.key", keyBytes),
+            serial=certificate.serial_number,
+        )
+
+
+@attrs.frozen
+class ServerFiles:
+    """
+    The files of one issued certificate.
+    """
+
+    certificate: str
+    fullchain: str
+    key: str
+    serial: int
+
+
+# -- our client, in-process
+
+
+@defer.inlineCallbacks
+def startClient(testCase: TestCase, url: str, *extra: str) -> Any:
+    """
+    Start the client's service tree (as C{twistd pocketrelay-client
+    --server URL EXTRA...} builds it) on free loopback ports, without
+    touching the hosts file; stop it at the end of the test.
+
+    @return: a L{Deferred} firing with the L{clienttap.ClientService} once
+        it is ready, or failing with L{clienttap.StartupFailed}.
+    """
+    options = clienttap.Options()
+    options.parseOptions([
+        "--server", url, "--data-dir", testCase.mktemp(), "--no-hosts",
+        "--ports", "0,0,0,0,0", *extra,
+    ])
+    client = clienttap.makeService(options, reactor)
+    exits: list[int] = []
+    client.fatal = lambda reactor, status: exits.append(status)
+    client.exits = exits
+
+    def stop() -> Any:
+        if client.running:
+            return client.stopService()
+        return None
+
+    client.startService()
+    testCase.addCleanup(stop)
+    yield client.whenReady()
+    return client
+
+
+@defer.inlineCallbacks
+def connectGame(testCase: TestCase, client: Any) -> Any:
+    """
+    A L{GameClient} connected to the client's Blaze proxy, as the game is
+    after the redirector.
+    """
+    game = GameClient(clock=reactor)
+    port = client.listeners["blaze"].actualPort
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=5)
+    yield connectProtocol(endpoint, game.protocol)
+
+    def close() -> Any:
+        game.disconnect()
+        return _until(lambda: bool(game.lost), "the game's connection to close")
+
+    testCase.addCleanup(close)
+    return game
+
+
+def _timeout(d: defer.Deferred[Any], seconds: float = 10) -> defer.Deferred[Any]:
+    return d.addTimeout(seconds, reactor)
+
+
+@defer.inlineCallbacks
+def playThrough(testCase: TestCase, client: Any, hub: Any) -> Any:
+    """
+    What a player does, through the client: preAuth, create an account,
+    save and load settings, host a game; a second player creates an
+    account, logs out, logs in with the password and matchmakes into it.
+
+    @return: the two L{GameClient}s and the game id.
+    """
+    host = yield connectGame(testCase, client)
+    pre = yield _timeout(host.preAuth())
+    testCase.assertEqual(pre.config.config.get("pingPeriod"), "15s")
+    created = yield _timeout(host.createAccount("shepard@example.org", "normandy-sr2"))
+    testCase.assertTrue(created.sessionKey)
+    yield _timeout(host.saveSetting("class3", "20;4;Engineer;20;0;2"))
+    loaded = yield _timeout(host.loadSettings())
+    testCase.assertEqual(loaded.settings, {"class3": "20;4;Engineer;20;0;2"})
+    yield _timeout(host.updateNetworkInfo())
+    game = yield _timeout(host.createGame())
+
+    joiner = yield connectGame(testCase, client)
+    yield _timeout(joiner.preAuth())
+    account = yield _timeout(joiner.createAccount("liara@example.org", "shadow-broker"))
+    yield _timeout(joiner.logout())
+    logged = yield _timeout(joiner.login("liara@example.org", "shadow-broker"))
+    testCase.assertEqual(logged.userId, account.userId)
+    yield _timeout(joiner.updateNetworkInfo())
+    yield _timeout(joiner.startMatchmaking())
+    setup = yield _timeout(joiner.waitForNotification(Component.GAME_MANAGER, N.GAME_SETUP))
+    body = tdf.decode(gamemanager.NotifyGameSetup, setup.body)
+    testCase.assertEqual(body.game.gameId, game.gameId)
+    players = {player.playerId for player in hub.games.games[game.gameId].players}
+    testCase.assertEqual(players, {host.userId, joiner.userId})
+    return host, joiner, game.gameId
+
+
+@defer.inlineCallbacks
+def getJSON(agent: Any, url: str, headers: Mapping[str, str] | None = None) -> Any:
+    """
+    C{GET url} and parse the JSON answer.
+    """
+    raw = Headers({name.encode(): [value.encode()] for name, value in (headers or {}).items()})
+    response = yield _timeout(agent.request(b"GET", url.encode("ascii"), raw))
+    body = yield readBody(response)
+    if response.code != 200:
+        raise AssertionError(f"GET {url}: {response.code} {body[:200]!r}")
+    return json.loads(body)
+
+
+# -- direct TLS
+
+
+class DirectTLSTests(TestCase):
+    """
+    The server's own TLS listener (C{ssl:} strports description), its
+    certificate issued by an intermediate authority, and our client
+    verifying it against the root given with C{--ca-file}.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        self.ca = TestCA(self.mktemp())
+        self.files = self.ca.issue("server")
+
+    def startServer(self, description: str) -> ServerFixture:
+        return ServerFixture(self, ["--listen", description])
+
+    def chainedServer(self) -> ServerFixture:
+        """
+        The server as docs/tls.md configures it: the certificate in
+        C{certKey}, the intermediates in C{extraCertChain}.
+        """
+        return self.startServer(
+            f"ssl:0:interface=127.0.0.1:privateKey={self.files.key}"
+            f":certKey={self.files.certificate}:extraCertChain={self.ca.chainPath}"
+        )
+
+    @defer.inlineCallbacks
+    def test_gameThroughClient(self) -> Any:
+        """
+        Against C{https://127.0.0.1:PORT/} with C{--ca-file}, the client
+        starts, and a game through its Blaze proxy logs in, saves and loads
+        settings, hosts a game and a second player matchmakes into it.
+        """
+        server = self.chainedServer()
+        url = f"https://127.0.0.1:{server.port}/"
+        client = yield startClient(self, url, "--ca-file", self.ca.rootPath)
+        assert client.server is not None
+        self.assertEqual(str(client.server.url), url)
+        self.assertTrue(client.server.url.secure)
+        yield playThrough(self, client, server.hub)
+        self.assertEqual(client.exits, [])
+
+    @defer.inlineCallbacks
+    def test_untrustedWithoutCAFile(self) -> Any:
+        """
+        Without C{--ca-file} the private authority is not trusted: the
+        client does not start, and says why.
+        """
+        server = self.chainedServer()
+        client = startClient(self, f"https://127.0.0.1:{server.port}/")
+        failure = yield self.assertFailure(client, clienttap.StartupFailed)
+        self.assertIn(f"certificate not trusted for 127.0.0.1:{server.port}", str(failure))
+        self.assertIn("--ca-file", str(failure))
+        self.assertEqual(server.hub.sessions, {})
+
+    @defer.inlineCallbacks
+    def test_hostNameChecked(self) -> Any:
+        """
+        The certificate names 127.0.0.1 only; asked for as C{localhost},
+        the server is refused even with the authority trusted.
+        """
+        server = self.chainedServer()
+        client = startClient(
+            self, f"https://localhost:{server.port}/", "--ca-file", self.ca.rootPath
+        )
+        failure = yield self.assertFailure(client, clienttap.StartupFailed)
+        self.assertIn(
+            f"certificate not trusted for localhost:{server.port}: "
+            f"the certificate is not valid for localhost:{server.port}",
+            str(failure),
+        )
+
+    @defer.inlineCallbacks
+    def test_fullChainInCertKeyIsNotEnough(self) -> Any:
+        """
+        Twisted's C{ssl:} listener uses only the first certificate of
+        C{certKey}: given a full chain there, without C{extraCertChain},
+        it does not send the intermediate and clients cannot verify it
+        (why docs/tls.md insists on C{extraCertChain}).
+        """
+        server = self.startServer(
+            f"ssl:0:interface=127.0.0.1:privateKey={self.files.key}"
+            f":certKey={self.files.fullchain}"
+        )
+        client = startClient(
+            self, f"https://127.0.0.1:{server.port}/", "--ca-file", self.ca.rootPath
+        )
+        failure = yield self.assertFailure(client, clienttap.StartupFailed)
+        self.assertIn("certificate not trusted", str(failure))
+
+
+# -- which address the server believes, in memory
+
+
+class ClientAddressTests(SynchronousTestCase):
+    """
+    C{client_address} of C{GET /api/server} and the peer of a Blaze
+    session, as the server's real site sees them for requests from a given
+    peer with forwarding headers.
+    """
+
+    TRUSTED = "127.0.0.1"
+    UNTRUSTED = "192.0.2.10"
+
+    def harness(self, reverseProxy: bool, trusted: str = "127.0.0.1") -> WebHarness:
+        return WebHarness(self, reverse_proxy=reverseProxy, trusted_proxies=trusted)
+
+    def send(self, harness: WebHarness, peer: str, raw: bytes) -> StringTransport:
+        address = IPv4Address("TCP", peer, 40000)
+        channel = harness.site.buildProtocol(address)
+        transport = StringTransport(peerAddress=address,
+                                    hostAddress=IPv4Address("TCP", "127.0.0.1", 8080))
+        channel.makeConnection(transport)
+        channel.dataReceived(raw)
+        return transport
+
+    def clientAddress(
+        self, harness: WebHarness, peer: str, headers: Mapping[str, str] | None = None
+    ) -> str:
+        lines = ["GET /api/server HTTP/1.1", "Host: me3.example.org", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        transport = self.send(harness, peer, ("\r\n".join(lines) + "\r\n\r\n").encode())
+        response = parseResponse(transport.value())
+        self.assertEqual(response.code, 200, response.body)
+        address = response.json()["client_address"]
+        assert isinstance(address, str)
+        return address
+
+    def test_notBelievedWithoutReverseProxy(self) -> None:
+        """
+        With C{reverse_proxy} off, a forged C{X-Real-IP} or
+        C{X-Forwarded-For} is ignored, even from 127.0.0.1.
+        """
+        harness = self.harness(False)
+        self.assertEqual(self.clientAddress(harness, self.TRUSTED, {"X-Real-IP": FORGED}),
+                         self.TRUSTED)
+        self.assertEqual(
+            self.clientAddress(harness, self.TRUSTED, {"X-Forwarded-For": FORGED}),
+            self.TRUSTED,
+        )
+
+    def test_believedFromTrustedProxy(self) -> None:
+        """
+        With C{reverse_proxy} on, a trusted peer's C{X-Real-IP} is the
+        client's address; without it, the last C{X-Forwarded-For} entry
+        (the one the proxy appended) is.
+        """
+        harness = self.harness(True)
+        self.assertEqual(self.clientAddress(harness, self.TRUSTED, {"X-Real-IP": FORGED}),
+                         FORGED)
+        self.assertEqual(
+            self.clientAddress(
+                harness, self.TRUSTED, {"X-Forwarded-For": f"198.51.100.7, {FORGED}"}
+            ),
+            FORGED,
+        )
+        self.assertEqual(
+            self.clientAddress(
+                harness, self.TRUSTED,
+                {"X-Real-IP": FORGED, "X-Forwarded-For": "198.51.100.7"},
+            ),
+            FORGED,
+        )
+        self.assertEqual(self.clientAddress(harness, self.TRUSTED), self.TRUSTED)
+
+    def test_notBelievedFromUntrustedPeer(self) -> None:
+        """
+        With C{reverse_proxy} on, a peer that is not in C{trusted_proxies}
+        is reported as itself whatever it sends.
+        """
+        harness = self.harness(True)
+        for headers in ({"X-Real-IP": FORGED}, {"X-Forwarded-For": FORGED}):
+            self.assertEqual(self.clientAddress(harness, self.UNTRUSTED, headers),
+                             self.UNTRUSTED)
+
+    def test_trustedList(self) -> None:
+        """
+        C{trusted_proxies} is a comma-separated list: a listed peer is
+        believed, 127.0.0.1 is not once it is no longer listed.
+        """
+        harness = self.harness(True, trusted=f"10.0.0.1, {self.UNTRUSTED}")
+        self.assertEqual(
+            self.clientAddress(harness, self.UNTRUSTED, {"X-Real-IP": FORGED}), FORGED
+        )
+        self.assertEqual(
+            self.clientAddress(harness, self.TRUSTED, {"X-Real-IP": FORGED}), self.TRUSTED
+        )
+
+    def test_unusableForwardedAddress(self) -> None:
+        """
+        A forwarded value that is no IPv4 address (garbage, IPv6) is not
+        used: the next header, or the peer, is.
+        """
+        harness = self.harness(True)
+        self.assertEqual(
+            self.clientAddress(harness, self.TRUSTED, {"X-Real-IP": "not-an-address"}),
+            self.TRUSTED,
+        )
+        self.assertEqual(
+            self.clientAddress(
+                harness, self.TRUSTED,
+                {"X-Real-IP": "2001:db8::1", "X-Forwarded-For": FORGED},
+            ),
+            FORGED,
+        )
+
+    def upgrade(self, harness: WebHarness, peer: str) -> Any:
+        raw = (
+            "GET /api/server/upgrade HTTP/1.1\r\nHost: me3.example.org\r\n"
+            "Connection: Upgrade\r\nUpgrade: blaze\r\n"
+            f"X-Real-IP: {FORGED}\r\n\r\n"
+        ).encode()
+        transport = self.send(harness, peer, raw)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 101 "), transport.value())
+        (session,) = harness.hub.sessions.values()
+        return session
+
+    def test_blazeSessionPeer(self) -> None:
+        """
+        The Blaze session of an upgraded connection gets the same address:
+        the forwarded one from a trusted proxy, the peer otherwise.
+        """
+        self.assertEqual(self.upgrade(self.harness(True), self.TRUSTED).peerHost, FORGED)
+        self.assertEqual(self.upgrade(self.harness(True), self.UNTRUSTED).peerHost,
+                         self.UNTRUSTED)
+        self.assertEqual(self.upgrade(self.harness(False), self.TRUSTED).peerHost,
+                         self.TRUSTED)
+
+
+# -- nginx: reading, adapting and running contrib/nginx/pocketrelay.conf
+
+
+_TOKENS = re.compile(r"""#[^\n]*|'[^']*'|"[^"]*"|[{};]|[^\s{};'"#]+""")
+
+
+@attrs.frozen
+class Directive:
+    """
+    One directive of an nginx configuration: its name, its arguments (as
+    written, quotes kept) and its block (L{None} for a simple directive).
+    """
+
+    name: str
+    args: tuple[str, ...] = ()
+    block: tuple[Directive, ...] | None = None
+
+
+class NginxSyntaxError(ValueError):
+    """
+    The configuration text is not well-formed.
+    """
+
+
+def parseNginx(text: str) -> tuple[Directive, ...]:
+    """
+    Parse nginx configuration text (comments dropped) into a tree of
+    L{Directive}s.
+
+    @raise NginxSyntaxError: for unbalanced braces or a directive without
+        its C{;}.
+    """
+    tokens = [t for t in _TOKENS.findall(text) if not t.startswith("#")]
+    position = 0
+
+    def block(nested: bool) -> tuple[Directive, ...]:
+        nonlocal position
+        found: list[Directive] = []
+        words: list[str] = []
+        while position < len(tokens):
+            token = tokens[position]
+            position += 1
+            if token == ";":
+                if not words:
+                    raise NginxSyntaxError("empty directive")
+                found.append(Directive(words[0], tuple(words[1:])))
+                words = []
+            elif token == "{":
+                if not words:
+                    raise NginxSyntaxError("block without a name")
+                found.append(Directive(words[0], tuple(words[1:]), block(True)))
+                words = []
+            elif token == "}":
+                if not nested or words:
+                    raise NginxSyntaxError("unexpected }")
+                return tuple(found)
+            else:
+                words.append(token)
+        if nested or words:
+            raise NginxSyntaxError("unexpected end of the configuration")
+        return tuple(found)
+
+    return block(False)
+
+
+def renderNginx(directives: Iterable[Directive], indent: str = "") -> str:
+    """
+    Configuration text for a tree of L{Directive}s.
+    """
+    lines = []
+    for directive in directives:
+        head = " ".join((directive.name, *directive.args))
+        if directive.block is None:
+            lines.append(f"{indent}{head};")
+        else:
+            lines.append(f"{indent}{head} {{")
+            lines.append(renderNginx(directive.block, indent + "    "))
+            lines.append(f"{indent}}}")
+    return "\n".join(line for line in lines if line)
+
+
+def walk(directives: Iterable[Directive]) -> Iterator[Directive]:
+    """
+    Every directive of the tree, depth first.
+    """
+    for directive in directives:
+        yield directive
+        if directive.block is not None:
+            yield from walk(directive.block)
+
+
+def only(directives: Iterable[Directive], name: str, args: tuple[str, ...] | None = None) -> Directive:
+    """
+    The one directive called C{name} (with C{args}, if given) among
+    C{directives}.
+    """
+    found = [d for d in directives if d.name == name and (args is None or d.args == args)]
+    if len(found) != 1:
+        raise AssertionError(f"expected one {name} {args or ''} directive, found {len(found)}")
+    return found[0]
+
+
+_TIME_UNITS = {"ms": 0.001, "": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
+               "M": 2592000, "y": 31536000}
+
+
+def nginxSeconds(value: str) -> float:
+    """
+    An nginx time value (C{90}, C{120s}, C{1h}, C{1h30m}, C{500ms}) in
+    seconds.
+    """
+    parts = re.findall(r"(\d+)(ms|[smhdwMy]?)", value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"not an nginx time: {value!r}")
+    return sum(int(number) * _TIME_UNITS[unit] for number, unit in parts)
+
+
+def contribTree() -> tuple[Directive, ...]:
+    """
+    C{contrib/nginx/pocketrelay.conf}, parsed.
+    """
+    return parseNginx(CONTRIB_CONF.getContent().decode("utf-8"))
+
+
+def _replaceIn(
+    directives: tuple[Directive, ...], path: tuple[str, ...], change: Any
+) -> tuple[Directive, ...]:
+    """
+    Apply C{change} (directives -> directives) to the block reached by
+    C{path} (block names, e.g. C{("server", "location")}), which must
+    exist exactly once at each step.
+    """
+    if not path:
+        return tuple(change(directives))
+    name = path[0]
+    target = only([d for d in directives if d.block is not None], name)
+    assert target.block is not None
+    return tuple(
+        attrs.evolve(d, block=_replaceIn(target.block, path[1:], change)) if d is target else d
+        for d in directives
+    )
+
+
+def _substitute(name: str, args: tuple[str, ...]) -> Any:
+    def change(directives: tuple[Directive, ...]) -> list[Directive]:
+        only(directives, name)
+        return [Directive(name, args) if d.name == name else d for d in directives]
+
+    return change
+
+
+def testConfiguration(
+    listenPort: int,
+    upstreamPort: int,
+    certificate: str,
+    key: str,
+    location: Mapping[str, tuple[str, ...]] | None = None,
+    server: Iterable[Directive] = (),
+) -> tuple[Directive, ...]:
+    """
+    The http-context directives of C{contrib/nginx/pocketrelay.conf} as
+    the test runs them: the same directives, with its listeners replaced
+    by one on C{127.0.0.1:listenPort}, the test certificate, and the
+    server's port in C{proxy_pass}.
+
+    @param location: directives of C{location /} to replace (name to
+        arguments), to show what they do.
+    @param server: directives to add to the C{server} block.
+    """
+    tree = contribTree()
+
+    def listeners(directives: tuple[Directive, ...]) -> list[Directive]:
+        ports = [d.args for d in directives if d.name == "listen"]
+        if ports != [("443", "ssl"), ("[::]:443", "ssl")]:
+            raise AssertionError(f"unexpected listen directives in {CONTRIB_CONF.path}: {ports}")
+        kept = [d for d in directives if d.name != "listen"]
+        return [Directive("listen", (f"127.0.0.1:{listenPort}", "ssl")), *kept, *server]
+
+    tree = _replaceIn(tree, ("server",), listeners)
+    tree = _replaceIn(tree, ("server",), _substitute("ssl_certificate", (f'"{certificate}"',)))
+    tree = _replaceIn(tree, ("server",), _substitute("ssl_certificate_key", (f'"{key}"',)))
+    tree = _replaceIn(
+        tree, ("server", "location"),
+        _substitute("proxy_pass", (f"http://127.0.0.1:{upstreamPort}",)),
+    )
+    for name, args in (location or {}).items():
+        tree = _replaceIn(tree, ("server", "location"), _substitute(name, args))
+    return tree
+
+
+def mainConfiguration(prefix: str, http: Iterable[Directive]) -> str:
+    """
+    A complete nginx configuration around C{http} directives, keeping
+    every file of nginx in C{prefix} and running in the foreground.
+    """
+    def quoted(name: str) -> str:
+        return '"' + os.path.join(prefix, name) + '"'
+
+    lines = [
+        "daemon off;",
+        "master_process on;",
+        "worker_processes 1;",
+        f"pid {quoted('nginx.pid')};",
+        f"error_log {quoted('error.log')} notice;",
+        "events { worker_connections 128; }",
+        "http {",
+        f"    access_log {quoted('access.log')};",
+        f"    client_body_temp_path {quoted('client_body')};",
+        f"    proxy_temp_path {quoted('proxy')};",
+        f"    fastcgi_temp_path {quoted('fastcgi')};",
+        f"    uwsgi_temp_path {quoted('uwsgi')};",
+        f"    scgi_temp_path {quoted('scgi')};",
+        renderNginx(http, "    "),
+        "}",
+    ]
+    if os.geteuid() == 0:
+        # Workers would otherwise switch to "nobody", who may not reach
+        # the test's directory.
+        lines.insert(0, "user root;")
+    return "\n".join(lines) + "\n"
+
+
+def _freePort() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class NginxProcess:
+    """
+    nginx running a configuration in a temporary directory, in its own
+    process group, listening on a free port of 127.0.0.1.
+
+    @ivar port: the port nginx listens on, once started.
+    """
+
+    startTimeout = 10.0
+    stopTimeout = 10.0
+
+    def __init__(self, testCase: TestCase, build: Any) -> None:
+        """
+        @param build: C{port -> tuple[Directive, ...]}, the http-context
+            directives for nginx listening on C{port}.
+        """
+        assert NGINX is not None
+        self.testCase = testCase
+        self.build = build
+        self.prefix = os.path.abspath(testCase.mktemp())
+        os.makedirs(self.prefix)
+        self.configPath = os.path.join(self.prefix, "nginx.conf")
+        self.errorLog = os.path.join(self.prefix, "error.log")
+        self.outputPath = os.path.join(self.prefix, "output.log")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.tree: tuple[Directive, ...] = ()
+
+    def command(self, *extra: str) -> list[str]:
+        assert NGINX is not None
+        return [NGINX, "-p", self.prefix + "/", "-c", self.configPath, "-e", self.errorLog,
+                *extra]
+
+    def output(self) -> str:
+        text = ""
+        for path in (self.outputPath, self.errorLog):
+            if os.path.exists(path):
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text += f.read()
+        return text
+
+    def check(self) -> None:
+        """
+        C{nginx -t}: the configuration is valid.
+        """
+        result = subprocess.run(self.command("-t"), capture_output=True, text=True,
+                                timeout=30, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise AssertionError(f"nginx -t failed:\n{result.stderr}\n{self.configuration()}")
+
+    def configuration(self) -> str:
+        with open(self.configPath, encoding="utf-8") as f:
+            return f.read()
+
+    @defer.inlineCallbacks
+    def start(self) -> Any:
+        """
+        Write the configuration, check it, start nginx and wait until it
+        accepts connections (a port taken meanwhile is retried).
+        """
+        for attempt in range(3):
+            self.port = _freePort()
+            self.tree = tuple(self.build(self.port))
+            with open(self.configPath, "w", encoding="utf-8") as f:
+                f.write(mainConfiguration(self.prefix, self.tree))
+            self.check()
+            with open(self.outputPath, "wb") as output:
+                self.process = subprocess.Popen(
+                    self.command(), stdin=subprocess.DEVNULL, stdout=output,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            self.testCase.addCleanup(self.stop)
+            listening = yield self.waitListening()
+            if listening:
+                return None
+            yield self.stop()
+            if "Address already in use" not in self.output() or attempt == 2:
+                raise AssertionError(f"nginx did not start:\n{self.output()}")
+        return None
+
+    @defer.inlineCallbacks
+    def waitListening(self) -> Any:
+        assert self.process is not None
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port, timeout=1)
+        for _ in range(int(self.startTimeout / 0.05)):
+            if self.process.poll() is not None:
+                return False
+            try:
+                probe = yield connectProtocol(endpoint, Protocol())
+            except Exception:
+                yield _sleep(0.05)
+            else:
+                probe.transport.loseConnection()
+                return True
+        return False
+
+    def signal(self, number: int) -> None:
+        """
+        Send a signal to the master process.
+        """
+        assert self.process is not None
+        os.kill(self.process.pid, number)
+
+    @defer.inlineCallbacks
+    def stop(self) -> Any:
+        """
+        Stop nginx: SIGTERM to its process group, SIGKILL after
+        L{stopTimeout} seconds.
+        """
+        process = self.process
+        if process is None or process.poll() is not None:
+            return None
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        for _ in range(int(self.stopTimeout / 0.05)):
+            if process.poll() is not None:
+                break
+            yield _sleep(0.05)
+        else:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(5)
+        return None
+
+
+def requireNginx() -> None:
+    if NGINX is None:
+        raise SkipTest("nginx is not installed (Debian: apt-get install nginx)")
+
+
+class NginxConfigurationTests(SynchronousTestCase):
+    """
+    What C{contrib/nginx/pocketrelay.conf} says, read with a small parser.
+    """
+
+    def location(self) -> tuple[Directive, ...]:
+        server = only(contribTree(), "server")
+        assert server.block is not None
+        location = only(server.block, "location", ("/",))
+        assert location.block is not None
+        return location.block
+
+    def test_upgradeForwarded(self) -> None:
+        """
+        HTTP/1.1 to the server, with Upgrade passed on and Connection from
+        the C{$connection_upgrade} map (C{upgrade}, or C{close} without an
+        Upgrade header).
+        """
+        location = self.location()
+        self.assertEqual(only(location, "proxy_http_version").args, ("1.1",))
+        only(location, "proxy_set_header", ("Upgrade", "$http_upgrade"))
+        only(location, "proxy_set_header", ("Connection", "$connection_upgrade"))
+        mapping = only(contribTree(), "map")
+        self.assertEqual(mapping.args, ("$http_upgrade", "$connection_upgrade"))
+        assert mapping.block is not None
+        self.assertEqual({d.name: d.args for d in mapping.block},
+                         {"default": ("upgrade",), "''": ("close",)})
+
+    def test_clientAddressHeaders(self) -> None:
+        """
+        Host, X-Real-IP (from C{$remote_addr}, so a client cannot forge it)
+        and X-Forwarded-For are set.
+        """
+        location = self.location()
+        only(location, "proxy_set_header", ("Host", "$host"))
+        only(location, "proxy_set_header", ("X-Real-IP", "$remote_addr"))
+        only(location, "proxy_set_header", ("X-Forwarded-For", "$proxy_add_x_forwarded_for"))
+
+    def test_longTimeoutsNoBuffering(self) -> None:
+        """
+        Upgraded connections may be silent far longer than nginx's 60 s
+        default: both timeouts are at least 120 s; responses are not
+        buffered.
+        """
+        location = self.location()
+        for name in ("proxy_read_timeout", "proxy_send_timeout"):
+            (value,) = only(location, name).args
+            self.assertGreaterEqual(nginxSeconds(value), 120, name)
+        self.assertEqual(only(location, "proxy_buffering").args, ("off",))
+
+    def test_tls(self) -> None:
+        """
+        TLS on 443 (IPv4 and IPv6) without HTTP/2, TLS 1.2 and 1.3 only,
+        with certificate placeholders an operator replaces.
+        """
+        server = only(contribTree(), "server")
+        assert server.block is not None
+        self.assertEqual([d.args for d in server.block if d.name == "listen"],
+                         [("443", "ssl"), ("[::]:443", "ssl")])
+        self.assertNotIn("http2", [d.name for d in walk(server.block)])
+        self.assertEqual(only(server.block, "ssl_protocols").args, ("TLSv1.2", "TLSv1.3"))
+        self.assertTrue(only(server.block, "ssl_certificate").args[0].endswith("fullchain.pem"))
+        self.assertTrue(only(server.block, "ssl_certificate_key").args[0].endswith("privkey.pem"))
+
+    def test_streamExampleCommented(self) -> None:
+        """
+        The UDP tunnel example is a comment (a stream block is not allowed
+        where this file is included), and is itself well-formed with a UDP
+        listener.
+        """
+        self.assertNotIn("stream", [d.name for d in walk(contribTree())])
+        lines = CONTRIB_CONF.getContent().decode("utf-8").splitlines()
+        start, end = lines.index("# stream {"), lines.index("# }")
+        example = "\n".join(line[1:] for line in lines[start : end + 1])
+        stream = only(parseNginx(example), "stream")
+        assert stream.block is not None
+        server = only(stream.block, "server")
+        assert server.block is not None
+        self.assertEqual(only(server.block, "listen").args, ("9032", "udp"))
+        self.assertEqual(only(server.block, "proxy_pass").args, ("127.0.0.1:9032",))
+
+    def test_testConfiguration(self) -> None:
+        """
+        The configuration the tests run differs from the file only in its
+        listener, certificate paths and upstream port; it keeps the
+        timeouts at least 120 s.
+        """
+        derived = testConfiguration(4443, 18080, "/t/c.pem", "/t/k.pem")
+        changed = {"listen", "ssl_certificate", "ssl_certificate_key", "proxy_pass"}
+
+        def kept(tree: Iterable[Directive]) -> list[tuple[str, tuple[str, ...]]]:
+            return [(d.name, d.args) for d in walk(tree) if d.name not in changed]
+
+        self.assertEqual(kept(derived), kept(contribTree()))
+        server = only(derived, "server")
+        assert server.block is not None
+        self.assertEqual(only(server.block, "listen").args, ("127.0.0.1:4443", "ssl"))
+        self.assertEqual(only(server.block, "ssl_certificate").args, ('"/t/c.pem"',))
+        location = only(server.block, "location")
+        assert location.block is not None
+        self.assertEqual(only(location.block, "proxy_pass").args, ("http://127.0.0.1:18080",))
+        self.assertGreaterEqual(nginxSeconds(only(location.block, "proxy_read_timeout").args[0]),
+                                120)
+
+    def test_parser(self) -> None:
+        """
+        The parser keeps quoted arguments, drops comments, and refuses
+        unbalanced text; nginx times are converted to seconds.
+        """
+        tree = parseNginx("a 'x y' \"z\"; # c\nb { c 1; }")
+        self.assertEqual(tree, (Directive("a", ("'x y'", '"z"')),
+                                Directive("b", (), (Directive("c", ("1",)),))))
+        self.assertEqual(renderNginx(tree), "a 'x y' \"z\";\nb {\n    c 1;\n}")
+        for bad in ("a", "b {", "}", "a { b }", ";"):
+            self.assertRaises(NginxSyntaxError, parseNginx, bad)
+        self.assertEqual([nginxSeconds(v) for v in ("90", "120s", "1h", "1h30m", "500ms")],
+                         [90, 120, 3600, 5400, 0.5])
+        self.assertRaises(ValueError, nginxSeconds, "1 hour")
+
+
+class NginxTests(TestCase):
+    """
+    The server behind nginx running C{contrib/nginx/pocketrelay.conf}
+    (adapted to the test), with C{reverse_proxy = true} and
+    C{trusted_proxies = 127.0.0.1}, and our client in front.
+    """
+
+    timeout = 90
+
+    def setUp(self) -> None:
+        requireNginx()
+        self.ca = TestCA(self.mktemp())
+        self.files = self.ca.issue("server")
+        self.server = ServerFixture(
+            self, ["--set", "reverse_proxy=true", "--set", "trusted_proxies=127.0.0.1"]
+        )
+
+    @defer.inlineCallbacks
+    def startNginx(
+        self, location: Mapping[str, tuple[str, ...]] | None = None,
+        server: Iterable[Directive] = (),
+    ) -> Any:
+        """
+        nginx in front of the server, serving the full chain as the file
+        says (C{ssl_certificate} takes the certificate and intermediates).
+        """
+        def build(port: int) -> tuple[Directive, ...]:
+            return testConfiguration(
+                port, self.server.port, self.files.fullchain, self.files.key,
+                location=location, server=server,
+            )
+
+        nginx = NginxProcess(self, build)
+        yield nginx.start()
+        return nginx
+
+    def url(self, nginx: NginxProcess, path: str = "") -> str:
+        return f"https://127.0.0.1:{nginx.port}/{path}"
+
+    def agent(self, *clientCert: str) -> Any:
+        """
+        An HTTPS agent trusting the test's root, as our client's.
+        """
+        tls = loadClientTLS(self.ca.rootPath, *clientCert)
+        agent, pool = makeAgent(reactor, tls)
+        self.addCleanup(pool.closeCachedConnections)
+        return agent
+
+    @defer.inlineCallbacks
+    def upgradedThroughNginx(self, nginx: NginxProcess) -> Any:
+        """
+        A game upgraded straight through nginx (TLS, verified), without
+        our client.
+        """
+        game = GameClient(clock=reactor)
+        tls = loadClientTLS(self.ca.rootPath)
+        endpoint = upstreamEndpoint(reactor, normaliseServerURL(self.url(nginx)), tls, timeout=5)
+        upgrading = game.upgrading(host=f"127.0.0.1:{nginx.port}")
+        yield connectProtocol(endpoint, upgrading)
+        yield _timeout(upgrading.upgraded)
+
+        def close() -> Any:
+            game.disconnect()
+            return _until(lambda: bool(game.lost), "the game's connection to close")
+
+        self.addCleanup(close)
+        return game, upgrading
+
+    @defer.inlineCallbacks
+    def test_gameThroughNginx(self) -> Any:
+        """
+        Our client, verifying nginx's certificate with C{--ca-file}, starts;
+        a game through it logs in, saves settings and plays; after 3 s of
+        silence a ping still goes through the upgraded connection; the
+        server saw the Blaze sessions coming from 127.0.0.1 (nginx's
+        X-Real-IP).
+        """
+        nginx = yield self.startNginx()
+        client = yield startClient(self, self.url(nginx), "--ca-file", self.ca.rootPath)
+        host, joiner, gameId = yield playThrough(self, client, self.server.hub)
+        self.assertEqual(
+            {session.peerHost for session in self.server.hub.sessions.values()}, {"127.0.0.1"}
+        )
+        yield _sleep(3)
+        pong = yield _timeout(host.ping())
+        self.assertGreater(pong.serverTime, 1_600_000_000)
+        self.assertEqual(host.lost, [])
+        self.assertEqual(client.exits, [])
+
+    @defer.inlineCallbacks
+    def test_untrustedWithoutCAFile(self) -> Any:
+        """
+        Without C{--ca-file}, nginx's certificate from the private
+        authority is refused.
+        """
+        nginx = yield self.startNginx()
+        failure = yield self.assertFailure(startClient(self, self.url(nginx)),
+                                           clienttap.StartupFailed)
+        self.assertIn("certificate not trusted", str(failure))
+
+    @defer.inlineCallbacks
+    def test_forgedAddressReplaced(self) -> Any:
+        """
+        The server believes X-Real-IP from its trusted proxy (asked
+        directly from 127.0.0.1, a forged value is taken), but through
+        nginx the same forged headers are replaced by the address nginx saw,
+        127.0.0.1.
+        """
+        forged = {"X-Real-IP": FORGED, "X-Forwarded-For": FORGED}
+        direct = yield getJSON(Agent(reactor), self.server.url("/api/server").decode(), forged)
+        self.assertEqual(direct["client_address"], FORGED)
+
+        nginx = yield self.startNginx()
+        proxied = yield getJSON(self.agent(), self.url(nginx, "api/server"), forged)
+        self.assertEqual(proxied["ident"], "POCKET_RELAY_SERVER")
+        self.assertEqual(proxied["client_address"], "127.0.0.1")
+        plain = yield getJSON(self.agent(), self.url(nginx, "api/server"))
+        self.assertEqual(plain["client_address"], "127.0.0.1")
+
+    @defer.inlineCallbacks
+    def test_readTimeoutGovernsUpgradedConnections(self) -> Any:
+        """
+        What C{proxy_read_timeout} is for: with it at 1 s, nginx closes a
+        Blaze connection silent for 1 s, which the file's value prevents.
+        """
+        nginx = yield self.startNginx(location={"proxy_read_timeout": ("1s",)})
+        game, _ = yield self.upgradedThroughNginx(nginx)
+        yield _timeout(game.preAuth())
+        yield _until(lambda: bool(game.lost), "nginx to close the silent connection", 10)
+
+    @defer.inlineCallbacks
+    def test_reloadKeepsGames(self) -> Any:
+        """
+        A certificate renewal the nginx way: new files and SIGHUP.  The
+        upgraded connection open before keeps working; new connections get
+        the new certificate.
+        """
+        nginx = yield self.startNginx()
+        game, upgrading = yield self.upgradedThroughNginx(nginx)
+        yield _timeout(game.preAuth())
+        before = upgrading.transport.getPeerCertificate().get_serial_number()
+        self.assertEqual(before, self.files.serial)
+
+        renewed = self.ca.issue("renewed")
+        for source, target in ((renewed.fullchain, self.files.fullchain),
+                               (renewed.key, self.files.key)):
+            os.replace(source, target)
+        nginx.signal(signal.SIGHUP)
+
+        @defer.inlineCallbacks
+        def newSerial() -> Any:
+            fresh, upgraded = yield self.upgradedThroughNginx(nginx)
+            serial = upgraded.transport.getPeerCertificate().get_serial_number()
+            fresh.disconnect()
+            return serial
+
+        for _ in range(100):
+            serial = yield newSerial()
+            if serial == renewed.serial:
+                break
+            yield _sleep(0.05)
+        self.assertEqual(serial, renewed.serial)
+        pong = yield _timeout(game.ping())
+        self.assertGreater(pong.serverTime, 0)
+        self.assertEqual(game.lost, [])
+
+    @defer.inlineCallbacks
+    def test_clientCertificates(self) -> Any:
+        """
+        nginx requiring client certificates from the test authority
+        (docs/tls.md): our client with C{--client-cert} and C{--client-key}
+        starts and plays; without, nginx answers 400 and the client does
+        not start.
+        """
+        nginx = yield self.startNginx(server=[
+            Directive("ssl_client_certificate", (f'"{self.ca.rootPath}"',)),
+            Directive("ssl_verify_client", ("on",)),
+        ])
+        player = self.ca.issue("player", client=True)
+        client = yield startClient(
+            self, self.url(nginx), "--ca-file", self.ca.rootPath,
+            "--client-cert", player.certificate, "--client-key", player.key,
+        )
+        game = yield connectGame(self, client)
+        yield _timeout(game.preAuth())
+        created = yield _timeout(game.createAccount("tali@example.org", "keelah-selai"))
+        self.assertTrue(created.sessionKey)
+
+        failure = yield self.assertFailure(
+            startClient(self, self.url(nginx), "--ca-file", self.ca.rootPath),
+            clienttap.StartupFailed,
+        )
+        self.assertIn("400", str(failure))
