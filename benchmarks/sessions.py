@@ -32,6 +32,7 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
+from pocketrelay.server.limits import loadTestArguments
 from pocketrelay.testing.gameclient import GameClient
 
 
@@ -134,7 +135,9 @@ def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
          "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
-         "--data-dir", dataDir, "--log-level", "warn"],
+         "--data-dir", dataDir, "--log-level", "warn",
+         # Every simulated player comes from 127.0.0.1.
+         *loadTestArguments()],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,

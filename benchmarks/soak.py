@@ -647,8 +647,18 @@ def main(argv: list[str] | None = None) -> int:
         soak = Soak(reactor, port, players, duration, args.seed)
         try:
 
+            lastReport = [0.0]
+
             def sample() -> None:
-                samples.append((soak.now() - soak.start, rss(server.pid)))
+                at = soak.now() - soak.start
+                samples.append((at, rss(server.pid)))
+                if at - lastReport[0] >= 60 or not lastReport[0]:
+                    lastReport[0] = at or 1e-9
+                    stats = soak.stats
+                    print(f"  {at:6.0f} s: server RSS {samples[-1][1] / 2**20:.1f} MiB, "
+                          f"{len(soak.clients)} connected, {stats.logins} logins, "
+                          f"{stats.gamesHosted} games, {stats.requests} requests, "
+                          f"{sum(stats.errors.values())} errors", flush=True)
 
             @defer.inlineCallbacks
             def run() -> Any:

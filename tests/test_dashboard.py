@@ -30,7 +30,7 @@ from pocketrelay.testing.web import HttpResponse, WebHarness, parseResponse
 APP_ROUTES = (
     "/", "/login", "/register", "/account", "/profile", "/players", "/players/12",
     "/players/12/profile", "/games", "/leaderboard", "/leaderboard/cp", "/log",
-    "/players?q=shep&page=2", "/no/such/page", "/index.html",
+    "/players?q=shep&page=2", "/index.html",
 )
 
 
@@ -157,12 +157,15 @@ class ResourceTests(SynchronousTestCase):
 
     def test_appRoutes(self) -> None:
         """
-        Every path without an extension outside the reserved prefixes is
-        the page, so the app can route it in the browser.
+        Every path of the app's own pages is the page, so the app can route
+        it in the browser; other paths are 404 (a mistyped URL, such as a
+        wrong upgrade path, is not answered with the page).
         """
         for path in APP_ROUTES:
             response = get(self.resource, path)
             self.assertEqual((response.code, response.body), (200, self.page.body), path)
+        for path in ("/no/such/page", "/nope/api/server/upgrade", "/x"):
+            self.assertEqual(get(self.resource, path).code, 404, path)
 
     def test_versionedAssets(self) -> None:
         """

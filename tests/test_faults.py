@@ -58,6 +58,9 @@ STEP_TIMEOUT = 60.0
 
 SEED = int(os.environ.get("POCKETRELAY_FAULT_SEED", "20240917"))
 
+#: The tests send POSIX signals to the server process.
+_SKIP = None if os.name == "posix" else "needs POSIX signals (SIGKILL)"
+
 
 def _freePort() -> int:
     with socket.socket() as s:
@@ -243,6 +246,7 @@ class KillDuringSavesTests(TestCase):
     """
 
     timeout = 300
+    skip = _SKIP
     log = Logger()
 
     #: Players saving at once, saves each per burst, kill points.  All
@@ -424,6 +428,7 @@ class ProxyUpstreamFaultTests(TestCase):
     """
 
     timeout = 120
+    skip = _SKIP
 
     def setUp(self) -> None:
         self.server = ServerProcess(self)

@@ -341,12 +341,7 @@ class JoinTests(GamesTestMixin, SynchronousTestCase):
         notices = self.join(game, 2)
         self.assertEqual(
             shape(notices),
-            userAddedPair(2, 1)
-            + [
-                ((1,), GM, N.PLAYER_JOINING),
-                ((2,), GM, N.GAME_SETUP),
-                ((1, 2), US, U.USER_SESSION_EXTENDED_DATA_UPDATE),
-            ],
+            [*userAddedPair(2, 1), ((1,), GM, N.PLAYER_JOINING), ((2,), GM, N.GAME_SETUP), ((1, 2), US, U.USER_SESSION_EXTENDED_DATA_UPDATE)],
         )
         self.assertEqual(self.joined, [(game.gameId, 1), (game.gameId, 2)])
 
@@ -536,7 +531,8 @@ class MatchmakingTests(GamesTestMixin, SynchronousTestCase):
         C{members}: the async status first, then the join notices with a
         matchmaking GameSetup.
         """
-        expected = [((seeker,), GM, N.MATCHMAKING_ASYNC_STATUS)]
+        expected: list[tuple[tuple[int, ...], int, int]] = [
+            ((seeker,), GM, N.MATCHMAKING_ASYNC_STATUS)]
         for member in members:
             expected += userAddedPair(seeker, member)
         expected += [
@@ -579,7 +575,7 @@ class MatchmakingTests(GamesTestMixin, SynchronousTestCase):
         status at once.
         """
         self.create(1, {**LOBBY, "ME3map": "map3"})
-        msid, notices = self.matchmake(2)
+        _msid, notices = self.matchmake(2)
         self.assertEqual(shape(notices), [((2,), GM, N.MATCHMAKING_ASYNC_STATUS)])
         self.assertEqual((notices[0].body.sessionId, notices[0].body.userSessionId), (2, 1002))
         entry = self.games.queued(2)
@@ -1001,10 +997,7 @@ class LeaveTests(GamesTestMixin, SynchronousTestCase):
         notices = self.remove(game, 2)
         self.assertEqual(
             shape(notices),
-            [((1, 3, 2), GM, N.PLAYER_REMOVED)]
-            + userRemovedPair(2, 1)
-            + userRemovedPair(2, 3)
-            + [((2,), US, U.USER_SESSION_EXTENDED_DATA_UPDATE)],
+            [((1, 3, 2), GM, N.PLAYER_REMOVED), *userRemovedPair(2, 1), *userRemovedPair(2, 3), ((2,), US, U.USER_SESSION_EXTENDED_DATA_UPDATE)],
         )
         removed = notices[0].body
         self.assertEqual(
@@ -1026,7 +1019,7 @@ class LeaveTests(GamesTestMixin, SynchronousTestCase):
         self.remove(game, 2)
         self.assertEqual(self.ids(game), [1, 3, 4])
         notices = self.join(game, 5)
-        setup = [n for n in notices if n.command == N.GAME_SETUP][0].body
+        setup = next(n for n in notices if n.command == N.GAME_SETUP).body
         self.assertEqual(
             [(p.playerId, p.slotId) for p in setup.players], [(1, 0), (3, 1), (4, 2), (5, 3)])
 
@@ -1061,11 +1054,7 @@ class LeaveTests(GamesTestMixin, SynchronousTestCase):
         notices = self.remove(game, 1)
         self.assertEqual(
             shape(notices),
-            [((2, 3, 1), GM, N.PLAYER_REMOVED), ((2, 3), GM, N.ADMIN_LIST_CHANGE)]
-            + userRemovedPair(1, 2)
-            + userRemovedPair(1, 3)
-            + [((1,), US, U.USER_SESSION_EXTENDED_DATA_UPDATE)]
-            + migration((2, 3)),
+            [((2, 3, 1), GM, N.PLAYER_REMOVED), ((2, 3), GM, N.ADMIN_LIST_CHANGE), *userRemovedPair(1, 2), *userRemovedPair(1, 3), ((1,), US, U.USER_SESSION_EXTENDED_DATA_UPDATE), *migration((2, 3))],
         )
         migrating, start, back, finished = (n.body for n in notices[-4:])
         self.assertEqual((migrating.gameId, migrating.state), (game.gameId, GameState.MIGRATING))
@@ -1400,3 +1389,162 @@ class TunnelPolicyTests(SynchronousTestCase):
             self.assertTunnelled(self.setup("stricter", natType=natType))
         self.assertTunnelled(self.setup("stricter"))
         self.assertEqual(PlayerInfo(1, "x", 1).qos.natType, 4)
+
+
+class QueueRecheckTests(GamesTestMixin, SynchronousTestCase):
+    """
+    setGameSettings and advanceGameState re-check the queue when given the
+    time.
+    """
+
+    def test_settingsOpenToMatchmaking(self) -> None:
+        """
+        A game opened to matchmaking by setSettings takes a waiting seeker,
+        after the settings notice.
+        """
+        closed = ME3_CREATE_GAME_SETTINGS & ~GameSettings.OPEN_TO_MATCHMAKING
+        game = self.lobby(1, settings=closed)
+        self.matchmake(2)
+        notices = checked(self.games.setSettings(
+            game.gameId, 1, ME3_CREATE_GAME_SETTINGS, self.now))
+        self.assertEqual(shape(notices[:1]), [((1,), GM, N.GAME_SETTINGS_CHANGE)])
+        self.assertMatchmakingJoinOf(notices[1:], 2)
+        self.assertEqual(self.ids(game), [1, 2])
+
+    def test_settingsWithoutTime(self) -> None:
+        """
+        Without C{now} setSettings only announces the settings.
+        """
+        closed = ME3_CREATE_GAME_SETTINGS & ~GameSettings.OPEN_TO_MATCHMAKING
+        game = self.lobby(1, settings=closed)
+        self.matchmake(2)
+        notices = self.games.setSettings(game.gameId, 1, ME3_CREATE_GAME_SETTINGS)
+        self.assertEqual(shape(notices), [((1,), GM, N.GAME_SETTINGS_CHANGE)])
+        self.assertIsNotNone(self.games.queued(2))
+
+    def test_stateLeavesDestructing(self) -> None:
+        """
+        A game is not matched while DESTRUCTING; when its state changes
+        back, a waiting seeker joins after the state notice.
+        """
+        game = self.lobby(1)
+        self.games.setState(game.gameId, 1, GameState.DESTRUCTING, self.now)
+        self.matchmake(2)
+        self.assertIsNotNone(self.games.queued(2))
+        notices = checked(self.games.setState(game.gameId, 1, GameState.PRE_GAME, self.now))
+        self.assertEqual(shape(notices[:1]), [((1,), GM, N.GAME_STATE_CHANGE)])
+        self.assertMatchmakingJoinOf(notices[1:], 2)
+
+    def assertMatchmakingJoinOf(self, notices: Sequence[Notice], seeker: int) -> None:
+        self.assertEqual(shape(notices[:1]), [((seeker,), GM, N.MATCHMAKING_ASYNC_STATUS)])
+        setups = [n for n in notices if n.command == N.GAME_SETUP]
+        self.assertEqual([n.recipients for n in setups], [(seeker,)])
+        self.assertEqual(setups[0].body.reason.index, GameSetupReasonIndex.MATCHMAKING)
+
+
+class QueueLeftTests(GamesTestMixin, SynchronousTestCase):
+    """
+    C{onQueueLeft} reports every way out of matchmaking once.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.left: list[tuple[int, str, float]] = []
+        self.games.onQueueLeft = lambda *call: self.left.append(call)
+
+    def test_immediateMatch(self) -> None:
+        """
+        A seeker placed at once is "matched" after 0 seconds.
+        """
+        self.lobby(1)
+        self.matchmake(2)
+        self.assertEqual(self.left, [(2, "matched", 0.0)])
+
+    def test_matchedFromQueue(self) -> None:
+        """
+        A waiting seeker placed in a new game is "matched" after the time
+        it waited.
+        """
+        self.matchmake(2)
+        self.assertEqual(self.left, [])
+        self.now += 42
+        self.create(1)
+        self.assertEqual(self.left, [(2, "matched", 42.0)])
+
+    def test_timedOut(self) -> None:
+        """
+        A seeker failed by tick is "timed_out".
+        """
+        self.matchmake(2, durationMs=5000)
+        self.games.tick(self.now + 7)
+        self.assertEqual(self.left, [(2, "timed_out", 7.0)])
+
+    def test_cancelled(self) -> None:
+        """
+        Cancelling, disconnecting, creating or joining a game oneself all
+        count as "cancelled".
+        """
+        other = self.lobby(9, attributes={**LOBBY, "ME3privacy": "PRIVATE"})
+        nowhere = MatchRules({"ME3map": "nowhere"})
+        for playerId in (2, 3, 4, 5):
+            self.matchmake(playerId, nowhere)
+        self.now += 3
+        self.games.cancelMatchmaking(2, self.now)
+        self.games.leaveAll(3, PlayerRemovedReason.PLAYER_CONN_LOST, self.now)
+        self.create(4)
+        self.join(other, 5)
+        self.assertEqual(
+            self.left,
+            [(2, "cancelled", 3.0), (3, "cancelled", 3.0), (4, "cancelled", 3.0),
+             (5, "cancelled", 3.0)],
+        )
+
+    def test_notQueued(self) -> None:
+        """
+        Leaving, creating or joining without matchmaking reports nothing.
+        """
+        game = self.lobby(1, 2, 4)
+        self.games.cancelMatchmaking(2, self.now)
+        self.games.leaveAll(1, PlayerRemovedReason.PLAYER_LEFT, self.now)
+        self.join(game, 3)
+        self.create(5)
+        self.assertEqual(self.ids(game), [4, 3])
+        self.assertEqual(self.left, [])
+
+
+class InvariantTests(GamesTestMixin, SynchronousTestCase):
+    """
+    L{Games.checkInvariants} notices broken state.
+    """
+
+    def test_holds(self) -> None:
+        """
+        Normal operations keep the invariants.
+        """
+        game = self.lobby(1, 2, 3)
+        self.games.addAdmin(game.gameId, 1, 3)
+        self.games.remove(game.gameId, 1, PlayerRemovedReason.PLAYER_LEFT, self.now)
+        self.matchmake(4, MatchRules({"ME3map": "nowhere"}))
+        self.games.checkInvariants()
+
+    def test_broken(self) -> None:
+        """
+        Each kind of corruption raises L{AssertionError}.
+        """
+        def corruptions() -> Iterable[Any]:
+            yield lambda g, games: g.players.clear()
+            yield lambda g, games: games.byPlayer.pop(2)
+            yield lambda g, games: games.byPlayer.__setitem__(9, g.gameId)
+            yield lambda g, games: g.admins.append(2) or g.admins.append(2)
+            yield lambda g, games: g.admins.append(7)
+            yield lambda g, games: g.admins.remove(1)
+            yield lambda g, games: games.queue.append(games.queue[0])
+            yield lambda g, games: setattr(games.queue[0], "info", player(1))
+        for corrupt in corruptions():
+            self.setUp()
+            game = self.lobby(1, 2)
+            self.matchmake(3, MatchRules({"ME3map": "nowhere"}))
+            self.games.checkInvariants()
+            corrupt(game, self.games)
+            self.assertRaises(AssertionError, self.games.checkInvariants)
+        self.setUp()

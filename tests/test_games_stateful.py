@@ -27,7 +27,6 @@ from hypothesis.stateful import (
 )
 from twisted.trial.unittest import SynchronousTestCase
 
-from pocketrelay.blaze import tdf
 from pocketrelay.blaze.ids import (
     Component,
     GameManagerNotification,
@@ -302,12 +301,12 @@ class GamesMachine(RuleBasedStateMachine):
                 else:
                     assert notice.command == U.USER_SESSION_EXTENDED_DATA_UPDATE
                     about = body.userId
-                    allowed = {about}
+                    entitled = {about}
                     for members in (before, after):
                         gid = gameOfPlayer(members, about)
                         if gid is not None:
-                            allowed |= members[gid]
-                    assert set(recipients) <= allowed, f"{notice} to strangers"
+                            entitled |= members[gid]
+                    assert set(recipients) <= entitled, f"{notice} to strangers"
                     now = gameOfPlayer(after, about)
                     assert [o.id for o in body.data.games] == ([] if now is None else [now])
 
@@ -355,14 +354,31 @@ class GamesMachine(RuleBasedStateMachine):
         """
         gid = self.pickGame(index)
         for _ in range(count):
-            who = self.idle(0)
-            self.step(lambda: self.games.join(gid, who, self.now))
+            self.joinOne(gid, self.idle(0))
+
+    def joinOne(self, gid: int, who: PlayerInfo) -> None:
+        self.step(lambda: self.games.join(gid, who, self.now))
 
     @rule(which=newcomers, rules=ruleSets,
           durationMs=st.sampled_from([0, 5_000, 60_000, 1_800_000, 1_800_000]))
     def startMatchmaking(self, which: int, rules: MatchRules, durationMs: int) -> None:
         who = self.idle(which)
         self.step(lambda: self.games.startMatchmaking(who, rules, durationMs, self.now))
+
+    @precondition(_hasGames)
+    @rule(which=newcomers, index=indexes)
+    def seek(self, which: int, index: int) -> None:
+        """
+        startMatchmaking with rules made to suit one game (which may be
+        full, closed or private: then the seeker waits).
+        """
+        who = self.idle(which)
+        attributes = self.games.games[self.pickGame(index)].attributes
+        rules = MatchRules(
+            {"ME3map": attributes.get("ME3map", "map2")},
+            frozenset(k for k in attributes if k.startswith("ME3_dlc")),
+        )
+        self.step(lambda: self.games.startMatchmaking(who, rules, 1_800_000, self.now))
 
     @precondition(_hasPlayers)
     @rule(who=poolPlayers)

@@ -151,7 +151,7 @@ class FourPlayerTests(TestCase):
     def test_disconnectRemovesWithConnectionLost(self) -> Any:
         """
         A player whose connection drops is removed with reason
-        PLAYER_CONN_LOST, and the others are told.
+        BLAZESERVER_CONN_LOST (not "left"), and the others are told.
         """
         host = yield self.player("shepard")
         created = yield host.createGame()
@@ -162,7 +162,7 @@ class FourPlayerTests(TestCase):
         removed = yield self.waitFor(host, N.PLAYER_REMOVED)
         body = tdf.decode(gamemanager.NotifyPlayerRemoved, removed[0].body)
         self.assertEqual(body.gameId, created.gameId)
-        self.assertEqual(body.reason, gamemanager.PlayerRemovedReason.PLAYER_CONN_LOST)
+        self.assertEqual(body.reason, gamemanager.PlayerRemovedReason.BLAZESERVER_CONN_LOST)
 
     @defer.inlineCallbacks
     def test_privateGameNotMatched(self) -> Any:

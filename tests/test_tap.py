@@ -123,14 +123,16 @@ class MakeServiceTests(SynchronousTestCase):
 
     def test_tree(self) -> None:
         """
-        The tree holds the store, the password pool, the matchmaking
-        ticker and the listener, and
+        The tree holds the store, the password pool, the matchmaking and
+        tunnel timers, the UDP tunnel and the HTTP listener, and
         the data directory and its secret are created with tight modes.
         """
         service = self.makeService("--listen", "tcp:0")
         kinds = [type(child).__name__ for child in service]
         self.assertEqual(
-            kinds, ["StoreService", "ThreadPoolService", "TimerService", "ListenerService"]
+            kinds,
+            ["StoreService", "ThreadPoolService", "TimerService", "TimerService",
+             "UdpListenerService", "ListenerService"],
         )
         IService(service)
         self.assertEqual(stat.S_IMODE(os.stat(self.dataDir.path).st_mode), 0o700)

@@ -41,7 +41,7 @@ from twisted.internet import defer, task
 from twisted.internet import reactor as _reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
@@ -248,7 +248,7 @@ def startClient(testCase: TestCase, url: str, *extra: str) -> Any:
         "--server", url, "--data-dir", testCase.mktemp(), "--no-hosts",
         "--ports", "0,0,0,0,0", *extra,
     ])
-    client = clienttap.makeService(options, reactor)
+    client: Any = clienttap.makeService(options, reactor)
     exits: list[int] = []
     client.fatal = lambda reactor, status: exits.append(status)
     client.exits = exits
@@ -274,13 +274,25 @@ def connectGame(testCase: TestCase, client: Any) -> Any:
     port = client.listeners["blaze"].actualPort
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=5)
     yield connectProtocol(endpoint, game.protocol)
-
-    def close() -> Any:
-        game.disconnect()
-        return _until(lambda: bool(game.lost), "the game's connection to close")
-
-    testCase.addCleanup(close)
+    testCase.addCleanup(closeGame, game)
     return game
+
+
+def closeGame(game: GameClient) -> defer.Deferred[Any]:
+    """
+    Close a game's connection and wait until it is closed.
+
+    L{GameClient.disconnect} alone never closes a TLS connection: its
+    L{BlazeProtocol} stays registered as the transport's producer, and a
+    TLS transport waits for the producer to go before it closes (as
+    C{ITransport.loseConnection} says).  So the producer is unregistered
+    first.
+    """
+    transport: Any = game.protocol.transport
+    if transport is not None:
+        transport.unregisterProducer()
+        transport.loseConnection()
+    return _until(lambda: bool(game.lost), "the game's connection to close")
 
 
 def _timeout(d: defer.Deferred[Any], seconds: float = 10) -> defer.Deferred[Any]:
@@ -410,6 +422,43 @@ class DirectTLSTests(TestCase):
             f"the certificate is not valid for localhost:{server.port}",
             str(failure),
         )
+
+    @defer.inlineCallbacks
+    def upgraded(self, server: ServerFixture) -> Any:
+        """
+        A game upgraded straight over TLS to the server, without our
+        client.
+        """
+        game = GameClient(clock=reactor)
+        url = normaliseServerURL(f"https://127.0.0.1:{server.port}/")
+        endpoint = upstreamEndpoint(reactor, url, loadClientTLS(self.ca.rootPath), timeout=5)
+        upgrading = game.upgrading()
+        yield connectProtocol(endpoint, upgrading)
+        yield _timeout(upgrading.upgraded)
+        self.addCleanup(closeGame, game)
+        return game
+
+    @defer.inlineCallbacks
+    def test_secondLoginClosesFirst(self) -> Any:
+        """
+        Logging in on a second connection closes the first, over TLS as
+        over plain HTTP.
+        """
+        server = self.chainedServer()
+        first = yield self.upgraded(server)
+        yield _timeout(first.preAuth())
+        created = yield _timeout(first.createAccount("garrus@example.org", "calibrations"))
+        second = yield self.upgraded(server)
+        yield _timeout(second.preAuth())
+        yield _timeout(second.silentLogin(created.sessionKey))
+        yield _until(lambda: bool(first.lost), "the first session to be closed", 5)
+
+    test_secondLoginClosesFirst.todo = (  # type: ignore[attr-defined]
+        "Session.disconnect and BlazeProtocol._closeIfDrained call "
+        "transport.loseConnection() while the BlazeProtocol is still the "
+        "transport's registered producer; a TLS transport (the ssl: listener) "
+        "then never closes. Unregister the producer first."
+    )
 
     @defer.inlineCallbacks
     def test_fullChainInCertKeyIsNotEnough(self) -> Any:
@@ -719,7 +768,7 @@ def _substitute(name: str, args: tuple[str, ...]) -> Any:
     return change
 
 
-def testConfiguration(
+def adaptedConfiguration(
     listenPort: int,
     upstreamPort: int,
     certificate: str,
@@ -1011,13 +1060,13 @@ class NginxConfigurationTests(SynchronousTestCase):
         self.assertEqual(only(server.block, "listen").args, ("9032", "udp"))
         self.assertEqual(only(server.block, "proxy_pass").args, ("127.0.0.1:9032",))
 
-    def test_testConfiguration(self) -> None:
+    def test_adaptedConfiguration(self) -> None:
         """
         The configuration the tests run differs from the file only in its
         listener, certificate paths and upstream port; it keeps the
         timeouts at least 120 s.
         """
-        derived = testConfiguration(4443, 18080, "/t/c.pem", "/t/k.pem")
+        derived = adaptedConfiguration(4443, 18080, "/t/c.pem", "/t/k.pem")
         changed = {"listen", "ssl_certificate", "ssl_certificate_key", "proxy_pass"}
 
         def kept(tree: Iterable[Directive]) -> list[tuple[str, tuple[str, ...]]]:
@@ -1077,7 +1126,7 @@ class NginxTests(TestCase):
         says (C{ssl_certificate} takes the certificate and intermediates).
         """
         def build(port: int) -> tuple[Directive, ...]:
-            return testConfiguration(
+            return adaptedConfiguration(
                 port, self.server.port, self.files.fullchain, self.files.key,
                 location=location, server=server,
             )
@@ -1110,12 +1159,7 @@ class NginxTests(TestCase):
         upgrading = game.upgrading(host=f"127.0.0.1:{nginx.port}")
         yield connectProtocol(endpoint, upgrading)
         yield _timeout(upgrading.upgraded)
-
-        def close() -> Any:
-            game.disconnect()
-            return _until(lambda: bool(game.lost), "the game's connection to close")
-
-        self.addCleanup(close)
+        self.addCleanup(closeGame, game)
         return game, upgrading
 
     @defer.inlineCallbacks
@@ -1129,7 +1173,7 @@ class NginxTests(TestCase):
         """
         nginx = yield self.startNginx()
         client = yield startClient(self, self.url(nginx), "--ca-file", self.ca.rootPath)
-        host, joiner, gameId = yield playThrough(self, client, self.server.hub)
+        host, _, _ = yield playThrough(self, client, self.server.hub)
         self.assertEqual(
             {session.peerHost for session in self.server.hub.sessions.values()}, {"127.0.0.1"}
         )
@@ -1203,7 +1247,7 @@ class NginxTests(TestCase):
         def newSerial() -> Any:
             fresh, upgraded = yield self.upgradedThroughNginx(nginx)
             serial = upgraded.transport.getPeerCertificate().get_serial_number()
-            fresh.disconnect()
+            yield closeGame(fresh)
             return serial
 
         for _ in range(100):
@@ -1242,4 +1286,4 @@ class NginxTests(TestCase):
             startClient(self, self.url(nginx), "--ca-file", self.ca.rootPath),
             clienttap.StartupFailed,
         )
-        self.assertIn("400", str(failure))
+        self.assertIn("answered HTTP 400", str(failure))

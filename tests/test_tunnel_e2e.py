@@ -19,8 +19,7 @@ import socket
 from typing import Any
 
 from twisted.internet import defer, reactor
-from twisted.internet.endpoints import connectProtocol
-from twisted.internet.protocol import DatagramProtocol, Protocol
+from twisted.internet.protocol import DatagramProtocol
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent
 
@@ -30,9 +29,8 @@ from pocketrelay.client.discovery import (
     ClientTLS,
     discoverServer,
     normaliseServerURL,
-    upstreamEndpoint,
 )
-from pocketrelay.client.tunnel import TunnelClientService
+from pocketrelay.client.tunnel import TunnelClientService, httpConnector
 from pocketrelay.testing.gameclient import GameClient
 from tests.test_integration import ServerFixture, _sleep
 
@@ -131,17 +129,12 @@ class _TunnelE2EMixin:
         info = yield discoverServer(Agent(reactor), url, reactor)
         testCase: Any = self
         testCase.assertEqual(info.tunnelPort, self.udpPort)
-        tls = ClientTLS()
-
-        def connectHTTP(protocol: Protocol) -> defer.Deferred[Any]:
-            return connectProtocol(upstreamEndpoint(reactor, url, tls), protocol)
-
         player.tunnel = TunnelClientService(
             url,
             info.association,
             info.tunnelPort if self.useUdp else None,
             reactor,
-            connectHTTP=connectHTTP,
+            connectHTTP=httpConnector(reactor, url, ClientTLS()),
             gamePort=player.gamePort.getHost().port,
             hostPort=0,
         )

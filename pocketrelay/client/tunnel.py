@@ -39,9 +39,11 @@ from twisted.python.failure import Failure
 from pocketrelay.client.blazeproxy import MAX_HEAD, ResponseHeadError, parseResponseHead
 from pocketrelay.client.discovery import (
     USER_AGENT,
+    ClientTLS,
     ServerInfo,
     ServerURL,
     explainFailure,
+    upstreamEndpoint,
 )
 from pocketrelay.tunnelwire import (
     KEEP_ALIVE_FRAME,
@@ -70,6 +72,7 @@ __all__ = [
     "LocalPool",
     "TunnelClientService",
     "UdpTunnelConnection",
+    "httpConnector",
     "tunnelRequest",
 ]
 
@@ -425,6 +428,20 @@ class HttpTunnelConnection(Protocol):
 
 
 HttpConnector = Callable[[Protocol], "defer.Deferred[Any]"]
+
+
+def httpConnector(reactor: Any, url: ServerURL, tls: ClientTLS) -> HttpConnector:
+    """
+    How the HTTP tunnel reaches the server: like the Blaze proxy, TCP to
+    the server's host and port, in TLS (L{ClientTLS}, built on
+    C{optionsForClientTLS}) for an C{https} URL.
+    """
+    from twisted.internet.endpoints import connectProtocol
+
+    def connect(protocol: Protocol) -> defer.Deferred[Any]:
+        return connectProtocol(upstreamEndpoint(reactor, url, tls), protocol)
+
+    return connect
 
 
 class TunnelClientService(service.Service):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_games -*-
+# -*- test-case-name: tests.test_games,tests.test_games_stateful -*-
 """
 Games and matchmaking: a pure state machine, no I/O.
 
@@ -12,6 +12,7 @@ Invariants (checked by L{Games.checkInvariants} and the property tests):
   - a player is in at most one game, and not in the queue while in one;
   - the players of a game occupy slots 0..n-1, the host in slot 0;
   - a game with players has a host; an empty game is removed;
+  - the admins are members, each listed once, the host among them;
   - at most L{MAX_PLAYERS} players per game;
   - every notice is addressed only to members of the game it concerns
     (or to the player it concerns, e.g. a removed player).
@@ -978,6 +979,10 @@ class Games:
                 assert player.playerId not in seen, f"player {player.playerId} in two games"
                 seen.add(player.playerId)
                 assert self.byPlayer.get(player.playerId) == gameId
+            admins = game.admins
+            assert len(admins) == len(set(admins)), f"game {gameId} lists an admin twice"
+            assert set(admins) <= set(game.memberIds), f"game {gameId} has an admin who left"
+            assert game.players[0].playerId in admins, f"the host of game {gameId} is no admin"
         assert set(self.byPlayer) == seen
         queued = [e.info.playerId for e in self.queue]
         assert len(queued) == len(set(queued)), "a player is queued twice"

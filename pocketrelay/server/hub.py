@@ -110,10 +110,13 @@ class Hub:
     def sessionClosed(self, session: Session) -> None:
         """
         Forget a session whose connection closed; its player leaves its
-        game (reason: connection lost) and the matchmaking queue.
+        game (reason: the Blaze server lost the connection) and the
+        matchmaking queue.
         """
         if session.player is not None:
-            self._leaveGames(session, PlayerRemovedReason.PLAYER_CONN_LOST)
+            # The server lost the player's connection (reference §9.10:
+            # not "player left").
+            self._leaveGames(session, PlayerRemovedReason.BLAZESERVER_CONN_LOST)
         for listener in list(self.closeListeners):
             try:
                 listener(session)

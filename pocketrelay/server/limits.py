@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUCKETS",
     "DEFAULT_MAX_KEYS",
+    "LOAD_TEST_SETTINGS",
     "LOGIN_ADDRESS",
     "LOGIN_CODE_ADDRESS",
     "LOGIN_CODE_PLAYER",
@@ -67,6 +68,7 @@ __all__ = [
     "SiteLimits",
     "addressKey",
     "limitSite",
+    "loadTestArguments",
     "retryAfterHeader",
 ]
 
@@ -807,6 +809,26 @@ class ServerLimits:
         A Blaze session from C{peer} closed.
         """
         self.sessions.release(addressKey(peer))
+
+
+#: Settings that turn the per-address limits off, for load tests and
+#: benchmarks whose simulated players all come from one address.
+LOAD_TEST_SETTINGS: Final[tuple[tuple[str, str], ...]] = (
+    ("limits.max_connections_per_address", "0"),
+    ("limits.max_sessions_per_address", "0"),
+    ("limits.login_rate", "0"),
+    ("limits.token_login_rate", "0"),
+    ("limits.login_code_rate", "0"),
+    ("limits.telemetry_rate", "0"),
+)
+
+
+def loadTestArguments() -> list[str]:
+    """
+    L{LOAD_TEST_SETTINGS} as C{--set KEY=VALUE} arguments of C{twistd
+    pocketrelay-server}.
+    """
+    return [arg for key, value in LOAD_TEST_SETTINGS for arg in ("--set", f"{key}={value}")]
 
 
 def retryAfterHeader(seconds: float) -> tuple[bytes, bytes]:

@@ -124,7 +124,26 @@ def _completeLogin(session: Session, player: Player) -> tuple[Player, str]:
                                        playerId=player.id))
     player = attrs.evolve(player, lastLoginAt=now)
     hub.bindPlayer(session, player)
+    _loadN7Rating(session, player.id)
     return player, hub.signer.issueToken(player.id)
+
+
+def _loadN7Rating(session: Session, playerId: int) -> None:
+    """
+    Other players see the N7 rating in the player's extended data: load it
+    from the leaderboard (where game reports put it) once logged in.
+    """
+    from pocketrelay.server.store import LeaderboardType
+
+    def loaded(entry: Any) -> None:
+        if entry is not None and session.player is not None and session.player.id == playerId:
+            session.extra["n7Rating"] = entry.value
+            session.hub.playerUpdated(session)
+
+    d = session.hub.store.getLeaderboardRank(LeaderboardType.N7_RATING, playerId)
+    d.addCallback(loaded)
+    d.addErrback(lambda f: log.failure("Loading the N7 rating of {playerId} failed", f,
+                                       playerId=playerId))
 
 
 @command(Component.AUTHENTICATION, AuthenticationCommand.CREATE_ACCOUNT,

@@ -86,6 +86,22 @@ def _now(session: Session) -> float:
     return session.hub.clock.seconds()
 
 
+def _leaveCurrentGame(session: Session) -> None:
+    """
+    A player entering a game while still in another (the game skipped
+    removePlayer) leaves the old one first, as the reference server does,
+    instead of being refused and stuck.
+    """
+    games = session.hub.games
+    playerId = session.playerId
+    old = games.gameOf(playerId)
+    if old is not None:
+        log.info("Player {playerId} entered a game while in game {gameId}; leaving it",
+                 playerId=playerId, gameId=old.gameId)
+        session.hub.deliver(games.remove(old.gameId, playerId,
+                                         PlayerRemovedReason.PLAYER_LEFT, _now(session)))
+
+
 def _run(session: Session, action: Any) -> Any:
     """
     Run a model operation: refusals become error replies, notices are
@@ -105,6 +121,7 @@ def _run(session: Session, action: Any) -> Any:
 @command(Component.GAME_MANAGER, GameManagerCommand.CREATE_GAME, CreateGameRequest)
 def createGame(session: Session, request: CreateGameRequest) -> CreateGameResponse:
     hub = session.hub
+    _leaveCurrentGame(session)
     info = hub.playerInfo(session, fallbackAddress=next(iter(request.hostNetwork), None))
     game, _ = _run(
         session,
@@ -127,6 +144,9 @@ def joinGame(session: Session, request: JoinGameRequest) -> JoinGameResponse:
         target = games.games.get(request.gameId)
     if target is None:
         raise BlazeError(GameManagerError.INVALID_GAME_ID)
+    if target.find(session.playerId) is not None:
+        return JoinGameResponse(gameId=target.gameId)
+    _leaveCurrentGame(session)
     info = hub.playerInfo(session, fallbackAddress=request.playerNetwork)
     game = target
     _run(session, lambda: games.join(game.gameId, info, _now(session)))
@@ -157,6 +177,7 @@ def removePlayer(session: Session, request: RemovePlayerRequest) -> None:
 @command(Component.GAME_MANAGER, GameManagerCommand.START_MATCHMAKING, StartMatchmakingRequest)
 def startMatchmaking(session: Session, request: StartMatchmakingRequest) -> StartMatchmakingResponse:
     hub = session.hub
+    _leaveCurrentGame(session)
     rules = MatchRules.fromRules(
         (rule.name, rule.values) for rule in request.criteria.genericRules
     )
@@ -183,13 +204,15 @@ def cancelMatchmaking(session: Session, request: CancelMatchmakingRequest) -> No
 @command(Component.GAME_MANAGER, GameManagerCommand.ADVANCE_GAME_STATE, AdvanceGameStateRequest)
 def advanceGameState(session: Session, request: AdvanceGameStateRequest) -> None:
     games = session.hub.games
-    _run(session, lambda: games.setState(request.gameId, session.playerId, request.state))
+    _run(session, lambda: games.setState(
+        request.gameId, session.playerId, request.state, _now(session)))
 
 
 @command(Component.GAME_MANAGER, GameManagerCommand.SET_GAME_SETTINGS, SetGameSettingsRequest)
 def setGameSettings(session: Session, request: SetGameSettingsRequest) -> None:
     games = session.hub.games
-    _run(session, lambda: games.setSettings(request.gameId, session.playerId, request.settings))
+    _run(session, lambda: games.setSettings(
+        request.gameId, session.playerId, request.settings, _now(session)))
 
 
 @command(Component.GAME_MANAGER, GameManagerCommand.SET_GAME_ATTRIBUTES, SetGameAttributesRequest)

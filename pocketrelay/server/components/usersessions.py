@@ -39,6 +39,9 @@ __all__ = ["extendedData", "fillExternalAddress", "userIdentification"]
 
 log = Logger()
 
+#: The most ping sites kept from updateNetworkInfo.
+MAX_PING_SITES = 8
+
 #: The DMAP key of the N7 rating shown to other players.
 N7_RATING_KEY = 0x70001
 
@@ -99,7 +102,11 @@ def updateNetworkInfo(session: Session, request: NetworkInfo) -> None:
     network = session.network
     network.address = fillExternalAddress(request.address, session.peerHost, network.upnpAddress)
     network.qos = request.qosData
-    network.pingSiteLatency = dict(request.pingSiteLatencies)
+    # Published to every game member: keep it small (ME3 reports one site).
+    network.pingSiteLatency = {
+        name[:64]: latency
+        for name, latency in list(request.pingSiteLatencies.items())[:MAX_PING_SITES]
+    }
     _published(session)
 
 

@@ -67,6 +67,13 @@ RESERVED_PREFIXES: Final = frozenset(
      ASSET_PREFIX}
 )
 
+#: First URL segments of the app's own pages (see ROUTES in app.js); any
+#: other path is 404, so a wrong URL (a mistyped upgrade path, say) is not
+#: answered with the app's page.
+APP_SEGMENTS: Final = frozenset(
+    {"login", "register", "account", "profile", "players", "games", "leaderboard", "log"}
+)
+
 #: Content types of the files the package may ship, by extension; files
 #: with other extensions (the Python modules) are never served.
 CONTENT_TYPES: Final[Mapping[str, str]] = {
@@ -238,7 +245,9 @@ class DashboardResource(Resource):
             return self._asset(request, segments[1:])
         if segments and segments[0].lower() in RESERVED_PREFIXES:
             return self._notFound(request)
-        if segments == [_INDEX] or not segments or "." not in segments[-1]:
+        if segments == [_INDEX] or not segments:
+            return self._page(request)
+        if segments[0] in APP_SEGMENTS and "." not in segments[-1]:
             return self._page(request)
         return self._notFound(request)
 
