@@ -175,8 +175,9 @@ class ServiceTreeTests(SynchronousTestCase):
 
     def test_tree(self) -> None:
         """
-        The local servers in start order, then the hosts entry; nothing
-        listens yet; the redirector certificate is in the data directory.
+        The local servers in start order, the tunnel, then the hosts entry;
+        nothing listens yet; the redirector certificate is in the data
+        directory.
         """
         dataDir = self.mktemp()
         hosts = self.mktemp()
@@ -185,7 +186,7 @@ class ServiceTreeTests(SynchronousTestCase):
         top = tap.makeService(options, reactor)
         self.assertIsInstance(top, tap.ClientService)
         self.assertEqual([s.name for s in top],
-                         ["http", "qos", "telemetry", "blaze", "redirector", "hosts"])
+                         ["http", "qos", "telemetry", "blaze", "redirector", "tunnel", "hosts"])
         self.assertEqual(
             [(s.label, s.configuredPort, s.udp) for s in top.listeners.values()],
             [("HTTP proxy", 42131, False), ("QoS", 42130, True), ("telemetry", 42129, False),

@@ -58,3 +58,20 @@ class SystemdUnitTests(SynchronousTestCase):
         self.assertIn("StateDirectory=pocketrelay", text)
         for option in ("NoNewPrivileges=yes", "ProtectSystem=strict", "User=pocketrelay"):
             self.assertIn(option, text)
+
+
+class NginxConfigTests(SynchronousTestCase):
+    """
+    Static checks of C{contrib/nginx/pocketrelay.conf} (the real nginx runs
+    in C{tests.test_tls}).
+    """
+
+    def test_metricsNotPublished(self) -> None:
+        """
+        The proxy refuses /metrics: nginx connects from loopback, which the
+        server allows to scrape.
+        """
+        text = CONTRIB.child("nginx").child("pocketrelay.conf").getContent().decode()
+        block = text[text.index("location = /metrics"):]
+        block = block[: block.index("}")]
+        self.assertIn("return 404;", block)

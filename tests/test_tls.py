@@ -453,13 +453,6 @@ class DirectTLSTests(TestCase):
         yield _timeout(second.silentLogin(created.sessionKey))
         yield _until(lambda: bool(first.lost), "the first session to be closed", 5)
 
-    test_secondLoginClosesFirst.todo = (  # type: ignore[attr-defined]
-        "Session.disconnect and BlazeProtocol._closeIfDrained call "
-        "transport.loseConnection() while the BlazeProtocol is still the "
-        "transport's registered producer; a TLS transport (the ssl: listener) "
-        "then never closes. Unregister the producer first."
-    )
-
     @defer.inlineCallbacks
     def test_fullChainInCertKeyIsNotEnough(self) -> Any:
         """
@@ -746,13 +739,14 @@ def _replaceIn(
 ) -> tuple[Directive, ...]:
     """
     Apply C{change} (directives -> directives) to the block reached by
-    C{path} (block names, e.g. C{("server", "location")}), which must
+    C{path} (block names, e.g. C{("server", "location /")}), which must
     exist exactly once at each step.
     """
     if not path:
         return tuple(change(directives))
-    name = path[0]
-    target = only([d for d in directives if d.block is not None], name)
+    name, _, argument = path[0].partition(" ")
+    target = only([d for d in directives if d.block is not None], name,
+                  (argument,) if argument else None)
     assert target.block is not None
     return tuple(
         attrs.evolve(d, block=_replaceIn(target.block, path[1:], change)) if d is target else d
@@ -799,11 +793,11 @@ def adaptedConfiguration(
     tree = _replaceIn(tree, ("server",), _substitute("ssl_certificate", (f'"{certificate}"',)))
     tree = _replaceIn(tree, ("server",), _substitute("ssl_certificate_key", (f'"{key}"',)))
     tree = _replaceIn(
-        tree, ("server", "location"),
+        tree, ("server", "location /"),
         _substitute("proxy_pass", (f"http://127.0.0.1:{upstreamPort}",)),
     )
     for name, args in (location or {}).items():
-        tree = _replaceIn(tree, ("server", "location"), _substitute(name, args))
+        tree = _replaceIn(tree, ("server", "location /"), _substitute(name, args))
     return tree
 
 
@@ -1077,7 +1071,7 @@ class NginxConfigurationTests(SynchronousTestCase):
         assert server.block is not None
         self.assertEqual(only(server.block, "listen").args, ("127.0.0.1:4443", "ssl"))
         self.assertEqual(only(server.block, "ssl_certificate").args, ('"/t/c.pem"',))
-        location = only(server.block, "location")
+        location = only(server.block, "location", ("/",))
         assert location.block is not None
         self.assertEqual(only(location.block, "proxy_pass").args, ("http://127.0.0.1:18080",))
         self.assertGreaterEqual(nginxSeconds(only(location.block, "proxy_read_timeout").args[0]),

@@ -287,7 +287,23 @@ class BlazeProtocol(Protocol, TimeoutMixin):
 
     def _closeIfDrained(self) -> None:
         if self._inputRefused and not self._busy and not self._queue and not self._closed:
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self.close()
+
+    def close(self) -> None:
+        """
+        Close the connection once what was written has been sent.
+
+        The protocol stops being the transport's producer first: a TLS
+        transport does not finish closing while a producer is registered.
+        """
+        transport = self.transport
+        if transport is None or self._closed:
+            return
+        try:
+            transport.unregisterProducer()  # type: ignore[attr-defined]
+        except Exception:
+            pass
+        transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         if self._closed or self._inputRefused:

@@ -714,6 +714,13 @@ def makeService(options: Options, reactor: Any = None) -> ClientService:
             "redirector",
             LocalListener("redirector", ports.redirector, buildRedirector, reactor),
         )
+    from pocketrelay.client.tunnel import LazyTunnelService, httpConnector
+
+    # The tunnel for games the server relays (players behind strict NAT):
+    # UDP when the server offers a port, else the HTTP upgrade.
+    tunnel = LazyTunnelService(server, reactor, connectHTTP=httpConnector(reactor, url, tls))
+    tunnel.setName("tunnel")
+    tunnel.setServiceParent(top)
     if options.hostsPath is not None:
         hosts = HostsService(options.hostsPath)
         hosts.setName("hosts")

@@ -466,8 +466,8 @@ class LimitedHTTPChannel(http.HTTPChannel):
         super().connectionMade()
         peer = self.transport.getPeer() if self.transport is not None else None
         self._peer = str(getattr(peer, "host", "") or "")
-        if guard is not None and self._peer and not limits.exempt(self._peer):
-            counter = guard.connections
+        if self._guard is not None and self._peer and not limits.exempt(self._peer):
+            counter = self._guard.connections
             key = addressKey(self._peer)
             if not counter.acquire(key):
                 self._logRefusal(

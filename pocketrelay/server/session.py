@@ -175,8 +175,8 @@ class Session:
         """
         Close the connection (e.g. when the account logs in elsewhere).
         """
-        if self.protocol is not None and self.protocol.transport is not None:
-            self.protocol.transport.loseConnection()
+        if self.protocol is not None:
+            self.protocol.close()
 
     @property
     def playerId(self) -> int:

@@ -366,6 +366,5 @@ class GameClient:
         )
 
     def disconnect(self) -> None:
-        if self.protocol.transport is not None:
-            self.protocol.transport.loseConnection()
+        self.protocol.close()
 
