@@ -181,6 +181,7 @@ class Passwords:
         """
         self._reactor = reactor
         self._threadpool = threadpool
+        self._dummyHash: str | None = None
         self.hasher = hasher if hasher is not None else PasswordHasher()
 
     def _pool(self) -> ThreadPool:
@@ -214,6 +215,21 @@ class Passwords:
         See L{PasswordHasher.needsRehash}; cheap, so synchronous.
         """
         return self.hasher.needsRehash(hash)
+
+    def verifyAbsent(self, password: str) -> Deferred[bool]:
+        """
+        Spend the time of a real check when there is no account to check
+        against, so the answer's timing does not tell which emails have an
+        account.  Fires with L{False}.
+        """
+
+        def check() -> bool:
+            if self._dummyHash is None:
+                self._dummyHash = self.hasher.hashPassword("pocketrelay-no-such-account")
+            self.hasher.verifyPassword(self._dummyHash, password)
+            return False
+
+        return deferToThreadPool(self._reactor, self._pool(), check)
 
 
 def hashPasswordInThread(

@@ -196,6 +196,9 @@ def login(session: Session, request: LoginRequest) -> Any:
     if player is None:
         log.info("Login refused from {peer}: no account {email}",
                  peer=session.peerHost, email=email)
+        # As slow as a wrong password, so the reply's timing adds nothing
+        # to what the error code already says.
+        yield hub.passwords.verifyAbsent(request.password[:MAX_PASSWORD])
         raise BlazeError(AuthError.INVALID_USER)
     if len(request.password) > MAX_PASSWORD:
         raise BlazeError(AuthError.INVALID_PASSWORD)

@@ -328,6 +328,8 @@ def login(call: Call) -> Any:
     rateLimit(call, (LOGIN_EMAIL, email))
     player = yield call.hub.store.getPlayerByEmail(email) if email else None
     if player is None:
+        # As slow as a wrong password: timing must not reveal accounts.
+        yield call.hub.passwords.verifyAbsent(body["password"])
         raise ApiError(401, "Incorrect email or password")
     if not player.passwordHash:
         raise ApiError(401, "This account has no password; ask an admin to set one")
