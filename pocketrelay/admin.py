@@ -49,7 +49,7 @@ from typing import IO, Any, Final, NoReturn, TextIO, cast
 import attrs
 
 from pocketrelay.server.config import ConfigError, loadSettings
-from pocketrelay.server.security import PasswordHasher
+from pocketrelay.server.security import PasswordHasher, syncDirectory
 from pocketrelay.server.store import (
     MAX_DATA_KEY_LENGTH,
     MAX_DATA_KEYS,
@@ -453,21 +453,6 @@ def _fsyncFile(path: str) -> None:
         os.close(fd)
 
 
-def _fsyncDirectory(directory: str) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _removeQuietly(*paths: str) -> None:
     for path in paths:
         try:
@@ -702,7 +687,7 @@ def backupDatabase(databasePath: str, destination: str, now: float) -> BackupRes
     except BaseException:
         _removeQuietly(temporary)
         raise
-    _fsyncDirectory(directory)
+    syncDirectory(directory)
     return BackupResult(databasePath, attrs.evolve(summary, path=destination))
 
 
@@ -873,7 +858,7 @@ def restoreDatabase(
         except BaseException:
             _removeQuietly(temporary)
             raise
-        _fsyncDirectory(directory)
+        syncDirectory(directory)
     finally:
         backup.close()
 

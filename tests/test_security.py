@@ -42,6 +42,7 @@ from pocketrelay.server.security import (
     loadOrCreateSecret,
     verifyPasswordInThread,
 )
+from pocketrelay.testing.server import SynchronousThreadPool
 
 #: Tiny Argon2 parameters so that tests stay fast.
 _TINY = {"timeCost": 1, "memoryCost": 8, "parallelism": 1}
@@ -62,46 +63,20 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class _SynchronousThreadPool:
-    """
-    A thread pool that runs work at once in the calling thread.
-
-    @ivar calls: the functions run, in order.
-    """
-
-    def __init__(self) -> None:
-        self.calls: list[Callable[..., Any]] = []
-
-    def callInThreadWithCallback(
-        self,
-        onResult: Callable[[bool, Any], None],
-        f: Callable[..., Any],
-        *args: Any,
-        **kwargs: Any,
-    ) -> None:
-        self.calls.append(f)
-        try:
-            result = f(*args, **kwargs)
-        except BaseException:
-            onResult(False, Failure())
-        else:
-            onResult(True, result)
-
-
 class _SynchronousReactor:
     """
-    The thread-related part of a reactor, with a L{_SynchronousThreadPool}
+    The thread-related part of a reactor, with a L{SynchronousThreadPool}
     and C{callFromThread} running at once.
     """
 
     def __init__(self) -> None:
-        self.pool = _SynchronousThreadPool()
+        self.pool = SynchronousThreadPool()
         self.poolRequests = 0
 
     def callFromThread(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         f(*args, **kwargs)
 
-    def getThreadPool(self) -> _SynchronousThreadPool:
+    def getThreadPool(self) -> SynchronousThreadPool:
         self.poolRequests += 1
         return self.pool
 

@@ -374,7 +374,7 @@ def _createSecret(path: FilePath[str]) -> None:
         except FileExistsError:
             # Someone else created it meanwhile: use theirs.
             return
-        _syncDirectory(parent.path)
+        syncDirectory(parent.path)
         log.info("Created a new secret key in {path}", path=name)
     except OSError as e:
         raise SecretFileError(f"cannot write secret key file {name}: {e.strerror}")
@@ -385,7 +385,7 @@ def _createSecret(path: FilePath[str]) -> None:
             pass
 
 
-def _syncDirectory(directory: str) -> None:
+def syncDirectory(directory: str) -> None:
     """
     Make a new directory entry durable, where the platform allows it.
     """
