@@ -162,7 +162,7 @@ class Defaults:
     s: str = tdf.member("S", tdf.Str)
     b: bytes = tdf.member("B", tdf.Blob)
     g: StructValue = tdf.member("G", tdf.GenericStruct)
-    l: list[int] = tdf.member("L", tdf.ListOf(tdf.Int))
+    l: list[int] = tdf.member("L", tdf.ListOf(tdf.Int))  # noqa: E741 (the tag)
     m: dict[str, int] = tdf.member("M", tdf.MapOf(tdf.Str, tdf.Int))
     u: tdf.Choice = tdf.member("U", tdf.UnionOf({0: tdf.Int}))
     v: Any = tdf.member("V", tdf.Var)

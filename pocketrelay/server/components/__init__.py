@@ -13,3 +13,14 @@ from pocketrelay.server.components import (
     usersessions,
     util,
 )
+
+__all__ = [
+    "associations",
+    "authentication",
+    "gamemanager",
+    "gamereporting",
+    "messaging",
+    "stats",
+    "usersessions",
+    "util",
+]
