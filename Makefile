@@ -41,10 +41,17 @@ clean:
 FUZZ_RUNS ?= 1000000
 FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector
 
-# Coverage-guided fuzzing with atheris: FUZZ_RUNS inputs per target.
+# Coverage-guided fuzzing with atheris: FUZZ_RUNS inputs per target.  A
+# crash stops here, prints the end of the log and leaves the input in
+# fuzz/crashes/ (copy it to fuzz/regressions/TARGET/ once fixed).
 fuzz: $(STAMP)
 	$(PY) -m pip install --quiet atheris
-	set -e; for target in $(FUZZ_TARGETS); do \
+	mkdir -p fuzz/logs
+	for target in $(FUZZ_TARGETS); do \
 		echo "== fuzzing $$target ($(FUZZ_RUNS) runs)"; \
-		$(PY) -m fuzz.run $$target -runs=$(FUZZ_RUNS) -print_final_stats=1 2>&1 | tail -n 12; \
+		if ! $(PY) -m fuzz.run $$target -runs=$(FUZZ_RUNS) -print_final_stats=1 \
+				> fuzz/logs/$$target.log 2>&1; then \
+			tail -n 40 fuzz/logs/$$target.log; exit 1; \
+		fi; \
+		grep -E "^Done|stat::number_of_executed_units|stat::peak_rss_mb" fuzz/logs/$$target.log; \
 	done
