@@ -160,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--players", type=int, default=1000)
     parser.add_argument("--pings", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="100 players")
+    parser.add_argument(
+        "--spread", type=float, default=0.0,
+        help="seconds over which the players start their sessions (default 0: "
+             "all at the same instant, the worst case)",
+    )
     args = parser.parse_args(argv)
     players = 100 if args.quick else args.players
 
@@ -192,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
                 before = rss(server.pid)
                 start = time.perf_counter()
                 yield defer.gatherResults(
-                    [bench.session(n) for n in range(players)], consumeErrors=True
+                    [
+                        task.deferLater(reactor, n * args.spread / players, bench.session, n)
+                        .addCallback(lambda d: d)
+                        for n in range(players)
+                    ],
+                    consumeErrors=True,
                 )
                 results["sessions"] = time.perf_counter() - start
                 yield task.deferLater(reactor, 1.0, lambda: None)
@@ -215,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             server.terminate()
             server.wait(10)
 
-    print(f"players: {players} concurrent, {args.pings} pings each")
+    arrival = "all at once" if not args.spread else f"starting over {args.spread:g} s"
+    print(f"players: {players} concurrent ({arrival}), {args.pings} pings each")
     print(f"account creation: {results['accounts']:.1f} s for {players} accounts "
           f"(argon2id, not a per-command target)")
     logins, seconds = results["passwordLogins"]
