@@ -29,9 +29,9 @@ from pocketrelay.me3.messages import (
     util,
 )
 
-_VECTORS = (
-    Path(__file__).resolve().parents[2] / "shared/docs/reference/tdf-vectors.json"
-)
+#: The project's copy of the reference vectors (tests.test_tdf checks it
+#: against shared/ when that is beside the checkout).
+_VECTORS = Path(__file__).resolve().parent / "data" / "tdf-vectors.json"
 
 #: The message modules whose classes the generic tests cover.
 MODULE_NAMES = [

@@ -47,10 +47,8 @@ from tests.test_ssl3 import (
     warnings,
 )
 
-#: The shared reference vectors, when this checkout sits beside them.
-_VECTOR_FILE = (
-    Path(__file__).resolve().parents[2] / "shared/docs/reference/tdf-vectors.json"
-)
+#: The project's copy of the reference vectors.
+_VECTOR_FILE = Path(__file__).resolve().parent / "data" / "tdf-vectors.json"
 
 #: Vector D2 of tdf-vectors.json: ME3's Redirector.getServerInstance
 #: request, a whole frame (component 5, command 1, msgNum 0).

@@ -490,7 +490,6 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
     relay = TunnelRelay(hub, clock=reactor, maxTunnels=settings["limits.max_sessions"])
     root = buildRoot(hub, tunnelPort=lambda: relay.udpPort, logBuffer=logBuffer, tunnels=relay)
     site = buildSite(root, reactor, metrics=hub.metrics, limits=hub.limits)
-    ListenerService(settings["listen"], site, reactor).setServiceParent(top)
     # Tunnel keep-alives and expiry; the UDP tunnel unless disabled (0).
     tunnelTicker = TimerService(TICK_INTERVAL, relay.tick)
     tunnelTicker.clock = reactor
@@ -507,6 +506,9 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
             announce=announce,
             externalPort=settings["udp_tunnel.external_port"],
         ).setServiceParent(top)
+    # The HTTP listener last: when clients can connect, everything they
+    # reach (store, tunnel) is already started.
+    ListenerService(settings["listen"], site, reactor).setServiceParent(top)
     top.tunnels = relay
     top.hub = hub
     top.store = store
