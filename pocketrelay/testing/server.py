@@ -18,6 +18,7 @@ In-memory fakes for testing the Blaze server without sockets or threads.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -470,7 +471,8 @@ class ServerHarness:
             clock=clock,
         )
         self.connections: list[BlazeConnection] = []
-        self._peerPorts = iter(range(50000, 60000))
+        # Wraps around: long runs (the fuzzer) make more connections.
+        self._peerPorts = (50000 + n % 15000 for n in itertools.count())
 
     def connect(
         self, peerHost: str = "203.0.113.7", preAuth: bool = False
