@@ -136,8 +136,8 @@ def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
         [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
          "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
          "--data-dir", dataDir, "--log-level", "warn",
-         # Every simulated player comes from 127.0.0.1.
-         *loadTestArguments()],
+         # Every simulated player comes from 127.0.0.1; no fixed UDP port.
+         *loadTestArguments(), "--set", "udp_tunnel.port=0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
