@@ -180,6 +180,8 @@ def blazeServer(data: bytes) -> None:
             connection.sendRaw(bytes(stream))
         finally:
             connection.lose()
+            # The harness keeps every connection; a fuzz run makes millions.
+            harness.connections.clear()
 
 
 def httpServer(data: bytes) -> None:
