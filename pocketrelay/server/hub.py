@@ -9,7 +9,6 @@ through C{session.hub}.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
@@ -41,8 +40,6 @@ class Hub:
 
     @ivar sessions: live sessions by session id.
     @ivar online: the session of each logged-in player, by player id.
-    @ivar closeListeners: callables run with a session that is closing,
-        before it is forgotten (games use this to remove the player).
     """
 
     log = Logger()
@@ -69,7 +66,6 @@ class Hub:
         #: (how the tunnel relay finds a tunnel's player).
         self.byAssociation: dict[str, Session] = {}
         self.online: dict[int, Session] = {}
-        self.closeListeners: list[Callable[[Session], Any]] = []
         self._sessionIds = itertools.count(1)
         self.games = Games(tunnelPolicy=settings["tunnel"])
         self.games.onFinished = self._gameFinished
@@ -117,12 +113,6 @@ class Hub:
             # The server lost the player's connection (reference §9.10:
             # not "player left").
             self._leaveGames(session, PlayerRemovedReason.BLAZESERVER_CONN_LOST)
-        for listener in list(self.closeListeners):
-            try:
-                listener(session)
-            except Exception:
-                self.log.failure("Cleaning up session {sessionId} failed",
-                                 sessionId=session.sessionId)
         if self.sessions.pop(session.sessionId, None) is not None:
             self.limits.sessionClosed(session.peerHost)
         self._forgetAssociation(session)
@@ -206,12 +196,6 @@ class Hub:
         if player is None:
             return
         self._leaveGames(session, PlayerRemovedReason.PLAYER_LEFT)
-        for listener in list(self.closeListeners):
-            try:
-                listener(session)
-            except Exception:
-                self.log.failure("Cleaning up session {sessionId} failed",
-                                 sessionId=session.sessionId)
         if self.online.get(player.id) is session:
             del self.online[player.id]
         session.player = None
