@@ -1,0 +1,108 @@
+"""
+Figures that a benchmark measured, with the target each must meet.
+
+Every benchmark module records what it measured through L{record}, so that
+one runner can collect the figures of all of them into one table and the
+documentation's numbers come from that output.  A benchmark's C{main}
+returns L{exitCode} of its figures: non-zero when any target was missed.
+
+When the environment variable C{POCKETRELAY_BENCH_RESULTS} names a file,
+each figure is also appended to it as one JSON object per line (the runner
+reads them from there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+
+import attrs
+
+#: Environment variable naming the JSON-lines file figures are appended to.
+RESULTS_ENV = "POCKETRELAY_BENCH_RESULTS"
+
+
+@attrs.frozen
+class Figure:
+    """
+    One measured figure.
+
+    @ivar benchmark: the benchmark's name (its module, e.g. C{"codec"}).
+    @ivar name: what was measured, in words.
+    @ivar value: the measured value.
+    @ivar unit: the unit of C{value} (C{"ms"}, C{"x"}, C{"MiB"}, ...).
+    @ivar target: the target in words (C{"<= 50"}), or C{""} when the
+        figure is informational.
+    @ivar ok: whether the target was met; L{None} for an informational
+        figure.
+    """
+
+    benchmark: str
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    ok: bool | None = None
+
+    def line(self) -> str:
+        """
+        One line for a terminal.
+        """
+        verdict = {True: "ok", False: "MISSED", None: ""}[self.ok]
+        target = f"(target {self.target} {self.unit})" if self.target else ""
+        return (
+            f"{self.benchmark:<12} {self.name:<52} {self.value:>12.4g} "
+            f"{self.unit:<6} {target} {verdict}".rstrip()
+        )
+
+
+def record(
+    benchmark: str,
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    atMost: float | None = None,
+    atLeast: float | None = None,
+) -> Figure:
+    """
+    Record a figure, print it, and append it to the results file if one is
+    named by L{RESULTS_ENV}.
+
+    @param atMost: the figure's target is to be at most this.
+    @param atLeast: the figure's target is to be at least this.
+    """
+    target = ""
+    ok: bool | None = None
+    if atMost is not None:
+        target, ok = f"<= {atMost:g}", value <= atMost
+    if atLeast is not None:
+        target = f"{target}, >= {atLeast:g}" if target else f">= {atLeast:g}"
+        ok = (ok is not False) and value >= atLeast
+    figure = Figure(benchmark, name, float(value), unit, target, ok)
+    print(figure.line(), flush=True)
+    path = os.environ.get(RESULTS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(attrs.asdict(figure)) + "\n")
+    return figure
+
+
+def readResults(path: str) -> list[Figure]:
+    """
+    Read the figures appended to a results file.
+    """
+    figures = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                figures.append(Figure(**json.loads(line)))
+    return figures
+
+
+def exitCode(figures: Iterable[Figure]) -> int:
+    """
+    C{1} if any figure missed its target, else C{0}.
+    """
+    return 1 if any(figure.ok is False for figure in figures) else 0
