@@ -17,8 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tlslite.api import TLSConnection
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.blaze import tdf
@@ -42,6 +44,7 @@ from tests.test_ssl3 import (
     Recorder,
     clientHello,
     connectInMemory,
+    logLines,
     observeLogs,
     testCredentialsPEM,
     warnings,
@@ -316,6 +319,75 @@ class RedirectorTests(SynchronousTestCase):
         """
         logged = self.refused(clientHello(suites=(0x002F,)))
         self.assertEqual(len(logged), 1)
+
+    def closedDuringHandshake(self, *chunks: bytes) -> list[str]:
+        """
+        Open a redirector connection, feed it C{chunks}, then close it from
+        the game's side.
+
+        @return: every line logged at info level or above.
+        """
+        server = self.factory.buildProtocol(None)
+        transport = StringTransport()
+        server.makeConnection(transport)
+        for chunk in chunks:
+            server.dataReceived(chunk)
+        server.connectionLost(Failure(ConnectionDone()))
+        return logLines(self.observer)
+
+    def test_portProbe(self) -> None:
+        """
+        A bare TCP connect that never sent a byte is logged as a probe, at
+        info level, and not as a certificate problem.
+        """
+        logged = self.closedDuringHandshake()
+        self.assertEqual(len(logged), 1)
+        self.assertIn("closed before sending anything", logged[0])
+        self.assertNotIn("certificate", logged[0])
+        self.assertEqual(warnings(self.observer), [])
+
+    def test_notAClientHelloThenClosed(self) -> None:
+        """
+        A connection that sent a few bytes that do not start a ClientHello
+        and closed is logged as not a game, not as a certificate problem.
+        """
+        logged = self.closedDuringHandshake(b"\x00\xbb")
+        self.assertEqual(len(logged), 1)
+        self.assertIn("not a ClientHello", logged[0])
+        self.assertNotIn("certificate", logged[0])
+
+    def test_garbageRecordIsNotAClientHello(self) -> None:
+        """
+        Garbage instead of a ClientHello is refused by the record gate with
+        one line, and the game's hang-up adds nothing about the
+        certificate.
+        """
+        logged = self.closedDuringHandshake(b"\x00\xbb\x00\x05" + b"\x00" * 40)
+        self.assertEqual(len(logged), 1)
+        self.assertIn("not an SSL record", logged[0])
+        self.assertNotIn("certificate", logged[0])
+
+    def test_certificateRejectedWithoutAlert(self) -> None:
+        """
+        A game that sent its ClientHello, got the certificate and closed
+        without an alert is the one case logged as a rejected certificate.
+        """
+        logged = self.closedDuringHandshake(clientHello())
+        self.assertEqual(len(logged), 1)
+        self.assertIn("after our certificate, without an alert", logged[0])
+        self.assertIn("rejects the certificate", logged[0])
+
+    def test_certificateRejectedWithAlert(self) -> None:
+        """
+        A game that answers the certificate with a bad_certificate alert is
+        logged with the alert's name.
+        """
+        alert = bytes([21, 3, 0, 0, 2, 2, 42])
+        logged = self.closedDuringHandshake(clientHello(), alert)
+        self.assertEqual(len(logged), 1)
+        self.assertIn("fatal bad_certificate alert", logged[0])
+        self.assertIn("does not accept the certificate", logged[0])
+        self.assertNotIn("without an alert", logged[0])
 
     def test_garbageFrameAfterHandshake(self) -> None:
         """

@@ -35,6 +35,7 @@ from pocketrelay.ssl3 import (
     der,
     loadCertificate,
 )
+from pocketrelay.ssl3.protocol import describeFirstBytes
 from pocketrelay.ssl3.records import HANDSHAKE_FAILURE_ALERT, MAX_RECORD_BODY
 
 _PAIR: tuple[bytes, bytes] | None = None
@@ -171,6 +172,15 @@ def observeLogs(case: SynchronousTestCase) -> EventLoggingObserver:
     globalLogPublisher.addObserver(observer)
     case.addCleanup(globalLogPublisher.removeObserver, observer)
     return observer
+
+
+def logLines(observer: EventLoggingObserver) -> list[str]:
+    """
+    The formatted events at info level or above.
+    """
+    from twisted.logger import formatEvent
+
+    return [formatEvent(e) for e in observer if e["log_level"] >= LogLevel.info]
 
 
 def warnings(observer: EventLoggingObserver) -> list[str]:
@@ -579,16 +589,118 @@ class WrapperTests(SynchronousTestCase):
 
     def test_peerClosesDuringHandshake(self) -> None:
         """
-        A peer that hangs up mid-handshake (as a game rejecting the
-        certificate does) leaves one log line.
+        A peer that sent a whole ClientHello, got the certificate and hangs
+        up without an alert (as a game rejecting the certificate does)
+        leaves one warning saying so.
         """
-        server, _ = self.serveRaw()
+        server, transport = self.serveRaw()
         server.dataReceived(clientHello())
+        self.assertNotEqual(transport.value(), b"")
         server.connectionLost(Failure(Exception("reset")))
         logged = warnings(self.observer)
         self.assertEqual(len(logged), 1)
+        self.assertIn("after our certificate, without an alert", logged[0])
         self.assertIn("rejects the certificate", logged[0])
         self.assertEqual(self.factory.protocols, {})
+
+    def hangUp(self, *chunks: bytes) -> list[str]:
+        """
+        Feed C{chunks} to a fresh server, then close the connection from
+        the peer's side.
+
+        @return: every line logged at info level or above.
+        """
+        server, _ = self.serveRaw()
+        for chunk in chunks:
+            server.dataReceived(chunk)
+        server.connectionLost(Failure(Exception("closed")))
+        self.assertEqual(self.factory.protocols, {})
+        return logLines(self.observer)
+
+    def test_portProbe(self) -> None:
+        """
+        A connection closed before sending a byte (a port probe) leaves one
+        info line naming it a probe, no warning, and does not speak of the
+        certificate.
+        """
+        logged = self.hangUp()
+        self.assertEqual(warnings(self.observer), [])
+        self.assertEqual(len(logged), 1)
+        self.assertIn("closed before sending anything", logged[0])
+        self.assertIn("port probe", logged[0])
+        self.assertNotIn("certificate", logged[0])
+
+    def test_bytesThatAreNotAHelloThenClose(self) -> None:
+        """
+        A peer that sent a few bytes the gate cannot judge yet (shorter
+        than a record header) that do not start a ClientHello, then
+        closed: one warning saying they were not a ClientHello.
+        """
+        logged = self.hangUp(b"GE")
+        self.assertEqual(len(logged), 1)
+        self.assertIn("after 2 bytes that are not a ClientHello", logged[0])
+        self.assertIn("(first bytes 47 45)", logged[0])
+        self.assertNotIn("certificate", logged[0])
+
+    def test_partialHelloThenClose(self) -> None:
+        """
+        A peer that closed in the middle of its ClientHello never saw the
+        certificate, and the warning says so.
+        """
+        logged = self.hangUp(clientHello()[:20])
+        self.assertEqual(len(logged), 1)
+        self.assertIn("in the middle of its ClientHello (20 bytes)", logged[0])
+        self.assertIn("the certificate was never sent", logged[0])
+        self.assertNotIn("rejects", logged[0])
+
+    def test_recordThatIsNotAHello(self) -> None:
+        """
+        A well-formed SSL 3.0 record that is not a ClientHello is refused
+        with one warning that says so.
+        """
+        logged = self.hangUp(b"\x17\x03\x00\x00\x04abcd")
+        self.assertEqual(len(logged), 1)
+        self.assertIn("not a ClientHello (first bytes 17 03 00 00 04 61)", logged[0])
+        self.assertNotIn("certificate", logged[0])
+
+    def test_certificateAlert(self) -> None:
+        """
+        A peer that answers the certificate with a certificate alert gets
+        one warning naming the alert and saying it rejects the
+        certificate; its hang-up after that adds nothing.
+        """
+        alert = bytes([21, 3, 0, 0, 2, 2, 46])  # fatal certificate_unknown
+        logged = self.hangUp(clientHello(), alert)
+        self.assertEqual(len(logged), 1)
+        self.assertIn(
+            "the peer sent a fatal certificate_unknown alert: it does not accept "
+            "the certificate",
+            logged[0],
+        )
+        self.assertNotIn("without an alert", logged[0])
+
+    def test_otherAlert(self) -> None:
+        """
+        Another alert is named, without blaming the certificate.
+        """
+        alert = bytes([21, 3, 0, 0, 2, 2, 40])  # fatal handshake_failure
+        logged = self.hangUp(clientHello(), alert)
+        self.assertEqual(len(logged), 1)
+        self.assertIn("the peer sent a fatal handshake_failure alert", logged[0])
+        self.assertNotIn("certificate", logged[0])
+
+    def test_describeFirstBytes(self) -> None:
+        """
+        L{describeFirstBytes} tells nothing, a ClientHello (whole or
+        begun) and anything else apart.
+        """
+        hello = clientHello()
+        self.assertEqual(describeFirstBytes(b""), "nothing")
+        self.assertEqual(describeFirstBytes(hello[:6]), "hello")
+        self.assertEqual(describeFirstBytes(hello[:2]), "hello")
+        self.assertEqual(describeFirstBytes(b"\x16\x03\x00\x00\x04\x02"), "other")
+        self.assertEqual(describeFirstBytes(b"\x16\x03\x01\x00\x04\x01"), "other")
+        self.assertEqual(describeFirstBytes(b"GE"), "other")
 
     def test_noCloseNotifyByDefault(self) -> None:
         """

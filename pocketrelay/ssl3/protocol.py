@@ -31,8 +31,14 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tlslite.api import TLSConnection
-from tlslite.constants import AlgorithmOID, HashAlgorithm, SignatureAlgorithm
-from tlslite.errors import BaseTLSException
+from tlslite.constants import (
+    AlertDescription,
+    AlertLevel,
+    AlgorithmOID,
+    HashAlgorithm,
+    SignatureAlgorithm,
+)
+from tlslite.errors import BaseTLSException, TLSRemoteAlert
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
@@ -63,6 +69,8 @@ __all__ = [
     "SSLv3ClientProtocol",
     "SSLv3ServerFactory",
     "SSLv3ServerProtocol",
+    "describeAlert",
+    "describeFirstBytes",
 ]
 
 #: Seconds a handshake may take before the connection is dropped.
@@ -73,6 +81,22 @@ DEFAULT_HANDSHAKE_TIMEOUT = 60.0
 MAX_HANDSHAKE_BYTES = 16384
 
 _SUITE_NAMES = {0x0004: "RC4-MD5", 0x0005: "RC4-SHA"}
+
+#: Alerts with which a peer says it does not accept the certificate.
+_CERTIFICATE_ALERTS = frozenset(
+    {
+        AlertDescription.bad_certificate,
+        AlertDescription.unsupported_certificate,
+        AlertDescription.certificate_revoked,
+        AlertDescription.certificate_expired,
+        AlertDescription.certificate_unknown,
+        AlertDescription.unknown_ca,
+    }
+)
+
+#: How many of the first bytes a connection sent are kept, to say what
+#: they were: a record header and the handshake message type.
+_FIRST_BYTES = 6
 
 _NEW = "new"
 _HANDSHAKING = "handshaking"
@@ -121,9 +145,50 @@ class _SocketShim:
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, TLSRemoteAlert):
+        return describeAlert(error.level, error.description)
     text = str(error).strip()
     name = type(error).__name__
     return f"{name}: {text}" if text else name
+
+
+def describeAlert(level: int, description: int) -> str:
+    """
+    Say what an alert received from the peer means, in one phrase.
+
+    @param level: the alert level (1 warning, 2 fatal).
+    @param description: the alert description number.
+    """
+    name = AlertDescription.toStr(description)
+    kind = {AlertLevel.warning: "warning", AlertLevel.fatal: "fatal"}.get(
+        level, f"level-{level}"
+    )
+    text = f"the peer sent a {kind} {name} alert"
+    if description in _CERTIFICATE_ALERTS:
+        text += ": it does not accept the certificate"
+    return text
+
+
+def describeFirstBytes(first: bytes) -> str:
+    """
+    What the first bytes of a connection were, as far as telling a
+    ClientHello from anything else goes: C{"nothing"}, C{"hello"} (an SSL
+    3.0 handshake record starting a ClientHello, complete or not) or
+    C{"other"}.
+
+    @param first: up to the first six bytes received.
+    """
+    if not first:
+        return "nothing"
+    expected = b"\x16\x03\x00"
+    if len(first) < 6:
+        # Too short to see the message type: a ClientHello if it starts
+        # like one.
+        prefix = first[: len(expected)]
+        return "hello" if expected.startswith(prefix) else "other"
+    if first[:3] == expected and first[5] == 1:
+        return "hello"
+    return "other"
 
 
 class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
@@ -145,6 +210,8 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
         self._innerConnected = False
         self._handshakeDone = False
         self._handshakeBytes = 0
+        self._firstBytes = b""
+        self._handshakeBytesSent = 0
         self._version: tuple[int, int] | None = None
         self.peer = "?"
 
@@ -228,6 +295,8 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
 
     def _writeRaw(self, data: bytes) -> None:
         if self.transport is not None and self._state not in (_CLOSED,):
+            if self._state == _HANDSHAKING:
+                self._handshakeBytesSent += len(data)
             self.transport.write(data)
 
     # -- receiving
@@ -237,6 +306,8 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
             return
         if self._state == _HANDSHAKING:
             self._handshakeBytes += len(data)
+            if len(self._firstBytes) < _FIRST_BYTES:
+                self._firstBytes += data[: _FIRST_BYTES - len(self._firstBytes)]
             if self._handshakeBytes > MAX_HANDSHAKE_BYTES:
                 self._fail(
                     f"more than {MAX_HANDSHAKE_BYTES} bytes before the handshake finished"
@@ -271,7 +342,7 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
         except StopIteration:
             pass
         except (BaseTLSException, OSError) as e:
-            self._fail(_describe(e))
+            self._fail(self._handshakeFailure(e))
             return False
         except Exception:
             self.log.failure(
@@ -369,17 +440,30 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
         if self in self.factory.protocols:
             self.factory.unregisterProtocol(self)
         if state == _HANDSHAKING:
-            self.log.warn(
-                "SSLv3 handshake with {peer} failed: the peer closed the "
-                "connection ({reason}); a game that rejects the certificate "
-                "closes without an alert",
-                peer=self.peer,
-                reason=reason.getErrorMessage(),
-            )
+            self._logHangUp(reason)
         if self._innerConnected:
             self._innerConnected = False
             wrapped, self.wrappedProtocol = self.wrappedProtocol, None  # type: ignore[assignment]
             wrapped.connectionLost(reason)
+
+    def _handshakeFailure(self, error: BaseException) -> str:
+        """
+        The reason logged when the SSL engine ends the handshake with
+        C{error}.
+        """
+        return _describe(error)
+
+    def _logHangUp(self, reason: Failure) -> None:
+        """
+        Log the one line for a peer that closed the connection during the
+        handshake, without an alert.
+        """
+        self.log.warn(
+            "SSLv3 handshake with {peer} failed: the peer closed the "
+            "connection ({reason})",
+            peer=self.peer,
+            reason=reason.getErrorMessage(),
+        )
 
     # -- the transport the inner protocol sees
 
@@ -429,7 +513,60 @@ class SSLv3ServerProtocol(_SSLv3Protocol):
 
     Created by L{SSLv3ServerFactory}; the inner protocol comes from the
     wrapped factory and is connected when the handshake has finished.
+
+    A connection closed during the handshake without an alert is logged
+    according to what it sent: nothing at all (a port probe: one C{info}
+    line), bytes that are not a ClientHello, part of a ClientHello, or a
+    whole ClientHello that was answered with the certificate (the way a
+    game that rejects the certificate ends the handshake).  An alert is
+    logged with its name.
     """
+
+    def _handshakeFailure(self, error: BaseException) -> str:
+        reason = _describe(error)
+        if isinstance(error, TLSRemoteAlert):
+            return reason
+        if describeFirstBytes(self._firstBytes) != "other":
+            return reason
+        return f"not a ClientHello (first bytes {self._firstBytes.hex(' ')}): {reason}"
+
+    def _logHangUp(self, reason: Failure) -> None:
+        why = reason.getErrorMessage()
+        first = describeFirstBytes(self._firstBytes)
+        if first == "nothing":
+            self.log.info(
+                "Connection from {peer} closed before sending anything ({reason}): "
+                "a port probe or connection test, not a game",
+                peer=self.peer,
+                reason=why,
+            )
+        elif self._handshakeBytesSent:
+            self.log.warn(
+                "SSLv3 handshake with {peer} failed: the peer closed the connection "
+                "({reason}) after our certificate, without an alert; a game that "
+                "rejects the certificate closes this way",
+                peer=self.peer,
+                reason=why,
+            )
+        elif first == "hello":
+            self.log.warn(
+                "SSLv3 handshake with {peer} failed: the peer closed the connection "
+                "({reason}) in the middle of its ClientHello ({count} bytes); the "
+                "certificate was never sent",
+                peer=self.peer,
+                reason=why,
+                count=self._handshakeBytes,
+            )
+        else:
+            self.log.warn(
+                "SSLv3 handshake with {peer} failed: the peer closed the connection "
+                "({reason}) after {count} bytes that are not a ClientHello (first "
+                "bytes {first}); not a game",
+                peer=self.peer,
+                reason=why,
+                count=self._handshakeBytes,
+                first=self._firstBytes.hex(" "),
+            )
 
     def _startHandshake(self) -> Iterator[Any]:
         factory: SSLv3ServerFactory = self.factory
