@@ -24,6 +24,15 @@ keep-alive.  L{FrameDecoder} parses a frame as soon as its 3-byte header
 and payload are there: a lone keep-alive is decoded at once.
 
 Every decoding error is a L{TunnelWireError} naming what was wrong.
+
+Sizes: both formats describe a game datagram of up to L{MAX_LENGTH}
+(65,535) bytes, and the HTTP tunnel carries that much.  A UDP datagram
+holds less: at most L{MAX_UDP_PAYLOAD_IPV4} bytes over IPv4 and
+L{MAX_UDP_PAYLOAD_IPV6} over IPv6, so a Forward datagram carries a game
+datagram of at most L{maxForwardPayload} bytes, and a game (on
+127.0.0.1) sends and receives at most L{maxUdpPayload}C{("127.0.0.1")}
+bytes.  Whoever meets a datagram larger than the next hop carries drops
+that datagram and keeps the tunnel.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ __all__ = [
     "KEEP_ALIVE_FRAME",
     "KEEP_ALIVE_INDEX",
     "MAX_LENGTH",
+    "MAX_UDP_PAYLOAD_IPV4",
+    "MAX_UDP_PAYLOAD_IPV6",
     "UNASSIGNED",
     "VERSION",
     "Datagram",
@@ -55,6 +66,8 @@ __all__ = [
     "decodeDatagram",
     "encodeDatagram",
     "encodeFrame",
+    "maxForwardPayload",
+    "maxUdpPayload",
 ]
 
 #: The only UDP tunnel protocol version.
@@ -77,6 +90,35 @@ FRAME_HEADER_SIZE: Final = 3
 
 #: The HTTP-tunnel frame index meaning "keep-alive".
 KEEP_ALIVE_INDEX: Final = 255
+
+#: The largest UDP payload over IPv4: 65,535 less the 20-byte IP and the
+#: 8-byte UDP header.
+MAX_UDP_PAYLOAD_IPV4: Final = 0xFFFF - 20 - 8
+
+#: The largest UDP payload over IPv6 without jumbograms: the 16-bit
+#: payload length counts the 8-byte UDP header.
+MAX_UDP_PAYLOAD_IPV6: Final = 0xFFFF - 8
+
+
+def maxUdpPayload(host: str) -> int:
+    """
+    The largest UDP datagram that can be sent to or from C{host}.
+
+    @param host: an IPv4 or IPv6 address.  An IPv4-mapped IPv6 address
+        (C{::ffff:192.0.2.1}, what a dual-stack socket reports for an IPv4
+        peer) travels as IPv4.
+    """
+    if ":" not in host or (host.lower().startswith("::ffff:") and "." in host):
+        return MAX_UDP_PAYLOAD_IPV4
+    return MAX_UDP_PAYLOAD_IPV6
+
+
+def maxForwardPayload(host: str) -> int:
+    """
+    The largest game datagram a Forward datagram to or from C{host} can
+    carry: 65,498 bytes over IPv4, 65,518 over IPv6.
+    """
+    return maxUdpPayload(host) - FORWARD_OVERHEAD
 
 _HEADER = struct.Struct(">BIB")
 _U16 = struct.Struct(">H")

@@ -320,12 +320,13 @@ class UdpRelayTests(_RelayTestMixin, SynchronousTestCase):
     def test_drops(self) -> None:
         """
         Datagrams are dropped and counted by reason: sender in no game,
-        to itself, target without tunnel, too large, sender without a
-        live session.
+        to itself, target without tunnel, larger than a limit set on the
+        relay, sender without a live session.
         """
         self.forward(3, 0, b"not in a game")
         self.forward(1, 1, b"to itself")
-        self.forward(0, 1, b"x" * (self.relay.maxPayload + 1))
+        self.relay.maxPayload = 1500
+        self.forward(0, 1, b"x" * 1501)
         # Garrus's tunnel goes away.
         garrus = self.relay.tunnels[self.sessions[2].association]  # type: ignore[index]
         self.relay.remove(garrus)
@@ -341,6 +342,46 @@ class UdpRelayTests(_RelayTestMixin, SynchronousTestCase):
         )
         self.assertEqual(self.relay.dropped, 5)
         self.assertEqual(self.relay.relayed, 0)
+
+    def test_largeDatagrams(self) -> None:
+        """
+        Game datagrams of any length a Forward datagram carries are
+        relayed, as the reference relays them: 1,600 bytes, 65,000 bytes
+        and the IPv4 maximum of 65,498.
+        """
+        self.assertEqual(self.relay.maxPayload, 65535)
+        for size in (1600, 65000, 65498):
+            payload = bytes([size % 251]) * size
+            self.forward(0, 2, payload)
+            self.assertDelivered(2, 0, payload)
+            self.forward(2, 0, payload)
+            self.assertDelivered(0, 2, payload)
+        self.assertEqual(self.relay.relayed, 6)
+        self.assertEqual(self.relay.dropped, 0)
+
+    def test_tooLargeForTheReceiverDropped(self) -> None:
+        """
+        A datagram larger than the receiver's UDP tunnel carries (here
+        65,510 bytes from a client on IPv6 to one on IPv4) is dropped and
+        counted with one log line; both tunnels stay open and relay the
+        next datagram.
+        """
+        events = logEvents(self)
+        v6 = ("2001:db8::5", 5005)
+        self.receive(encodeDatagram(self.ids[0], Forward(2, b"y" * 65510)), v6)
+        self.receive(encodeDatagram(self.ids[0], Forward(1, b"y" * 65510)), v6)
+        self.assertEqual(len(self.sent()), 0)
+        self.assertEqual(self.relay.drops["too large for the receiver's tunnel"], 2)
+        lines = [e for e in events if "carries at most" in e.get("log_format", "")]
+        self.assertEqual(len(lines), 1)
+        self.assertEqual((lines[0]["size"], lines[0]["limit"], lines[0]["kind"]),
+                         (65510, 65498, "udp"))
+        self.forward(2, 0, b"small")
+        self.assertEqual(self.sent(),
+                         [(decodeDatagram(encodeDatagram(self.ids[0], Forward(2, b"small"))), v6)])
+        self.receive(encodeDatagram(self.ids[0], Forward(2, b"small too")), v6)
+        self.assertDelivered(2, 0, b"small too")
+        self.assertEqual(len(self.relay.tunnels), 4)
 
     def test_newestSessionOfAssociation(self) -> None:
         """
@@ -562,15 +603,58 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         self.assertTrue(wire.disconnecting)
         self.assertNotIn(token, self.relay.tunnels)
 
-    def test_oversizedFrameCloses(self) -> None:
+    def test_largeFrames(self) -> None:
         """
-        A frame announcing more than the payload limit closes the tunnel.
+        Frames up to the format's 65,535 bytes are read and relayed to an
+        HTTP tunnel, in pieces or whole, and HTTP tunnels get large
+        datagrams from UDP tunnels; nothing is closed.
         """
-        token = self.hub.signer.issueAssociation()
-        wire = self.upgraded(token)
-        self.protocolOf(token).dataReceived(b"\x01\xff\xff")
-        self.assertTrue(wire.disconnecting)
-        self.assertEqual(self.relay.garbage, 1)
+        host, hostToken = self.players.player("host")
+        joiner, joinerToken = self.players.player("joiner")
+        third, thirdToken = self.players.player("third")
+        gameId = self.players.create(host)
+        self.players.join(gameId, joiner)
+        self.players.join(gameId, third)
+        hostWire = self.upgraded(hostToken)
+        joinerWire = self.upgraded(joinerToken)
+        thirdId = self.initiate(thirdToken, ("198.51.100.3", 9))
+        for size in (1600, 65000, 65535):
+            payload = bytes([size % 251]) * size
+            frame = encodeFrame(1, payload)
+            self.protocolOf(hostToken).dataReceived(frame[:1000])
+            self.protocolOf(hostToken).dataReceived(frame[1000:])
+            self.assertEqual(self.frames(joinerWire), [TunnelFrame(0, payload)])
+            self.protocolOf(joinerToken).dataReceived(encodeFrame(0, payload))
+            self.assertEqual(self.frames(hostWire), [TunnelFrame(1, payload)])
+        for size in (1600, 65000, 65498):
+            payload = b"u" * size
+            self.receive(encodeDatagram(thirdId, Forward(0, payload)), ("198.51.100.3", 9))
+            self.assertEqual(self.frames(hostWire), [TunnelFrame(2, payload)])
+        self.assertFalse(hostWire.disconnecting or joinerWire.disconnecting)
+        self.assertEqual((self.relay.relayed, self.relay.dropped, self.relay.garbage), (9, 0, 0))
+
+    def test_frameTooLargeForUdpDropped(self) -> None:
+        """
+        A frame larger than a UDP tunnel carries (over 65,498 bytes to an
+        IPv4 client) is dropped on its way to one; the HTTP tunnel stays
+        open and its next frame is relayed.
+        """
+        host, hostToken = self.players.player("host")
+        joiner, joinerToken = self.players.player("joiner")
+        gameId = self.players.create(host)
+        self.players.join(gameId, joiner)
+        hostWire = self.upgraded(hostToken)
+        joinerId = self.initiate(joinerToken, ("198.51.100.2", 9))
+        self.sent()
+        self.protocolOf(hostToken).dataReceived(encodeFrame(1, b"z" * 65499))
+        self.assertEqual(self.sent(), [])
+        self.assertEqual(self.relay.drops["too large for the receiver's tunnel"], 1)
+        self.protocolOf(hostToken).dataReceived(encodeFrame(1, b"z" * 65498))
+        ((datagram, _),) = self.sent()
+        self.assertEqual(datagram.message, Forward(0, b"z" * 65498))
+        self.assertEqual(datagram.tunnelId, joinerId)
+        self.assertFalse(hostWire.disconnecting)
+        self.assertEqual(self.relay.garbage, 0)
 
     def test_replacedByUdp(self) -> None:
         """

@@ -105,6 +105,39 @@ class DatagramTests(SynchronousTestCase):
         self.assertRaises(w.TunnelWireError, w.encodeDatagram, 1, object())
 
 
+class SizeTests(SynchronousTestCase):
+    """
+    How large a game datagram each format and transport carries.
+    """
+
+    def test_udpLimits(self) -> None:
+        """
+        A UDP datagram holds 65,507 bytes over IPv4 and 65,527 over IPv6
+        (an IPv4-mapped address counts as IPv4); a Forward datagram of the
+        largest game datagram fills it exactly.
+        """
+        self.assertEqual((w.MAX_UDP_PAYLOAD_IPV4, w.MAX_UDP_PAYLOAD_IPV6), (65507, 65527))
+        cases = {"127.0.0.1": 65507, "::1": 65527, "2001:db8::1": 65527,
+                 "::ffff:192.0.2.1": 65507, "::FFFF:192.0.2.1": 65507}
+        for host, limit in cases.items():
+            self.assertEqual(w.maxUdpPayload(host), limit, host)
+            self.assertEqual(w.maxForwardPayload(host), limit - 9, host)
+        largest = w.encodeDatagram(7, w.Forward(1, b"x" * w.maxForwardPayload("192.0.2.1")))
+        self.assertEqual(len(largest), 65507)
+
+    def test_largestOfEachFormat(self) -> None:
+        """
+        Both formats carry game datagrams of 1,600, 65,000 and 65,535
+        bytes: they encode and decode whole.
+        """
+        for size in (1600, 65000, 65535):
+            payload = bytes([size % 256]) * size
+            datagram = w.encodeDatagram(3, w.Forward(2, payload))
+            self.assertEqual(w.decodeDatagram(datagram).message, w.Forward(2, payload))
+            frame = w.encodeFrame(2, payload)
+            self.assertEqual(w.FrameDecoder().feed(frame), [w.TunnelFrame(2, payload)])
+
+
 class FrameTests(SynchronousTestCase):
     """
     HTTP tunnel frames and L{FrameDecoder}.

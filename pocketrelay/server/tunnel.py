@@ -46,6 +46,7 @@ from zope.interface import implementer
 from pocketrelay.tunnelwire import (
     KEEP_ALIVE_FRAME,
     KEEP_ALIVE_INDEX,
+    MAX_LENGTH,
     UNASSIGNED,
     Forward,
     FrameDecoder,
@@ -56,6 +57,7 @@ from pocketrelay.tunnelwire import (
     decodeDatagram,
     encodeDatagram,
     encodeFrame,
+    maxForwardPayload,
 )
 
 if TYPE_CHECKING:
@@ -86,8 +88,12 @@ TUNNEL_TIMEOUT = 40.0
 #: Seconds between two runs of L{TunnelRelay.tick}.
 TICK_INTERVAL = 1.0
 
-#: The largest game datagram relayed (ME3's largest is about 1.25 KB).
-MAX_PAYLOAD = 1500
+#: The largest game datagram relayed: all that the wire formats can
+#: describe (ME3's largest is about 1.25 KB, but the reference programs
+#: relay any length).  What the receiver's tunnel cannot carry (a UDP
+#: tunnel carries at most 65,498 bytes over IPv4) is dropped, see
+#: L{Tunnel.maxPayload}.
+MAX_PAYLOAD = MAX_LENGTH
 
 #: The longest association token looked at (ours are about 70 bytes).
 MAX_ASSOCIATION_LENGTH = 512
@@ -152,6 +158,14 @@ class Tunnel:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.peer}>"
 
+    @property
+    def maxPayload(self) -> int:
+        """
+        The largest game datagram this tunnel's transport carries: all the
+        format describes, unless the transport holds less.
+        """
+        return MAX_LENGTH
+
     def send(self, index: int, payload: bytes) -> bool:
         """
         Send a game datagram from the player in slot C{index}.
@@ -196,6 +210,13 @@ class UdpTunnel(Tunnel):
         self.server = server
         self.tunnelId = tunnelId
         self.address = address
+
+    @property
+    def maxPayload(self) -> int:
+        """
+        What one Forward datagram to the tunnel's current address carries.
+        """
+        return maxForwardPayload(str(self.address[0]))
 
     def send(self, index: int, payload: bytes) -> bool:
         return self.server.sendTo(
@@ -426,6 +447,13 @@ class TunnelRelay:
         target = self.tunnels.get(association) if association is not None else None
         if target is None:
             return self.drop("no tunnel")
+        if len(payload) > target.maxPayload:
+            self.complain(
+                "too large", "Dropped a {size}-byte game datagram from {peer}: the {kind} "
+                "tunnel of its receiver carries at most {limit} bytes",
+                size=len(payload), peer=source.peer, kind=target.kind, limit=target.maxPayload,
+            )
+            return self.drop("too large for the receiver's tunnel")
         if not target.send(slot, payload):
             return self.drop("send failed")
         self.relayed += 1
@@ -548,7 +576,9 @@ class HttpTunnelProtocol(Protocol):
         self.relay = relay
         self.association = association
         self.peer = peer
-        self.decoder = FrameDecoder(relay.maxPayload)
+        # Every frame the format describes is read; one larger than the
+        # relay passes on is dropped by TunnelRelay.forward, not the tunnel.
+        self.decoder = FrameDecoder()
         self.tunnel: HttpTunnel | None = None
         self.congested = False
         self._closing = False
