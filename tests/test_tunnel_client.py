@@ -15,6 +15,7 @@ from twisted.internet.error import (
     CannotListenError,
     ConnectionDone,
     ConnectionRefusedError,
+    MessageLengthError,
 )
 from twisted.internet.protocol import DatagramProtocol, Protocol
 from twisted.internet.task import Clock
@@ -294,6 +295,72 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
         upstream.receive(encodeDatagram(77, Forward(9, b"no such socket")))
         self.assertEqual((self.service.sent, self.service.received, self.service.dropped), (1, 1, 1))
 
+    def test_largeDatagrams(self) -> None:
+        """
+        Game datagrams of any size a Forward datagram carries go both ways:
+        1,600 and 65,000 bytes, and the IPv4 maxima (65,498 bytes into the
+        tunnel, 65,507 to the game).
+        """
+        upstream = self.open(77)
+        pool = self.pool()
+        for size in (1600, 65000, 65498):
+            pool[1].receive(b"g" * size)
+            self.assertEqual(upstream.written, [encodeDatagram(77, Forward(1, b"g" * size))])
+            upstream.written.clear()
+        for size in (1600, 65000, 65507):
+            upstream.receive(encodeDatagram(77, Forward(2, b"s" * size)))
+            self.assertEqual(pool[2].written, [b"s" * size])
+            pool[2].written.clear()
+        self.assertEqual((self.service.sent, self.service.received, self.service.dropped),
+                         (3, 3, 0))
+
+    def test_tooLargeDropped(self) -> None:
+        """
+        A game datagram larger than a UDP tunnel datagram holds (over
+        65,498 bytes on IPv4), or one from the server larger than a UDP
+        datagram to the game holds, is dropped with one log line; so is
+        one the system refuses to send; the tunnel stays open and carries
+        the next datagram.
+        """
+        events = logEvents(self)
+        upstream = self.open(77)
+        pool = self.pool()
+        pool[1].receive(b"g" * 65499)
+        upstream.receive(encodeDatagram(77, Forward(2, b"s" * 65508)))
+        self.assertEqual((upstream.written, pool[2].written), ([], []))
+        self.assertEqual((self.service.tooLarge, self.service.dropped), (2, 2))
+        lines = [e for e in events if "game datagram" in e.get("log_format", "")]
+        self.assertEqual(len(lines), 1)
+        self.assertEqual((lines[0]["size"], lines[0]["count"]), (65499, 1))
+        self.assertIn("at most 65498 bytes", lines[0]["why"])
+
+        def refuse(data: bytes, addr: Any = None) -> None:
+            raise MessageLengthError("message too long")
+
+        upstream.write = refuse  # type: ignore[method-assign]
+        pool[1].receive(b"g" * 10000)
+        self.assertEqual(self.service.dropped, 3)
+        del upstream.write
+        pool[1].receive(b"small")
+        upstream.receive(encodeDatagram(77, Forward(2, b"small too")))
+        self.assertEqual(upstream.written, [encodeDatagram(77, Forward(1, b"small"))])
+        self.assertEqual(pool[2].written, [b"small too"])
+        self.assertEqual(self.service.state, "open")
+
+    def test_tooLargeLogThrottled(self) -> None:
+        """
+        Oversized datagrams are logged at most once every ten seconds,
+        with the number dropped since the last line.
+        """
+        events = logEvents(self)
+        self.open(77)
+        for _ in range(3):
+            self.pool()[0].receive(b"g" * 65500)
+        self.reactor.advance(10)
+        self.pool()[0].receive(b"g" * 65500)
+        lines = [e for e in events if "game datagram" in e.get("log_format", "")]
+        self.assertEqual([e["count"] for e in lines], [1, 3])
+
     def test_beforeOpen(self) -> None:
         """
         Game datagrams before the tunnel is open are dropped; so are
@@ -451,6 +518,36 @@ class HttpTunnelClientTests(_ServiceMixin, SynchronousTestCase):
         self.assertEqual(self.pool()[3].written, [b"from three"])
         self.pool()[0].receive(b"to host")
         self.assertEqual(FrameDecoder().feed(transport.value()), [TunnelFrame(0, b"to host")])
+
+    def test_largeFrames(self) -> None:
+        """
+        Frames carry game datagrams of 1,600 and 65,000 bytes and the
+        largest a game sends (65,507) both ways; a frame of 65,535 bytes
+        from the server, more than a UDP datagram to the game holds, is
+        dropped without closing the tunnel.
+        """
+        transport = self.accept()
+        transport.clear()
+        protocol = self.connector.protocols[0]
+        pool = self.pool()
+        for size in (1600, 65000, 65507):
+            pool[2].receive(b"g" * size)
+            self.assertEqual(FrameDecoder().feed(transport.value()), [TunnelFrame(2, b"g" * size)])
+            transport.clear()
+            frame = encodeFrame(1, b"s" * size)
+            protocol.dataReceived(frame[:3000])
+            protocol.dataReceived(frame[3000:])
+            self.assertEqual(pool[1].written, [b"s" * size])
+            pool[1].written.clear()
+        protocol.dataReceived(encodeFrame(1, b"s" * 65535) + encodeFrame(3, b"next"))
+        self.assertEqual(pool[1].written, [])
+        self.assertEqual(pool[3].written, [b"next"])
+        self.assertEqual(self.service.tooLarge, 1)
+        pool[0].receive(b"x" * 65536)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.service.tooLarge, 2)
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(self.service.state, "open")
 
     def test_refusedThenGiveUp(self) -> None:
         """

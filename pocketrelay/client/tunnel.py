@@ -30,7 +30,7 @@ from typing import Any
 
 from twisted.application import service
 from twisted.internet import defer, task
-from twisted.internet.error import CannotListenError
+from twisted.internet.error import CannotListenError, MessageLengthError
 from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.protocol import DatagramProtocol, Protocol
 from twisted.logger import Logger
@@ -59,6 +59,8 @@ from pocketrelay.tunnelwire import (
     decodeDatagram,
     encodeDatagram,
     encodeFrame,
+    maxForwardPayload,
+    maxUdpPayload,
 )
 
 __all__ = [
@@ -107,6 +109,9 @@ CHECK_INTERVAL = 1.0
 
 #: Largest datagram read from the game or the server.
 MAX_DATAGRAM = 65536
+
+#: Seconds between two log lines about dropped oversized datagrams.
+LOG_INTERVAL = 10.0
 
 
 class Backoff:
@@ -221,18 +226,26 @@ class LocalPool:
     def fromGame(self, index: int, data: bytes) -> None:
         self.deliver(index, data)
 
+    @property
+    def maxPayload(self) -> int:
+        """
+        The largest datagram the pool sockets exchange with the game.
+        """
+        return maxUdpPayload(self.interface)
+
     def send(self, index: int, payload: bytes) -> bool:
         """
-        Send C{payload} to the game from pool socket C{index}.
+        Send C{payload} to the game from pool socket C{index}.  A datagram
+        larger than L{maxPayload} is not sent.
         """
-        if not 0 <= index < len(self._sockets):
+        if not 0 <= index < len(self._sockets) or len(payload) > self.maxPayload:
             return False
         transport: Any = self._sockets[index].transport
         if transport is None:
             return False
         try:
             transport.write(payload)
-        except OSError:
+        except (OSError, MessageLengthError):
             return False
         return True
 
@@ -265,6 +278,9 @@ class UdpTunnelConnection(DatagramProtocol):
         self.address = address
         self.tunnelId = UNASSIGNED
         self.open = False
+        #: The largest game datagram one Forward datagram to the server
+        #: carries.
+        self.maxPayload = maxForwardPayload(address[0])
 
     def startProtocol(self) -> None:
         transport: Any = self.transport
@@ -277,7 +293,7 @@ class UdpTunnelConnection(DatagramProtocol):
             return False
         try:
             transport.write(data)
-        except OSError:
+        except (OSError, MessageLengthError):
             return False
         self.owner.lastSent = self.owner.clock.seconds()
         return True
@@ -352,6 +368,9 @@ class HttpTunnelConnection(Protocol):
     @ivar open: whether the server answered C{101}.
     @ivar problem: why the connection failed, if it did.
     """
+
+    #: The largest game datagram a frame carries.
+    maxPayload = MAX_LENGTH
 
     def __init__(self, owner: TunnelClientService) -> None:
         self.owner = owner
@@ -467,7 +486,11 @@ class TunnelClientService(service.Service):
     @ivar sent: game datagrams sent into the tunnel.
     @ivar received: game datagrams received from the tunnel and handed
         to the game.
-    @ivar dropped: game datagrams dropped (no tunnel open, bad index).
+    @ivar dropped: game datagrams dropped (no tunnel open, bad index, too
+        large).
+    @ivar tooLarge: those of them dropped because the next hop cannot
+        carry them (over 65,498 bytes into a UDP tunnel on IPv4, over
+        65,507 bytes to the game); the tunnel stays open.
     @ivar garbage: undecodable datagrams from the server.
     """
 
@@ -509,7 +532,10 @@ class TunnelClientService(service.Service):
         self.sent = 0
         self.received = 0
         self.dropped = 0
+        self.tooLarge = 0
         self.garbage = 0
+        self._tooLargeUnreported = 0
+        self._tooLargeLogged: float | None = None
         self._timer: IDelayedCall | None = None
         self._attempt: defer.Deferred[Any] | None = None
         self._checker: task.LoopingCall | None = None
@@ -758,8 +784,14 @@ class TunnelClientService(service.Service):
         The game sent C{payload} to pool socket C{index}.
         """
         link = self.link
-        if link is None or not link.open or len(payload) > MAX_LENGTH:
+        if link is None or not link.open:
             self.dropped += 1
+            return
+        if len(payload) > link.maxPayload:
+            self._droppedTooLarge(
+                len(payload), "from the game",
+                f"the {self.kind.upper()} tunnel carries at most {link.maxPayload} bytes",
+            )
             return
         if link.send(index, payload):
             self.sent += 1
@@ -770,10 +802,36 @@ class TunnelClientService(service.Service):
         """
         The server delivered C{payload} from the player in slot C{index}.
         """
+        if len(payload) > self.pool.maxPayload:
+            self._droppedTooLarge(
+                len(payload), "for the game",
+                f"a UDP datagram to the game holds at most {self.pool.maxPayload} bytes",
+            )
+            return
         if self.pool.send(index, payload):
             self.received += 1
         else:
             self.dropped += 1
+
+    def _droppedTooLarge(self, size: int, where: str, why: str) -> None:
+        """
+        Count a game datagram too large for its next hop, and log it at
+        most once every L{LOG_INTERVAL} seconds, with the number dropped
+        since the last line.
+        """
+        self.dropped += 1
+        self.tooLarge += 1
+        self._tooLargeUnreported += 1
+        now = self.clock.seconds()
+        if self._tooLargeLogged is not None and now - self._tooLargeLogged < LOG_INTERVAL:
+            return
+        self._tooLargeLogged = now
+        count, self._tooLargeUnreported = self._tooLargeUnreported, 0
+        self.log.info(
+            "Dropped a {size}-byte game datagram {where}: {why} ({count} dropped "
+            "since the last report); the tunnel stays open",
+            size=size, where=where, why=why, count=count,
+        )
 
 
 class LazyTunnelService(service.Service):
