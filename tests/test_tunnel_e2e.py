@@ -11,6 +11,10 @@ upgraded with the same token.  Datagrams the "games" send to pool sockets
 must reach the right peer from the pool socket of the sender's slot, also
 after the middle player leaves and the last one moves up a slot; once
 over the UDP tunnel and once over the HTTP tunnel.
+
+Datagrams of 1,600 and 65,000 bytes cross each kind of tunnel both ways,
+and one too large for a hop is dropped there while the tunnels go on
+carrying the next ones (also between a UDP and an HTTP tunnel).
 """
 
 from __future__ import annotations
@@ -79,9 +83,9 @@ class Player:
         self.gamePort.write(data, ("127.0.0.1", self.pool[index]))
 
 
-class _TunnelE2EMixin:
+class _TunnelE2EBase:
     """
-    The scenario; subclasses choose UDP or HTTP.
+    A server with a UDP tunnel port, and players joining it.
     """
 
     timeout = 60
@@ -120,11 +124,14 @@ class _TunnelE2EMixin:
         testCase.fail(f"timed out waiting for {what}")
 
     @defer.inlineCallbacks
-    def join(self, name: str, create: bool) -> Any:
+    def join(self, name: str, create: bool, useUdp: bool | None = None) -> Any:
+        if useUdp is None:
+            useUdp = self.useUdp
         player = Player(name)
         self.players.append(player)
         udp: Any = reactor
-        player.gamePort = udp.listenUDP(0, player.game, interface="127.0.0.1")
+        player.gamePort = udp.listenUDP(0, player.game, interface="127.0.0.1",
+                                        maxPacketSize=65536)
         url = normaliseServerURL(f"http://127.0.0.1:{self.server.port}/")
         info = yield discoverServer(Agent(reactor), url, reactor)
         testCase: Any = self
@@ -132,7 +139,7 @@ class _TunnelE2EMixin:
         player.tunnel = TunnelClientService(
             url,
             info.association,
-            info.tunnelPort if self.useUdp else None,
+            info.tunnelPort if useUdp else None,
             reactor,
             connectHTTP=httpConnector(reactor, url, ClientTLS()),
             gamePort=player.gamePort.getHost().port,
@@ -141,7 +148,7 @@ class _TunnelE2EMixin:
         player.tunnel.startService()
         tunnel = player.tunnel
         yield self.waitUntil(lambda: tunnel.state == "open", f"{name}'s tunnel")
-        testCase.assertEqual(tunnel.kind, "udp" if self.useUdp else "http")
+        testCase.assertEqual(tunnel.kind, "udp" if useUdp else "http")
 
         client = yield self.server.connect(headers={b"x-association": info.association.encode()})
         player.client = client
@@ -172,7 +179,36 @@ class _TunnelE2EMixin:
                     return
                 yield _sleep(0.01)
         testCase: Any = self
-        testCase.fail(f"{data!r} did not reach {receiver.name}; got {receiver.game.received}")
+        testCase.fail(f"{data[:20]!r} ({len(data)} bytes) did not reach {receiver.name}; "
+                      f"got {[(d[:20], len(d), port) for d, port in receiver.game.received]}")
+
+    @defer.inlineCallbacks
+    def assertLost(self, receiver: Player, data: bytes, send: Any) -> Any:
+        """
+        C{send()} sends C{data} (too large for some hop): it must not reach
+        C{receiver}'s game.
+        """
+        send()
+        yield _sleep(0.2)
+        testCase: Any = self
+        testCase.assertNotIn(data, [d for d, _ in receiver.game.received])
+
+    @defer.inlineCallbacks
+    def exchangeSizes(self, host: Player, joiner: Player) -> Any:
+        """
+        Datagrams of 1,600 and 65,000 bytes go from host to joiner and
+        back through the tunnel.
+        """
+        for size in (1600, 65000):
+            yield self.assertArrives(host, 1, joiner, 0, b"h" * (size - 1) + b"!")
+            yield self.assertArrives(joiner, 0, host, 1, b"j" * (size - 1) + b"!")
+
+
+
+class _TunnelE2EMixin(_TunnelE2EBase):
+    """
+    The scenarios; subclasses choose UDP or HTTP.
+    """
 
     @defer.inlineCallbacks
     def test_threePlayers(self) -> Any:
@@ -212,6 +248,40 @@ class _TunnelE2EMixin:
         testCase.assertEqual(kinds, {"udp" if self.useUdp else "http"})
 
 
+    @defer.inlineCallbacks
+    def test_sizes(self) -> Any:
+        """
+        1,600- and 65,000-byte game datagrams cross the tunnel both ways;
+        over the UDP tunnel a 65,500-byte one (more than a tunnel datagram
+        holds) is dropped by the sending client, over the HTTP tunnel it
+        arrives; a 65,535-byte frame, more than the game can be sent, is
+        dropped by the receiving client.  The tunnels stay open and carry
+        the next datagrams.
+        """
+        host = yield self.join("host", create=True)
+        joiner = yield self.join("joiner", create=False)
+        yield self.exchangeSizes(host, joiner)
+        testCase: Any = self
+        big = b"b" * 65500
+        if self.useUdp:
+            yield self.assertLost(joiner, big, lambda: host.sendTo(1, big))
+            testCase.assertEqual(host.tunnel.tooLarge, 1)  # type: ignore[union-attr]
+            # Past the client's check, the system refuses the datagram.
+            yield self.assertLost(host, b"c" * 65535,
+                                  lambda: joiner.tunnel.link.send(0, b"c" * 65535))  # type: ignore[union-attr]
+        else:
+            yield self.assertArrives(host, 1, joiner, 0, big)
+            yield self.assertLost(host, b"c" * 65535,
+                                  lambda: joiner.tunnel.link.send(0, b"c" * 65535))  # type: ignore[union-attr]
+            yield self.waitUntil(lambda: host.tunnel.tooLarge == 1,  # type: ignore[union-attr]
+                                 "the host's client to drop the frame")
+        yield self.assertArrives(host, 1, joiner, 0, b"after the big one")
+        yield self.assertArrives(joiner, 0, host, 1, b"after the big one, back")
+        for player in (host, joiner):
+            testCase.assertEqual(player.tunnel.state, "open")  # type: ignore[union-attr]
+        testCase.assertEqual(self.server.service.tunnels.garbage, 0)
+
+
 class UdpTunnelE2ETests(_TunnelE2EMixin, TestCase):
     """
     Three players through the UDP tunnel.
@@ -227,3 +297,31 @@ class HttpTunnelE2ETests(_TunnelE2EMixin, TestCase):
     """
 
     useUdp = False
+
+
+class MixedTunnelE2ETests(_TunnelE2EBase, TestCase):
+    """
+    A host on the UDP tunnel and a joiner on the HTTP tunnel.
+    """
+
+    @defer.inlineCallbacks
+    def test_sizes(self) -> Any:
+        """
+        Large datagrams cross between a UDP and an HTTP tunnel both ways;
+        a 65,500-byte one fits the joiner's HTTP tunnel but not the host's
+        UDP tunnel, so the server drops it and counts it; everything goes
+        on.
+        """
+        host = yield self.join("host", create=True, useUdp=True)
+        joiner = yield self.join("joiner", create=False, useUdp=False)
+        yield self.exchangeSizes(host, joiner)
+        big = b"b" * 65500
+        relay = self.server.service.tunnels
+        yield self.assertLost(host, big, lambda: joiner.sendTo(0, big))
+        testCase: Any = self
+        testCase.assertGreaterEqual(relay.drops["too large for the receiver's tunnel"], 1)
+        yield self.assertLost(joiner, big, lambda: host.sendTo(1, big))
+        testCase.assertEqual(host.tunnel.tooLarge, 1)  # type: ignore[union-attr]
+        yield self.assertArrives(joiner, 0, host, 1, b"still here")
+        yield self.assertArrives(host, 1, joiner, 0, b"me too")
+        testCase.assertEqual(sorted(t.kind for t in relay.tunnels.values()), ["http", "udp"])
