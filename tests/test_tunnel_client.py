@@ -400,10 +400,13 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
 
     def test_silenceReopens(self) -> None:
         """
-        Forty seconds without anything from the server: the socket is
-        closed and a new handshake starts one second later.
+        Forty seconds without anything from a server that has been sending
+        keep-alives: the socket is closed and a new handshake starts one
+        second later.
         """
         upstream = self.open(77)
+        upstream.receive(encodeDatagram(77, KeepAlive()))
+        self.assertTrue(self.service.serverKeepsAlive)
         for _ in range(39):
             self.reactor.advance(1)
         self.assertTrue(upstream.listening)
@@ -414,6 +417,58 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
         fresh = self.upstream()
         self.assertIsNot(fresh, upstream)
         self.assertEqual(decodeDatagram(fresh.written[0]).message, Initiate(TOKEN))
+
+    def test_quietServerKeepsTunnel(self) -> None:
+        """
+        A server that never sent a keep-alive (as the Rust Pocket Relay
+        server links a tunnel to a game only at join, a new tunnel would
+        lose the game) keeps its tunnel through any quiet period: no
+        reconnect, no fallback, the same tunnel id carries game traffic
+        after ten minutes; the client sends its own keep-alive every ten
+        seconds and says once per quiet period why it keeps the tunnel.
+        """
+        events = logEvents(self)
+        upstream = self.open(77)
+        upstream.receive(encodeDatagram(77, Forward(1, b"hello")))
+        for _ in range(600):
+            self.reactor.advance(1)
+        self.assertTrue(upstream.listening)
+        self.assertIs(self.upstream(), upstream)
+        self.assertEqual(self.service.state, "open")
+        self.assertEqual(self.service.kind, "udp")
+        self.assertEqual(self.connector.protocols, [])
+        self.assertFalse(self.service.serverKeepsAlive)
+        self.assertEqual(set(upstream.written), {encodeDatagram(77, KeepAlive())})
+        self.assertEqual(len(upstream.written), 60)
+        quiet = [e for e in events if "is kept open" in e.get("log_format", "")]
+        self.assertEqual(len(quiet), 1)
+        self.assertEqual(quiet[0]["kind"], "UDP")
+        upstream.written.clear()
+        self.pool()[2].receive(b"still through tunnel 77")
+        self.assertEqual(upstream.written, [encodeDatagram(77, Forward(2, b"still through tunnel 77"))])
+        upstream.receive(encodeDatagram(77, Forward(2, b"reply")))
+        for _ in range(41):
+            self.reactor.advance(1)
+        quiet = [e for e in events if "is kept open" in e.get("log_format", "")]
+        self.assertEqual(len(quiet), 2)
+
+    def test_deadTunnelFallsBack(self) -> None:
+        """
+        After a reopen of a tunnel whose server stopped its keep-alives,
+        five failed UDP handshakes in a row switch to the HTTP tunnel (the
+        old tunnel is gone, so nothing is lost by switching).
+        """
+        upstream = self.open(77)
+        upstream.receive(encodeDatagram(77, KeepAlive()))
+        for _ in range(40):
+            self.reactor.advance(1)
+        self.assertFalse(upstream.listening)
+        for _ in range(60):
+            self.reactor.advance(1)
+            if self.connector.protocols:
+                break
+        self.assertEqual(self.service.kind, "http")
+        self.assertEqual(len(self.connector.protocols), 1)
 
     def test_backoffThenHttp(self) -> None:
         """
@@ -604,15 +659,30 @@ class HttpTunnelClientTests(_ServiceMixin, SynchronousTestCase):
 
     def test_silence(self) -> None:
         """
-        Forty seconds without a byte from the server close the tunnel
-        connection; it is reopened.
+        Forty seconds without a byte from a server that has been sending
+        keep-alives close the tunnel connection; it is reopened.
         """
-        self.accept()
+        self.accept(extra=KEEP_ALIVE_FRAME)
         for _ in range(40):
             self.reactor.advance(1)
         self.assertTrue(self.connector.transports[0].disconnecting)
         self.reactor.advance(1)
         self.assertEqual(len(self.connector.protocols), 2)
+
+    def test_quietServerKeepsTunnel(self) -> None:
+        """
+        An HTTP tunnel whose server never sent a keep-alive (the first
+        Rust HTTP tunnel sent none) stays open however quiet the server
+        is; the client sends a keep-alive frame every ten seconds.
+        """
+        transport = self.accept()
+        transport.clear()
+        for _ in range(300):
+            self.reactor.advance(1)
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(len(self.connector.protocols), 1)
+        self.assertEqual(self.service.state, "open")
+        self.assertEqual(transport.value(), KEEP_ALIVE_FRAME * 30)
 
 
 class LazyTunnelServiceTests(_ServiceMixin, SynchronousTestCase):

@@ -100,8 +100,9 @@ UPGRADE_TIMEOUT = 15.0
 KEEP_ALIVE_INTERVAL = 10.0
 
 #: Seconds of silence from the server after which the tunnel is
-#: considered dead and reopened (the server sends a keep-alive every
-#: 10 s).
+#: considered dead and reopened, if the server has been sending
+#: keep-alives (ours and the Rust server's since 0.7 send one every 10 s).
+#: A server that never sent one keeps its tunnel however quiet it is.
 TUNNEL_TIMEOUT = 40.0
 
 #: Seconds between two checks of the keep-alive and silence timers.
@@ -313,6 +314,7 @@ class UdpTunnelConnection(DatagramProtocol):
                 owner.fromServer(message.index, message.payload)
         elif isinstance(message, KeepAlive):
             if self.open:
+                owner.keepAliveReceived()
                 self._send(encodeDatagram(self.tunnelId, KeepAlive()))
         elif isinstance(message, Initiated):
             if not self.open:
@@ -414,6 +416,7 @@ class HttpTunnelConnection(Protocol):
             return
         for frame in frames:
             if frame.index == KEEP_ALIVE_INDEX:
+                owner.keepAliveReceived()
                 self.sendKeepAlive()
             else:
                 owner.fromServer(frame.index, frame.payload)
@@ -529,6 +532,10 @@ class TunnelClientService(service.Service):
         self.link: UdpTunnelConnection | HttpTunnelConnection | None = None
         self.lastSeen = 0.0
         self.lastSent = 0.0
+        #: Whether the server has sent a keep-alive in this run: only then
+        #: does its silence mean the tunnel is gone.
+        self.serverKeepsAlive = False
+        self._quietLogged: float | None = None
         self.sent = 0
         self.received = 0
         self.dropped = 0
@@ -761,20 +768,49 @@ class TunnelClientService(service.Service):
         self._cancelTimer()
         self._timer = self.clock.callLater(delay, self._connect)
 
+    def keepAliveReceived(self) -> None:
+        """
+        The server sent a keep-alive: from now on its silence means the
+        tunnel is gone.
+        """
+        self.serverKeepsAlive = True
+
     def _check(self) -> None:
+        """
+        Once a second: reopen a tunnel whose server went silent although
+        it sends keep-alives, and send a keep-alive after ten seconds
+        without sending anything.
+
+        Reopening makes a new tunnel, which a server that links tunnels to
+        games only at join (the Rust Pocket Relay server) does not link
+        to a game in progress; so a tunnel whose server never sent a
+        keep-alive is kept however long it is quiet (see
+        C{docs/tunnel.md}).
+        """
         link = self.link
         if link is None or not link.open:
             return
         now = self.clock.seconds()
-        if now - self.lastSeen >= self.timeout:
-            self.log.info(
-                "Nothing from the tunnel server for {seconds:.0f} s; reconnecting",
-                seconds=now - self.lastSeen,
-            )
-            self.link = None
-            link.close()
-            self._retry(self.backoff.initial)
-        elif now - self.lastSent >= self.keepAliveInterval:
+        silent = now - self.lastSeen
+        if silent >= self.timeout:
+            if self.serverKeepsAlive:
+                self.log.info(
+                    "Nothing from the tunnel server for {seconds:.0f} s although it sends "
+                    "keep-alives; reopening the tunnel",
+                    seconds=silent,
+                )
+                self.link = None
+                link.close()
+                self._retry(self.backoff.initial)
+                return
+            if self._quietLogged != self.lastSeen:
+                self._quietLogged = self.lastSeen
+                self.log.info(
+                    "Nothing from the tunnel server for {seconds:.0f} s; it sends no "
+                    "keep-alives, so the quiet {kind} tunnel is kept open",
+                    seconds=silent, kind=self.kind.upper(),
+                )
+        if now - self.lastSent >= self.keepAliveInterval:
             link.sendKeepAlive()
 
     # -- traffic
