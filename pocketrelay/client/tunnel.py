@@ -20,6 +20,17 @@ after the UDP tunnel failed L{MAX_ERRORS} times in a row, an HTTP
 connection upgraded with C{Upgrade: tunnel}.  Either reconnects with
 back-off (1 s doubling to 30 s, reset once connected) and gives up after
 L{MAX_ERRORS} consecutive failures with one log line saying why.
+
+An open tunnel is replaced only when it is gone: its HTTP connection
+closed, or its server, which has been sending keep-alives, fell silent
+for L{TUNNEL_TIMEOUT} seconds.  A server that never sent a keep-alive
+keeps its tunnel however quiet it is, because a server that links tunnels
+to games only at join (the Rust Pocket Relay server) would not carry a
+game in progress through a new tunnel.
+
+Game datagrams go as large as each hop carries (see
+L{pocketrelay.tunnelwire}); a larger one is dropped, counted in
+L{TunnelClientService.tooLarge} and logged, and the tunnel stays open.
 """
 
 from __future__ import annotations

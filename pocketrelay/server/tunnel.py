@@ -27,6 +27,10 @@ so when a player leaves and the others move up, traffic follows.
 The relay sends a keep-alive on every tunnel each L{KEEP_ALIVE_INTERVAL}
 seconds and removes a tunnel nothing came from for L{TUNNEL_TIMEOUT}
 seconds; L{TunnelRelay.tick} does both and runs on a timer.
+
+Every game datagram the wire formats carry is relayed (up to 65,535
+bytes); one larger than the receiver's tunnel carries (a UDP tunnel holds
+65,498 bytes on IPv4) is dropped and counted, and both tunnels stay open.
 """
 
 from __future__ import annotations
