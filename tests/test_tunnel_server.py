@@ -532,6 +532,31 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         protocol: HttpTunnelProtocol = tunnel.protocol
         return protocol
 
+    def inOneGame(self, *names: str) -> list[str]:
+        """
+        Players in one game, the first its host, in slots in the order
+        given.
+
+        @return: their association tokens.
+        """
+        players = [self.players.player(name) for name in names]
+        gameId = self.players.create(players[0][0])
+        for session, _ in players[1:]:
+            self.players.join(gameId, session)
+        return [token for _, token in players]
+
+    def httpHostUdpJoiner(self) -> tuple[str, StringTransport, int]:
+        """
+        A host on an HTTP tunnel and a joiner on a UDP tunnel (from
+        198.51.100.2:9), in one game.
+
+        @return: the host's token and connection, and the joiner's tunnel
+            id.
+        """
+        hostToken, joinerToken = self.inOneGame("host", "joiner")
+        hostWire = self.upgraded(hostToken)
+        return hostToken, hostWire, self.initiate(joinerToken, ("198.51.100.2", 9))
+
     def test_refusals(self) -> None:
         """
         Without x-association, or with a token that is not ours, the
@@ -548,12 +573,7 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         Frames from an HTTP tunnel are relayed by slot like UDP datagrams,
         and datagrams reach an HTTP tunnel as frames.
         """
-        host, hostToken = self.players.player("host")
-        joiner, joinerToken = self.players.player("joiner")
-        gameId = self.players.create(host)
-        self.players.join(gameId, joiner)
-        hostWire = self.upgraded(hostToken)
-        joinerId = self.initiate(joinerToken, ("198.51.100.2", 9))
+        hostToken, hostWire, joinerId = self.httpHostUdpJoiner()
         self.sent()
         self.protocolOf(hostToken).dataReceived(encodeFrame(1, b"hello joiner"))
         ((datagram, to),) = self.sent()
@@ -567,10 +587,7 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         Frames sent in the same packet as the upgrade request are not
         lost.
         """
-        host, hostToken = self.players.player("host")
-        joiner, joinerToken = self.players.player("joiner")
-        gameId = self.players.create(host)
-        self.players.join(gameId, joiner)
+        hostToken, joinerToken = self.inOneGame("host", "joiner")
         joinerWire = self.upgraded(joinerToken)
         channel = self.site.buildProtocol(IPv4Address("TCP", "10.0.0.6", 1))
         channel.makeConnection(StringTransport())
@@ -609,12 +626,7 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         HTTP tunnel, in pieces or whole, and HTTP tunnels get large
         datagrams from UDP tunnels; nothing is closed.
         """
-        host, hostToken = self.players.player("host")
-        joiner, joinerToken = self.players.player("joiner")
-        third, thirdToken = self.players.player("third")
-        gameId = self.players.create(host)
-        self.players.join(gameId, joiner)
-        self.players.join(gameId, third)
+        hostToken, joinerToken, thirdToken = self.inOneGame("host", "joiner", "third")
         hostWire = self.upgraded(hostToken)
         joinerWire = self.upgraded(joinerToken)
         thirdId = self.initiate(thirdToken, ("198.51.100.3", 9))
@@ -639,12 +651,7 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         IPv4 client) is dropped on its way to one; the HTTP tunnel stays
         open and its next frame is relayed.
         """
-        host, hostToken = self.players.player("host")
-        joiner, joinerToken = self.players.player("joiner")
-        gameId = self.players.create(host)
-        self.players.join(gameId, joiner)
-        hostWire = self.upgraded(hostToken)
-        joinerId = self.initiate(joinerToken, ("198.51.100.2", 9))
+        hostToken, hostWire, joinerId = self.httpHostUdpJoiner()
         self.sent()
         self.protocolOf(hostToken).dataReceived(encodeFrame(1, b"z" * 65499))
         self.assertEqual(self.sent(), [])
@@ -672,12 +679,7 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         While the connection's buffer is full (the transport paused the
         tunnel) datagrams for it are dropped, not queued.
         """
-        host, hostToken = self.players.player("host")
-        joiner, joinerToken = self.players.player("joiner")
-        gameId = self.players.create(host)
-        self.players.join(gameId, joiner)
-        hostWire = self.upgraded(hostToken)
-        joinerId = self.initiate(joinerToken, ("198.51.100.2", 9))
+        hostToken, hostWire, joinerId = self.httpHostUdpJoiner()
         protocol = self.protocolOf(hostToken)
         self.assertIs(hostWire.producer, protocol)
         protocol.pauseProducing()
