@@ -587,6 +587,19 @@ class WrapperTests(SynchronousTestCase):
         self.assertEqual(len(warnings(self.observer)), 1)
         self.assertIn("60", warnings(self.observer)[0])
 
+    def test_silentConnectionTimesOut(self) -> None:
+        """
+        A connection that never sends a byte is closed at the handshake
+        timeout with one info line calling it a probe, not a warning.
+        """
+        _, transport = self.serveRaw()
+        self.clock.advance(61)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(warnings(self.observer), [])
+        logged = logLines(self.observer)
+        self.assertEqual(len(logged), 1)
+        self.assertIn("sent nothing within 60", logged[0])
+
     def test_peerClosesDuringHandshake(self) -> None:
         """
         A peer that sent a whole ClientHello, got the certificate and hangs

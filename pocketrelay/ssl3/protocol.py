@@ -417,12 +417,20 @@ class _SSLv3Protocol(ProtocolWrapper, TimeoutMixin):
         self.transport.loseConnection()  # type: ignore[union-attr]
 
     def timeoutConnection(self) -> None:
-        self.log.warn(
-            "SSLv3 handshake with {peer} failed: nothing completed it within "
-            "{seconds} seconds",
-            peer=self.peer,
-            seconds=self._handshakeTimeout,
-        )
+        if self._handshakeBytes:
+            self.log.warn(
+                "SSLv3 handshake with {peer} failed: nothing completed it within "
+                "{seconds} seconds",
+                peer=self.peer,
+                seconds=self._handshakeTimeout,
+            )
+        else:
+            self.log.info(
+                "Connection from {peer} sent nothing within {seconds} seconds; closed "
+                "(a port probe or connection test, not a game)",
+                peer=self.peer,
+                seconds=self._handshakeTimeout,
+            )
         self._state = _FAILED
         self._handshake = None
         transport = self.transport
