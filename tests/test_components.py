@@ -89,6 +89,7 @@ from pocketrelay.me3.messages.util import (
     GetTickerServerResponse,
     PingResponse,
     PostAuthResponse,
+    PreAuthRequest,
     QosPingSiteInfo,
     SuspendUserPingRequest,
     UpnpStatus,
@@ -420,6 +421,25 @@ class QosDisabledTests(ServerTestCase):
         reply = self.server.connect().preAuth()
         self.assertEqual(reply.qosSettings.pingSites, {})
         self.assertEqual(reply.config.config["pingPeriod"], "15s")
+
+    def test_noOfficialHost(self) -> None:
+        """
+        With QoS disabled the C{QOSS} section names no QoS host at all (not
+        EA's retired one): the bandwidth site C{BWPS} is the reference
+        server's empty site (C{PSA} "0", C{PSP} 0), C{LTPS} an empty map.
+        """
+        frame = self.server.connect().request(
+            Component.UTIL, UtilCommand.PRE_AUTH, PreAuthRequest()
+        )
+        qos = tdf.decodeStruct(frame.body)["QOSS"]
+        self.assertEqual([m.tag for m in qos.members], ["BWPS", "LNP", "LTPS", "SVID"])
+        site = qos["BWPS"]
+        self.assertEqual(
+            [(m.tag, m.value) for m in site.members],
+            [("PSA", "0"), ("PSP", 0), ("SNA", "prod-sjc")],
+        )
+        self.assertEqual(qos["LTPS"].items, ())
+        self.assertNotIn(b"ea.com", frame.body)
 
 
 class QosCustomTests(ServerTestCase):
