@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 log = Logger()
 
+#: The most games one getGameDataFromId answers (further ids are ignored).
+MAX_GAME_DATA_IDS = 16
+
 
 @tdf.tdfStruct
 @attrs.define
@@ -245,13 +248,18 @@ def addAdminPlayer(session: Session, request: UpdateAdminListRequest) -> None:
 @command(Component.GAME_MANAGER, GameManagerCommand.GET_GAME_DATA_FROM_ID,
          GetGameDataFromIdRequest)
 def getGameDataFromId(session: Session, request: GetGameDataFromIdRequest) -> GameBrowserDataList:
+    """
+    The browser data of the listed games (at most L{MAX_GAME_DATA_IDS}).
+    An unknown game, or an empty list, is answered INVALID_GAME_ID, as the
+    reference server does.  Only members of a game see its host's address.
+    """
     games = session.hub.games
+    requested = request.gameIds[:MAX_GAME_DATA_IDS]
+    found = [games.games.get(gameId) for gameId in requested]
+    if not found or None in found:
+        raise BlazeError(GameManagerError.INVALID_GAME_ID)
     return GameBrowserDataList(
-        games=[
-            games.browserData(games.games[gameId])
-            for gameId in request.gameIds[:16]
-            if gameId in games.games
-        ]
+        games=[games.browserData(game, session.playerId) for game in found if game is not None]
     )
 
 
