@@ -20,6 +20,7 @@ from pocketrelay.blaze.ids import (
     Component,
     GameManagerCommand,
     GameManagerError,
+    GameManagerNotification,
     UserSessionsCommand,
 )
 from pocketrelay.me3.messages.common import (
@@ -36,12 +37,16 @@ from pocketrelay.me3.messages.gamemanager import (
     CreateGameResponse,
     GameBrowserDataList,
     GameState,
+    GenericRulePrefs,
     GetGameDataFromIdRequest,
     JoinGameRequest,
     JoinGameResponse,
+    MatchmakingCriteriaData,
     ReplayGameRequest,
     SetGameAttributesRequest,
     SetGameSettingsRequest,
+    StartMatchmakingRequest,
+    UEDRuleCriteria,
     UpdateAdminListRequest,
 )
 from pocketrelay.me3.messages.usersessions import NetworkInfo, UserData
@@ -284,3 +289,46 @@ class GameDataTests(GameServerTestCase):
         (data,) = tdf.decode(GameBrowserDataList, outsider.body).games
         self.assertEqual((data.gameId, data.hostNetwork), (gameId, [tdf.Choice()]))
         self.assertNotIn(tdf.encodeVarint(ipv4ToInt("198.51.100.10")), outsider.body)
+
+
+class MatchmakingStatusTests(GameServerTestCase):
+    """
+    The status notice of a real startMatchmaking request echoes its rules
+    (review issue, item 10).
+    """
+
+    def test_echo(self) -> None:
+        """
+        C{ASIL[0].GRDA} holds each generic rule of the request with its
+        values (an owned DLC as required and preferred), C{ASIL[0].UEDS}
+        the user-extended-data rule with the accepted range 0..500.
+        """
+        criteria = MatchmakingCriteriaData(
+            genericRules=[
+                GenericRulePrefs(name="ME3_gameMapMatchRule", threshold="quickMatch",
+                                 values=["map2"]),
+                GenericRulePrefs(name="ME3_rule_dlc2300", threshold="requireExactMatch",
+                                 values=["required"]),
+            ],
+            uedRules={"ME3_characterSkill_Rule": UEDRuleCriteria(
+                ruleName="ME3_characterSkill_Rule", threshold="quickMatch")},
+        )
+        reply = self.stranger.request(
+            GM, GameManagerCommand.START_MATCHMAKING, StartMatchmakingRequest(criteria=criteria)
+        )
+        self.assertEqual(reply.type, MessageType.REPLY)
+        (notice,) = self.stranger.notifications(
+            GM, GameManagerNotification.MATCHMAKING_ASYNC_STATUS
+        )
+        (status,) = tdf.decodeStruct(notice.body)["ASIL"].items
+        grda = status["GRDA"].asDict()
+        self.assertEqual(
+            {name: (value["NAME"], list(value["VALU"].items)) for name, value in grda.items()},
+            {"ME3_gameMapMatchRule": ("ME3_gameMapMatchRule", ["map2"]),
+             "ME3_rule_dlc2300": ("ME3_rule_dlc2300", ["required", "preferred"])},
+        )
+        ued = status["UEDS"].asDict()["ME3_characterSkill_Rule"]
+        self.assertEqual(
+            [(m.tag, m.value) for m in ued.members],
+            [("AMAX", 500), ("AMIN", 0), ("MUED", 0), ("NAME", "ME3_characterSkill_Rule")],
+        )

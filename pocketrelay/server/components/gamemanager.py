@@ -181,8 +181,9 @@ def removePlayer(session: Session, request: RemovePlayerRequest) -> None:
 def startMatchmaking(session: Session, request: StartMatchmakingRequest) -> StartMatchmakingResponse:
     hub = session.hub
     _leaveCurrentGame(session)
+    criteria = request.criteria
     rules = MatchRules.fromRules(
-        (rule.name, rule.values) for rule in request.criteria.genericRules
+        ((rule.name, rule.values) for rule in criteria.genericRules), criteria.uedRules
     )
     info = hub.playerInfo(session, fallbackAddress=request.playerNetwork)
     msid, _ = _run(
