@@ -1622,7 +1622,7 @@ class AdminRightsTests(GamesTestMixin, SynchronousTestCase):
         for name, change in self.changes(game.gameId, 1).items():
             self.assertTrue(checked(change()), name)
         self.games.addAdmin(game.gameId, 1, 2)
-        for name, change in self.changes(game.gameId, 2).items():
+        for change in self.changes(game.gameId, 2).values():
             checked(change())
         self.assertEqual(game.attributes["ME3map"], "map9")
         self.assertEqual(game.state, GameState.PRE_GAME)
