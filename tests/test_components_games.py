@@ -250,6 +250,25 @@ class PrivateGameTests(GameServerTestCase):
         self.assertEqual(self.server.hub.games.games[gameId].memberIds,
                          (self.playerId(self.host),))
 
+    def test_refusedJoinKeepsCurrentGame(self) -> None:
+        """
+        A player in a game whose join into a private game is refused stays
+        in its own game.
+        """
+        private = self.create({**LOBBY, "ME3privacy": "PRIVATE"})
+        created: CreateGameResponse = self.joiner.call(
+            GM, GameManagerCommand.CREATE_GAME, CreateGameRequest(attributes=dict(LOBBY)),
+            CreateGameResponse,
+        )
+        self.assertEqual(
+            self.joiner.error(GM, GameManagerCommand.JOIN_GAME, JoinGameRequest(gameId=private)),
+            GameManagerError.PERMISSION_DENIED,
+        )
+        own = self.server.hub.games.gameOf(self.playerId(self.joiner))
+        self.assertIsNotNone(own)
+        assert own is not None
+        self.assertEqual(own.gameId, created.gameId)
+
 
 class GameDataTests(GameServerTestCase):
     """

@@ -1743,8 +1743,8 @@ class HostWithoutAddressTests(SynchronousTestCase):
         self.assertEqual(games.browserData(game, 1).hostNetwork, [tdf.Choice()])
 
 
-#: ME3's generic matchmaking rules (a player who owns every DLC and asks
-#: for any map, enemy and difficulty).
+#: ME3's generic matchmaking rules: a player who asks for any map and
+#: difficulty, enemy2, and owns four of the five DLC it names.
 ME3_RULES: list[tuple[str, list[str]]] = [
     ("ME3_gameStateMatchRule", ["MATCH_MAKING"]),
     ("ME3_gameMapMatchRule", ["abstain"]),

@@ -544,6 +544,20 @@ class Games:
                             f"player {playerId} is not in game {game.gameId}")
         return player
 
+    @staticmethod
+    def requireJoinable(game: Game) -> None:
+        """
+        Refuse a join into C{game} as L{join} would: GAME_FULL when it is
+        full or being destroyed, PERMISSION_DENIED when it is private.
+        """
+        if not game.isJoinable:
+            raise GameError(GameManagerError.GAME_FULL, f"game {game.gameId} cannot be joined")
+        if isPrivate(game.attributes):
+            # No friend lists, no invitations the server could check: a
+            # private game admits nobody new (docs/protocol.md, section 5).
+            raise GameError(GameManagerError.PERMISSION_DENIED,
+                            f"game {game.gameId} is private")
+
     def _requireAdmin(self, game: Game, playerId: int) -> GamePlayer:
         """
         Changes to a game need one of its admins: the host and the members
@@ -649,12 +663,7 @@ class Games:
         if info.playerId in self.byPlayer:
             raise GameError(GameManagerError.ALREADY_GAME_MEMBER,
                             f"player {info.playerId} is already in a game")
-        if not game.isJoinable:
-            raise GameError(GameManagerError.GAME_FULL, f"game {gameId} cannot be joined")
-        if isPrivate(game.attributes):
-            # No friend lists, no invitations the server could check: a
-            # private game admits nobody new (docs/protocol.md).
-            raise GameError(GameManagerError.PERMISSION_DENIED, f"game {gameId} is private")
+        self.requireJoinable(game)
         notices = self._dequeue(
             info.playerId, now, "matched" if matchmakingSession is not None else "cancelled"
         )

@@ -105,6 +105,15 @@ def _leaveCurrentGame(session: Session) -> None:
                                          PlayerRemovedReason.PLAYER_LEFT, _now(session)))
 
 
+def _refusal(session: Session, error: GameError) -> BlazeError:
+    """
+    The error reply for a refused model operation (logged at debug).
+    """
+    log.debug("GameManager refused session {sessionId}: {reason}",
+              sessionId=session.sessionId, reason=str(error))
+    return BlazeError(error.code)
+
+
 def _run(session: Session, action: Any) -> Any:
     """
     Run a model operation: refusals become error replies, notices are
@@ -113,9 +122,7 @@ def _run(session: Session, action: Any) -> Any:
     try:
         result = action()
     except GameError as e:
-        log.debug("GameManager refused session {sessionId}: {reason}",
-                  sessionId=session.sessionId, reason=str(e))
-        raise BlazeError(e.code)
+        raise _refusal(session, e)
     notices = result[1] if isinstance(result, tuple) else result
     session.hub.deliver(notices)
     return result
@@ -149,9 +156,14 @@ def joinGame(session: Session, request: JoinGameRequest) -> JoinGameResponse:
         raise BlazeError(GameManagerError.INVALID_GAME_ID)
     if target.find(session.playerId) is not None:
         return JoinGameResponse(gameId=target.gameId)
+    game = target
+    try:
+        # Refused before the player leaves the game it is in.
+        games.requireJoinable(game)
+    except GameError as e:
+        raise _refusal(session, e)
     _leaveCurrentGame(session)
     info = hub.playerInfo(session, fallbackAddress=request.playerNetwork)
-    game = target
     _run(session, lambda: games.join(game.gameId, info, _now(session)))
     return JoinGameResponse(gameId=game.gameId)
 
