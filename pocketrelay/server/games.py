@@ -8,6 +8,10 @@ values addressed to player ids, in the order they must be sent; the caller
 (the hub) delivers them.  Times are passed in, so everything here is
 deterministic and testable without a reactor.
 
+Rules (docs/protocol.md, section 5): changing a game needs one of its
+admins (the host and the members it made admins); a private game admits
+nobody new; a game's host address goes only to its members.
+
 Invariants (checked by L{Games.checkInvariants} and the property tests):
   - a player is in at most one game, and not in the queue while in one;
   - the players of a game occupy slots 0..n-1, the host in slot 0;
