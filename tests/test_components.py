@@ -89,6 +89,7 @@ from pocketrelay.me3.messages.util import (
     GetTickerServerResponse,
     PingResponse,
     PostAuthResponse,
+    PreAuthRequest,
     QosPingSiteInfo,
     SuspendUserPingRequest,
     UpnpStatus,
@@ -98,6 +99,7 @@ from pocketrelay.me3.messages.util import (
     UserSettingsSaveRequest,
 )
 from pocketrelay.server.components.base import REGISTRY
+from pocketrelay.server.components.stats import boardScope
 from pocketrelay.server.store import LeaderboardType, Player, Store
 from pocketrelay.testing.server import (
     DEFAULT_NOW,
@@ -420,6 +422,25 @@ class QosDisabledTests(ServerTestCase):
         reply = self.server.connect().preAuth()
         self.assertEqual(reply.qosSettings.pingSites, {})
         self.assertEqual(reply.config.config["pingPeriod"], "15s")
+
+    def test_noOfficialHost(self) -> None:
+        """
+        With QoS disabled the C{QOSS} section names no QoS host at all (not
+        EA's retired one): the bandwidth site C{BWPS} is the reference
+        server's empty site (C{PSA} "0", C{PSP} 0), C{LTPS} an empty map.
+        """
+        frame = self.server.connect().request(
+            Component.UTIL, UtilCommand.PRE_AUTH, PreAuthRequest()
+        )
+        qos = tdf.decodeStruct(frame.body)["QOSS"]
+        self.assertEqual([m.tag for m in qos.members], ["BWPS", "LNP", "LTPS", "SVID"])
+        site = qos["BWPS"]
+        self.assertEqual(
+            [(m.tag, m.value) for m in site.members],
+            [("PSA", "0"), ("PSP", 0), ("SNA", "prod-sjc")],
+        )
+        self.assertEqual(qos["LTPS"].items, ())
+        self.assertNotIn(b"ea.com", frame.body)
 
 
 class QosCustomTests(ServerTestCase):
@@ -813,7 +834,8 @@ class UserSessionsTests(ServerTestCase):
     def test_lookupUser(self) -> None:
         """
         lookupUser of an online player answers with that player's name,
-        id, network address and the subscribed and online flags.
+        id and the subscribed and online flags; a player outside its game
+        gets no network address (tests.test_components_games has more).
         """
         self.updateNetworkInfo()
         other = self.server.loggedIn("wrex@example.org", peerHost="203.0.113.60")
@@ -829,9 +851,8 @@ class UserSessionsTests(ServerTestCase):
         self.assertEqual(
             data.statusFlags, UserDataFlags.SUBSCRIBED | UserDataFlags.ONLINE
         )
-        self.assertEqual(
-            data.extendedData.address, self.connection.session.network.address
-        )
+        self.assertTrue(self.connection.session.network.address.isSet)
+        self.assertFalse(data.extendedData.address.isSet)
 
     def test_lookupUnknownUser(self) -> None:
         """
@@ -993,7 +1014,63 @@ class StatsTests(ServerTestCase):
             LeaderboardGroupRequest(boardName="N7RatingDE"),
             LeaderboardGroupResponse,
         )
-        self.assertEqual(local.description, "N7 Rating - DE")
+        self.assertEqual(local.description, "N7 Rating - Germany")
+
+    def groupWire(self, boardName: str) -> Any:
+        frame = self.connection.request(
+            Component.STATS,
+            StatsCommand.GET_LEADERBOARD_GROUP,
+            LeaderboardGroupRequest(boardName=boardName),
+        )
+        self.assertEqual(frame.type, MessageType.REPLY)
+        return tdf.decodeStruct(frame.body)
+
+    def test_groupCountryWire(self) -> None:
+        """
+        A country board's group is scoped, as EA's server sent it, to the
+        country code as C{KSVL} key and value (17477, "DE") and described
+        with the country's name; the global board's scope is 0.
+        """
+        for name, description, scope in (
+            ("N7RatingDE", "N7 Rating - Germany", 17477),
+            ("ChallengePointsDE", "Challenge Points - Germany", 0x4445),
+            ("N7RatingUS", "N7 Rating - United States", 0x5553),
+            ("N7RatingGlobal", "N7 Rating - Global", 0),
+            ("ChallengePointsGlobal", "Challenge Points - Global", 0),
+        ):
+            decoded = self.groupWire(name)
+            self.assertEqual(decoded["BNAM"], name)
+            self.assertEqual(decoded["DESC"], description)
+            ksum = decoded["KSUM"]
+            self.assertEqual([key for key, _ in ksum.items], ["accountcountry"])
+            ksvl = ksum.asDict()["accountcountry"]["KSVL"]
+            self.assertEqual(
+                (ksvl.keyType, ksvl.valueType, ksvl.items),
+                (tdf.TdfType.INT, tdf.TdfType.INT, ((scope, scope),)),
+            )
+
+    def test_boardScope(self) -> None:
+        """
+        A two-letter suffix (any case) is a country, named when known; any
+        other suffix is global, scope 0.
+        """
+        self.assertEqual(boardScope("N7Ratingde", "N7Rating"), ("Germany", 0x4445))
+        self.assertEqual(boardScope("N7RatingZZ", "N7Rating"), ("ZZ", 0x5A5A))
+        self.assertEqual(boardScope("N7Rating", "N7Rating"), ("Global", 0))
+        self.assertEqual(boardScope("N7Rating12", "N7Rating"), ("12", 0))
+        self.assertEqual(boardScope("N7RatingÄÖ", "N7Rating"), ("ÄÖ", 0))
+
+    def test_groupCategories(self) -> None:
+        """
+        The stat column's category is "MassEffectStats" for the N7 rating
+        and "ME3ChallengeStats" for challenge points, as EA's server sent.
+        """
+        for name, category, stat in (
+            ("N7RatingGlobal", "MassEffectStats", "n7rating"),
+            ("ChallengePointsDE", "ME3ChallengeStats", "ChallengePoints"),
+        ):
+            (column,) = self.groupWire(name)["LIST"].items
+            self.assertEqual((column["CATG"], column["NAME"]), (category, stat))
 
     def test_groupUnknown(self) -> None:
         """

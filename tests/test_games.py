@@ -53,6 +53,8 @@ from pocketrelay.me3.messages.usersessions import UserDataFlags
 from pocketrelay.server.games import (
     MAX_ATTRIBUTE_LENGTH,
     MAX_ATTRIBUTES,
+    MAX_ECHOED_RULES,
+    MAX_ECHOED_VALUES,
     MAX_PLAYERS,
     TUNNEL_HOST,
     Game,
@@ -881,9 +883,10 @@ class AttributeTests(GamesTestMixin, SynchronousTestCase):
     def test_onlyChangedKeys(self) -> None:
         """
         Members hear only the keys whose values changed; the game's map is
-        merged.
+        merged.  An admin other than the host may change them.
         """
         game = self.lobby(1, 2)
+        self.games.addAdmin(game.gameId, 1, 2)
         notices = checked(self.games.setAttributes(
             game.gameId, 2, {"ME3map": "map2", "ME3gameState": "IN_LOBBY",
                              "ME3gameDifficulty": "difficulty3"}, self.now))
@@ -921,10 +924,11 @@ class AttributeTests(GamesTestMixin, SynchronousTestCase):
 
     def test_finishingByNonHost(self) -> None:
         """
-        A non-host setting IN_GAME_FINISHING does not report the match (the
-        change is still applied and notified).
+        A non-host admin setting IN_GAME_FINISHING does not report the
+        match (the change is still applied and notified).
         """
         game = self.lobby(1, 2)
+        self.games.addAdmin(game.gameId, 1, 2)
         notices = self.games.setAttributes(
             game.gameId, 2, {"ME3gameState": "IN_GAME_FINISHING"}, self.now)
         self.assertEqual(self.finished, [])
@@ -1188,9 +1192,11 @@ class GameChangeTests(GamesTestMixin, SynchronousTestCase):
 
     def test_setState(self) -> None:
         """
-        A member changes the Blaze state; every member hears GameStateChange.
+        An admin changes the Blaze state; every member hears
+        GameStateChange.
         """
         game = self.lobby(1, 2)
+        self.games.addAdmin(game.gameId, 1, 2)
         notices = checked(self.games.setState(game.gameId, 2, GameState.IN_GAME))
         self.assertEqual(shape(notices), [((1, 2), GM, N.GAME_STATE_CHANGE)])
         self.assertEqual((notices[0].body.gameId, notices[0].body.state),
@@ -1228,6 +1234,7 @@ class GameChangeTests(GamesTestMixin, SynchronousTestCase):
         the state and the new reporting id.
         """
         game = self.lobby(1, 2)
+        self.games.addAdmin(game.gameId, 1, 2)
         self.games.setState(game.gameId, 1, GameState.POST_GAME)
         old = game.reportingId
         self.now += 50
@@ -1323,11 +1330,11 @@ class BrowserDataTests(GamesTestMixin, SynchronousTestCase):
 
     def test_realHostAddress(self) -> None:
         """
-        GetGameDataFromId shows the host's real address and peer-hosted
-        topology even when games are tunnelled.
+        GetGameDataFromId shows a member the host's real address and
+        peer-hosted topology even when games are tunnelled.
         """
         game = self.lobby(1, 2)
-        data = self.games.browserData(game)
+        data = self.games.browserData(game, 2)
         tdf.encode(data)
         self.assertEqual(data.hostNetwork, [player(1).address])
         self.assertEqual(data.networkTopology, GameNetworkTopology.CLIENT_SERVER_PEER_HOSTED)
@@ -1336,6 +1343,19 @@ class BrowserDataTests(GamesTestMixin, SynchronousTestCase):
             (game.gameId, "Player1", 1, [2, 0], [1]),
         )
         self.assertEqual(data.attributes, LOBBY)
+
+    def test_noAddressForOutsiders(self) -> None:
+        """
+        A player outside the game (or an unnamed requester) sees the game
+        but one unset host address: addresses go only to members.
+        """
+        game = self.lobby(1, 2)
+        external = tdf.encodeVarint(player(1).address.value.external.ip)
+        for requester in (3, None):
+            data = self.games.browserData(game, requester)
+            self.assertEqual(data.hostNetwork, [tdf.Choice()])
+            self.assertEqual((data.gameId, data.hostId), (game.gameId, 1))
+            self.assertNotIn(external, tdf.encode(data))
 
 
 class TunnelPolicyTests(SynchronousTestCase):
@@ -1484,7 +1504,7 @@ class QueueLeftTests(GamesTestMixin, SynchronousTestCase):
         Cancelling, disconnecting, creating or joining a game oneself all
         count as "cancelled".
         """
-        other = self.lobby(9, attributes={**LOBBY, "ME3privacy": "PRIVATE"})
+        other = self.lobby(9)
         nowhere = MatchRules({"ME3map": "nowhere"})
         for playerId in (2, 3, 4, 5):
             self.matchmake(playerId, nowhere)
@@ -1548,3 +1568,284 @@ class InvariantTests(GamesTestMixin, SynchronousTestCase):
             corrupt(game, self.games)
             self.assertRaises(AssertionError, self.games.checkInvariants)
         self.setUp()
+
+
+class AdminRightsTests(GamesTestMixin, SynchronousTestCase):
+    """
+    setGameAttributes, advanceGameState, setGameSettings and replayGame
+    need an admin of the game (security issue, item 7).
+    """
+
+    def changes(self, gameId: int, playerId: int) -> dict[str, Any]:
+        """
+        Each admin-only change, as a callable for C{playerId}.
+        """
+        return {
+            "setAttributes": lambda: self.games.setAttributes(
+                gameId, playerId, {"ME3privacy": "PRIVATE", "ME3map": "map9"}, self.now),
+            "setState": lambda: self.games.setState(
+                gameId, playerId, GameState.IN_GAME, self.now),
+            "setSettings": lambda: self.games.setSettings(gameId, playerId, 0, self.now),
+            "replay": lambda: self.games.replay(gameId, playerId, self.now),
+        }
+
+    def test_memberNotAdminRefused(self) -> None:
+        """
+        A player who joined but was never made an admin is refused every
+        change with PERMISSION_DENIED, and the game is unchanged.
+        """
+        game = self.lobby(1, 2)
+        before = (dict(game.attributes), game.state, game.settings, game.reportingId)
+        for name, change in self.changes(game.gameId, 2).items():
+            e = self.assertRaises(GameError, change)
+            self.assertEqual(e.code, GameManagerError.PERMISSION_DENIED, name)
+        self.assertEqual(
+            (dict(game.attributes), game.state, game.settings, game.reportingId), before
+        )
+
+    def test_outsiderRefused(self) -> None:
+        """
+        A player outside the game is refused with PLAYER_NOT_FOUND.
+        """
+        game = self.lobby(1, 2)
+        for name, change in self.changes(game.gameId, 3).items():
+            e = self.assertRaises(GameError, change)
+            self.assertEqual(e.code, GameManagerError.PLAYER_NOT_FOUND, name)
+
+    def test_adminAllowed(self) -> None:
+        """
+        The host, and a member once the host made it an admin with
+        addAdminPlayer (as ME3's host does for every joiner), may change the
+        game.
+        """
+        game = self.lobby(1, 2)
+        for name, change in self.changes(game.gameId, 1).items():
+            self.assertTrue(checked(change()), name)
+        self.games.addAdmin(game.gameId, 1, 2)
+        for change in self.changes(game.gameId, 2).values():
+            checked(change())
+        self.assertEqual(game.attributes["ME3map"], "map9")
+        self.assertEqual(game.state, GameState.PRE_GAME)
+
+    def test_newHostIsAdmin(self) -> None:
+        """
+        A member who becomes host by migration may change the game, though
+        never made admin before.
+        """
+        game = self.lobby(1, 2, 3)
+        self.games.remove(game.gameId, 1, PlayerRemovedReason.PLAYER_LEFT, self.now)
+        checked(self.games.setState(game.gameId, 2, GameState.IN_GAME, self.now))
+        e = self.assertRaises(GameError, self.games.setState, game.gameId, 3, GameState.PRE_GAME)
+        self.assertEqual(e.code, GameManagerError.PERMISSION_DENIED)
+
+
+class AdminListTests(GamesTestMixin, SynchronousTestCase):
+    """
+    The admin list through a join, an addAdminPlayer and a host migration,
+    as in captures of EA's server.
+    """
+
+    def test_joinAddAdminMigrate(self) -> None:
+        """
+        The creator is the only admin; a joiner is no admin until the host
+        adds it (AdminListChange ADD, updater the host, to every member);
+        when the host leaves, every remaining member hears AdminListChange
+        REMOVE of the old host with the new host as updater, and the list
+        is the new host alone, with no second ADD notice.
+        """
+        game, notices = self.create(1)
+        self.assertEqual(notices[0].body.game.admins, [1])
+        notices = self.join(game, 2)
+        setup = [n for n in notices if n.command == N.GAME_SETUP and n.component == GM]
+        self.assertEqual(setup[0].body.game.admins, [1])
+        self.assertEqual(game.admins, [1])
+        self.assertNotIn(N.ADMIN_LIST_CHANGE, [n.command for n in notices if n.component == GM])
+
+        notices = checked(self.games.addAdmin(game.gameId, 1, 2))
+        self.assertEqual(shape(notices), [((1, 2), GM, N.ADMIN_LIST_CHANGE)])
+        self.assertEqual(
+            [(m.tag, m.value) for m in tdf.decodeStruct(tdf.encode(notices[0].body)).members],
+            [("ALST", 2), ("GID", game.gameId), ("OPER", AdminListOperation.ADD), ("UID", 1)],
+        )
+        self.assertEqual(game.admins, [1, 2])
+
+        notices = checked(self.games.remove(
+            game.gameId, 1, PlayerRemovedReason.PLAYER_LEFT, self.now))
+        changes = [n for n in notices if n.component == GM and n.command == N.ADMIN_LIST_CHANGE]
+        self.assertEqual(len(changes), 1)
+        self.assertEqual(changes[0].recipients, (2,))
+        self.assertEqual(
+            [(m.tag, m.value) for m in tdf.decodeStruct(tdf.encode(changes[0].body)).members],
+            [("ALST", 1), ("GID", game.gameId), ("OPER", AdminListOperation.REMOVE),
+             ("UID", 2)],
+        )
+        self.assertEqual(game.admins, [2])
+        self.assertEqual(shape(notices[-4:]), migration((2,)))
+
+        notices = self.join(game, 3)
+        setup = [n for n in notices if n.command == N.GAME_SETUP and n.component == GM]
+        self.assertEqual(setup[0].body.game.admins, [2])
+
+
+class PrivateGameTests(GamesTestMixin, SynchronousTestCase):
+    """
+    A PRIVATE game admits nobody new: the server has no friend lists and
+    cannot check an invitation (security issue, item 7).
+    """
+
+    def test_joinRefused(self) -> None:
+        """
+        joinGame into a private game is refused with PERMISSION_DENIED; the
+        game and the refused player are unchanged.
+        """
+        game = self.lobby(1, attributes={**LOBBY, "ME3privacy": "PRIVATE"})
+        e = self.assertRaises(GameError, self.games.join, game.gameId, player(3), self.now)
+        self.assertEqual(e.code, GameManagerError.PERMISSION_DENIED)
+        self.assertEqual(self.ids(game), [1])
+        self.assertIsNone(self.games.gameOf(3))
+
+    def test_lockedAfterFriendsJoined(self) -> None:
+        """
+        Friends join while the lobby is public; once the host makes it
+        private, nobody else gets in; public again, players join.
+        """
+        game = self.lobby(1, 2)
+        self.games.setAttributes(game.gameId, 1, {"ME3privacy": "PRIVATE"}, self.now)
+        e = self.assertRaises(GameError, self.games.join, game.gameId, player(3), self.now)
+        self.assertEqual(e.code, GameManagerError.PERMISSION_DENIED)
+        self.games.setAttributes(game.gameId, 1, {"ME3privacy": "PUBLIC"}, self.now)
+        self.join(game, 3)
+        self.assertEqual(self.ids(game), [1, 2, 3])
+
+
+class HostWithoutAddressTests(SynchronousTestCase):
+    """
+    A host whose address is unknown is announced with one unset address in
+    C{HNET}, as the reference server sends.
+    """
+
+    def test_unsetHostAddress(self) -> None:
+        """
+        Untunnelled, a host with no address gives C{HNET} one unset element,
+        written C{7F 00}; GameSetup and the browser data alike.
+        """
+        games = Games(rng=random.Random(1), tunnelPolicy="disabled")
+        host = PlayerInfo(playerId=1, name="Host", sessionId=11)
+        game, notices = games.create(host, LOBBY, ME3_CREATE_GAME_SETTINGS, 0.0)
+        setup = notices[0].body
+        self.assertEqual(setup.game.hostNetwork, [tdf.Choice()])
+        raw = tdf.encode(setup)
+        hnet = tdf.encodeTag("HNET") + bytes([tdf.TdfType.LIST, tdf.TdfType.STRUCT, 1])
+        self.assertIn(hnet + b"\x7f\x00", raw)
+        decoded = tdf.decode(NotifyGameSetup, raw)
+        self.assertEqual(decoded.game.hostNetwork, [tdf.Choice()])
+        self.assertEqual(decoded.game.gameId, game.gameId)
+        self.assertEqual(games.browserData(game, 1).hostNetwork, [tdf.Choice()])
+
+
+#: ME3's generic matchmaking rules: a player who asks for any map and
+#: difficulty, enemy2, and owns four of the five DLC it names.
+ME3_RULES: list[tuple[str, list[str]]] = [
+    ("ME3_gameStateMatchRule", ["MATCH_MAKING"]),
+    ("ME3_gameMapMatchRule", ["abstain"]),
+    ("ME3_gameEnemyTypeRule", ["enemy2"]),
+    ("ME3_gameDifficultyRule", ["abstain"]),
+    ("ME3_rule_dlc2500", ["required"]),
+    ("ME3_rule_dlc2300", ["required"]),
+    ("ME3_rule_dlc2700", ["required"]),
+    ("ME3_rule_dlc3050", ["required"]),
+    ("ME3_rule_dlc3225", ["abstain"]),
+]
+
+
+class AsyncStatusEchoTests(GamesTestMixin, SynchronousTestCase):
+    """
+    NotifyMatchmakingAsyncStatus echoes the player's rules as EA's server
+    did (review issue, item 10).
+    """
+
+    rules = MatchRules.fromRules(ME3_RULES, ["ME3_characterSkill_Rule"])
+
+    def status(self, notice: Notice) -> Any:
+        """
+        The first C{ASIL} entry of a status notice, decoded without schema
+        from its encoded body.
+        """
+        self.assertEqual((notice.component, notice.command), (GM, N.MATCHMAKING_ASYNC_STATUS))
+        body = tdf.decodeStruct(tdf.encode(notice.body))
+        (entry,) = body["ASIL"].items
+        return entry
+
+    def assertEcho(self, entry: Any, n7: int) -> None:
+        grda = entry["GRDA"]
+        self.assertEqual((grda.keyType, grda.valueType), (tdf.TdfType.STRING, tdf.TdfType.STRUCT))
+        expected = {
+            "ME3_gameStateMatchRule": ["MATCH_MAKING"],
+            "ME3_gameMapMatchRule": ["abstain"],
+            "ME3_gameEnemyTypeRule": ["enemy2"],
+            "ME3_gameDifficultyRule": ["abstain"],
+            "ME3_rule_dlc2300": ["required", "preferred"],
+            "ME3_rule_dlc2500": ["required", "preferred"],
+            "ME3_rule_dlc2700": ["required", "preferred"],
+            "ME3_rule_dlc3050": ["required", "preferred"],
+            "ME3_rule_dlc3225": ["abstain"],
+        }
+        self.assertEqual(sorted(k for k, _ in grda.items), sorted(expected))
+        for name, value in grda.items:
+            self.assertEqual([m.tag for m in value.members], ["NAME", "VALU"])
+            self.assertEqual(value["NAME"], name)
+            self.assertEqual(value["VALU"].elementType, tdf.TdfType.STRING)
+            self.assertEqual(list(value["VALU"].items), expected[name], name)
+        ueds = entry["UEDS"]
+        self.assertEqual([k for k, _ in ueds.items], ["ME3_characterSkill_Rule"])
+        rule = ueds.asDict()["ME3_characterSkill_Rule"]
+        self.assertEqual(
+            [(m.tag, m.value) for m in rule.members],
+            [("AMAX", 500), ("AMIN", 0), ("MUED", n7), ("NAME", "ME3_characterSkill_Rule")],
+        )
+
+    def test_queued(self) -> None:
+        """
+        The status sent on entering the queue, and the periodic ones,
+        echo the rules; MUED is the player's N7 rating.
+        """
+        _, notices = self.games.startMatchmaking(player(2), self.rules, 60_000, self.now)
+        self.assertEcho(self.status(notices[0]), 20)
+        notices = self.games.tick(self.now + 10)
+        self.assertEcho(self.status(notices[0]), 20)
+
+    def test_matched(self) -> None:
+        """
+        The status that precedes the GameSetup of a match echoes the rules,
+        whether the match is immediate or found for a waiting player.
+        """
+        self.lobby(1, 8, 9, attributes={**LOBBY, "ME3gameEnemyType": "enemy2"})
+        _, notices = self.games.startMatchmaking(player(2), self.rules, 60_000, self.now)
+        self.assertEcho(self.status(notices[0]), 20)
+        self.games.startMatchmaking(player(4), self.rules, 60_000, self.now)
+        self.assertIsNone(self.games.gameOf(4))
+        notices = self.games.create(player(5), {**LOBBY, "ME3gameEnemyType": "enemy2"},
+                                    ME3_CREATE_GAME_SETTINGS, self.now)[1]
+        statuses = [n for n in notices if n.command == N.MATCHMAKING_ASYNC_STATUS]
+        self.assertEqual([n.recipients for n in statuses], [(4,)])
+        self.assertEcho(self.status(statuses[0]), 40)
+
+    def test_ratingKeptInRange(self) -> None:
+        """
+        MUED stays within AMIN..AMAX: EA's server sent 500 for a player
+        rated 16538.
+        """
+        rated = PlayerInfo(playerId=7, name="N7", sessionId=17, n7Rating=16538)
+        _, notices = self.games.startMatchmaking(rated, self.rules, 60_000, self.now)
+        self.assertEcho(self.status(notices[0]), 500)
+
+    def test_bounded(self) -> None:
+        """
+        At most MAX_ECHOED_RULES rules with MAX_ECHOED_VALUES values each
+        are kept for the echo.
+        """
+        many = [(f"rule{i}", [str(v) for v in range(100)]) for i in range(50)]
+        rules = MatchRules.fromRules(many, [f"ued{i}" for i in range(50)])
+        self.assertEqual(len(rules.echo), MAX_ECHOED_RULES)
+        self.assertEqual({len(values) for _, values in rules.echo}, {MAX_ECHOED_VALUES})
+        self.assertEqual(len(rules.uedRules), MAX_ECHOED_RULES)

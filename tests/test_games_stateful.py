@@ -48,6 +48,7 @@ from pocketrelay.server.games import (
     MatchRules,
     Notice,
     PlayerInfo,
+    isPrivate,
 )
 from tests.test_games import LOBBY, checked, player
 
@@ -202,6 +203,20 @@ class GamesMachine(RuleBasedStateMachine):
         self.checkQueueExits(notices, queuedBefore)
         return notices
 
+    def adminStep(self, gid: int, actor: int, action: Callable[[], Any]) -> list[Notice]:
+        """
+        Run a change that needs an admin: from anybody else it is refused
+        and changes nothing.
+        """
+        game = self.games.games.get(gid)
+        wasAdmin = game is not None and actor in game.admins
+        before = fingerprint(self.games)
+        notices = self.step(action)
+        if not wasAdmin:
+            assert notices == [], "a change by a non-admin was accepted"
+            assert fingerprint(self.games) == before, "a non-admin changed a game"
+        return notices
+
     def checkQueueExits(self, notices: Sequence[Notice], queuedBefore: set[int]) -> None:
         """
         C{onQueueLeft} was called once for every player who left the queue
@@ -342,9 +357,7 @@ class GamesMachine(RuleBasedStateMachine):
     @precondition(_hasGames)
     @rule(which=newcomers, index=indexes)
     def join(self, which: int, index: int) -> None:
-        who = self.idle(which)
-        gid = self.pickGame(index)
-        self.step(lambda: self.games.join(gid, who, self.now))
+        self.joinOne(self.pickGame(index), self.idle(which))
 
     @precondition(_hasGames)
     @rule(index=indexes, count=st.integers(min_value=1, max_value=3))
@@ -357,7 +370,12 @@ class GamesMachine(RuleBasedStateMachine):
             self.joinOne(gid, self.idle(0))
 
     def joinOne(self, gid: int, who: PlayerInfo) -> None:
+        game = self.games.games.get(gid)
+        private = game is not None and isPrivate(game.attributes)
         self.step(lambda: self.games.join(gid, who, self.now))
+        if private:
+            assert self.games.byPlayer.get(who.playerId) != gid, (
+                "a private game admitted a player")
 
     @rule(which=newcomers, rules=ruleSets,
           durationMs=st.sampled_from([0, 5_000, 60_000, 1_800_000, 1_800_000]))
@@ -399,7 +417,7 @@ class GamesMachine(RuleBasedStateMachine):
             and game.attributes.get(GAME_STATE_ATTRIBUTE) != FINISHING
         )
         reports = len(self.finished)
-        self.step(lambda: self.games.setAttributes(gid, actor, changes, self.now))
+        self.adminStep(gid, actor, lambda: self.games.setAttributes(gid, actor, changes, self.now))
         expected = reports + (1 if wasHost and newlyFinishing else 0)
         assert len(self.finished) == expected, "match reported wrongly"
 
@@ -464,7 +482,9 @@ class GamesMachine(RuleBasedStateMachine):
     def setState(self, index: int, which: int, state: int) -> None:
         gid = self.pickGame(index)
         requester = self.actor(gid, which)
-        self.step(lambda: self.games.setState(gid, requester, state, self.now))
+        self.adminStep(
+            gid, requester, lambda: self.games.setState(gid, requester, state, self.now)
+        )
 
     @precondition(_hasGames)
     @rule(index=indexes, which=actors)
@@ -475,7 +495,9 @@ class GamesMachine(RuleBasedStateMachine):
         gid = self.pickGame(index)
         requester = self.actor(gid, which)
         settings = self.games.games[gid].settings ^ GameSettings.OPEN_TO_MATCHMAKING
-        self.step(lambda: self.games.setSettings(gid, requester, settings, self.now))
+        self.adminStep(
+            gid, requester, lambda: self.games.setSettings(gid, requester, settings, self.now)
+        )
 
     # -- invariants
 

@@ -779,7 +779,8 @@ class GenericRoundTripTests(SynchronousTestCase):
     def test_unionInListForm(self) -> None:
         """
         A list of unions is written with element type struct and each
-        element as index, struct body, C{00}; an unset element is C{7F}.
+        element as index, struct body, C{00}; an unset element is C{7F}
+        and the C{00} of its empty body.
         """
         body = StructValue((Member("A", TdfType.INT, 5),))
         value = ListValue(
@@ -794,7 +795,7 @@ class GenericRoundTripTests(SynchronousTestCase):
             + b"\x02"
             + _header("A", TdfType.INT)
             + b"\x05\x00"
-            + b"\x7f",
+            + b"\x7f\x00",
         )
         self.assertEqual(
             tdf.decodeStruct(raw)["L"],
@@ -1287,12 +1288,37 @@ class HeatBugTests(SynchronousTestCase):
 
     def test_unset(self) -> None:
         """
-        An unset union inside a list is the single byte C{7F}.
+        An unset union inside a list is C{7F} followed by the C{00} of an
+        empty struct body, as PocketRelay writes a host without an
+        address; the declared and generic decoders and the skipper read it.
         """
         raw = tdf.encode(Hosts([tdf.Choice()]))
-        self.assertEqual(raw, bytes.fromhex("a2e974") + b"\x04\x03\x01\x7f")
+        self.assertEqual(raw, bytes.fromhex("a2e974") + b"\x04\x03\x01\x7f\x00")
         self.assertEqual(tdf.decode(Hosts, raw), Hosts([tdf.Choice()]))
         self.assertEqual(tdf.decodeStruct(raw)["HNET"].items, (UnionValue(),))
+        self.assertEqual(tdf.encodeStruct(tdf.decodeStruct(raw)), raw)
+        # Followed by another member: the element's 00 is not the end of
+        # the enclosing struct, whether the member is declared or skipped.
+        after = raw + _header("Z", TdfType.INT) + b"\x05"
+        self.assertEqual(tdf.decode(Hosts, after), Hosts([tdf.Choice()]))
+        self.assertEqual(tdf.decodeStruct(after)["Z"], 5)
+        nested = _header("A", TdfType.STRUCT) + after + b"\x00" + _header("B", TdfType.INT) + b"\x07"
+        self.assertEqual(tdf.decodeStruct(nested)["B"], 7)
+
+    def test_loneUnset(self) -> None:
+        """
+        A lone C{7F} element, followed by another element, is read as unset
+        too.
+        """
+        raw = (
+            bytes.fromhex("a2e974")
+            + b"\x04\x03\x02\x7f\x02"
+            + self.expectedPair()
+            + b"\x00"
+        )
+        self.assertEqual(
+            tdf.decode(Hosts, raw), Hosts([tdf.Choice(), tdf.Choice(2, self.pair)])
+        )
 
     def test_plainUnionForm(self) -> None:
         """

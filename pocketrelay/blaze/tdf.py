@@ -92,6 +92,10 @@ UINT64_MAX = (1 << 64) - 1
 #: The union index meaning "no member is set".
 UNSET_INDEX = 0x7F
 
+#: An unset union as an element of a list ("heat bug" form): the index and
+#: the terminator of an empty struct body.
+_UNSET_ELEMENT = bytes([UNSET_INDEX, 0])
+
 #: How deeply structs, lists, maps, unions and variables may nest.
 MAX_DEPTH = 32
 
@@ -572,11 +576,23 @@ def _skipListElement(data: bytes, pos: int, end: int, code: int, depth: int) -> 
         _need(pos, 1, end, "a list element")
         first = data[pos]
         if first == UNSET_INDEX:
-            return pos + 1
+            return _afterUnsetElement(data, pos + 1, end)
         if first != 0 and not _isHeaderStart(first):
             # The "heat bug" form of a union: index, then a struct body.
             return _skipStructBody(data, pos + 1, end, depth + 1)
     return _skipValue(data, pos, end, code, depth)
+
+
+def _afterUnsetElement(data: bytes, pos: int, end: int) -> int:
+    """
+    The position after an unset union element of a list, whose C{7F} ends
+    at C{pos}: its empty struct body's C{00} (as the official encoder and
+    PocketRelay write it) is skipped when present; a lone C{7F} is
+    accepted too.
+    """
+    if pos < end and data[pos] == 0:
+        return pos + 1
+    return pos
 
 
 def _skipMember(data: bytes, pos: int, end: int, depth: int) -> int:
@@ -796,7 +812,7 @@ def _decodeGenericListElement(
         _need(pos, 1, end, "a list element")
         first = data[pos]
         if first == UNSET_INDEX:
-            return UnionValue(), pos + 1
+            return UnionValue(), _afterUnsetElement(data, pos + 1, end)
         if first != 0 and not _isHeaderStart(first):
             body, pos = _decodeGenericStruct(data, pos + 1, end, True, depth + 1, ctx)
             return UnionValue(first, Member("VALU", _TYPES[_T_STRUCT], body)), pos
@@ -957,12 +973,13 @@ def _checkIndex(index: int) -> None:
 def _encodeHeatUnion(out: bytearray, value: Any, depth: int) -> None:
     """
     Write a union as an element of a list: index, the struct body of the
-    active member without its header, terminator.  Unset is C{7F} alone.
+    active member without its header, terminator.  Unset is C{7F} and the
+    terminator of an empty body: C{7F 00}.
     """
     if not isinstance(value, UnionValue):
         raise TdfEncodeError(f"expected a UnionValue, not {type(value).__name__}")
     if value.member is None or value.index == UNSET_INDEX:
-        out.append(UNSET_INDEX)
+        out += _UNSET_ELEMENT
         return
     _checkIndex(value.index)
     if value.index == 0 or _isHeaderStart(value.index):
@@ -1519,7 +1536,7 @@ class UnionOf(Kind):
     def writeInList(self, out: bytearray, value: Any, depth: int) -> None:
         kind = self._alternative(value)
         if kind is None:
-            out.append(UNSET_INDEX)
+            out += _UNSET_ELEMENT
             return
         if not isinstance(kind, StructOf):
             raise TdfEncodeError("a union inside a list must carry a struct")
@@ -1537,7 +1554,7 @@ class UnionOf(Kind):
         _need(pos, 1, end, "a list element")
         index = data[pos]
         if index == UNSET_INDEX:
-            return Choice(), pos + 1
+            return Choice(), _afterUnsetElement(data, pos + 1, end)
         if index == 0 or _isHeaderStart(index):
             # Not the union form after all: a plain struct.  Keep it under
             # the first struct alternative so nothing is lost.

@@ -8,6 +8,10 @@ values addressed to player ids, in the order they must be sent; the caller
 (the hub) delivers them.  Times are passed in, so everything here is
 deterministic and testable without a reactor.
 
+Rules (docs/protocol.md, section 5): changing a game needs one of its
+admins (the host and the members it made admins); a private game admits
+nobody new; a game's host address goes only to its members.
+
 Invariants (checked by L{Games.checkInvariants} and the property tests):
   - a player is in at most one game, and not in the queue while in one;
   - the players of a game occupy slots 0..n-1, the host in slot 0;
@@ -47,8 +51,10 @@ from pocketrelay.me3.messages.gamemanager import (
     GameNetworkTopology,
     GameSettings,
     GameState,
+    GenericRuleStatus,
     HostInfo,
     HostMigrationType,
+    MatchmakingAsyncStatus,
     MatchmakingResult,
     NotifyAdminListChange,
     NotifyGameAttribChange,
@@ -68,6 +74,7 @@ from pocketrelay.me3.messages.gamemanager import (
     PlayerState,
     ReplicatedGameData,
     ReplicatedGamePlayer,
+    UEDRuleStatus,
     datalessSetup,
     matchmakingSetup,
 )
@@ -118,6 +125,24 @@ DLC_ATTRIBUTE_PREFIX = "ME3_dlc"
 
 #: A rule value meaning "any".
 ABSTAIN = "abstain"
+
+#: The attribute holding a lobby's privacy, and its values.
+PRIVACY_ATTRIBUTE = "ME3privacy"
+PUBLIC = "PUBLIC"
+
+#: What EA's server echoed for a DLC rule of a player who has the DLC: the
+#: game attribute values such a player accepts.
+DLC_RULE_ECHO = ("required", "preferred")
+
+#: The accepted range EA's server reported for ME3's user-extended-data
+#: rule (C{ME3_characterSkill_Rule}); the player's own value is its N7
+#: rating kept in that range.
+UED_RULE_MIN = 0
+UED_RULE_MAX = 500
+
+#: Bounds on the rules echoed back in matchmaking status notices.
+MAX_ECHOED_RULES = 32
+MAX_ECHOED_VALUES = 64
 
 #: Bounds on what clients can make us hold.
 MAX_ATTRIBUTES = 128
@@ -181,26 +206,50 @@ class GamePlayer:
         return self.info.playerId
 
 
+def isPrivate(attributes: Mapping[str, str]) -> bool:
+    """
+    Whether a game with these attributes is closed: its C{ME3privacy} is
+    anything but C{PUBLIC} (a game without the attribute is public).
+    """
+    return attributes.get(PRIVACY_ATTRIBUTE, PUBLIC) != PUBLIC
+
+
 @attrs.frozen
 class MatchRules:
     """
     What a matchmaking player asked for: attribute values (L{ABSTAIN}
     rules dropped) and the DLC it has.
+
+    @ivar echo: every generic rule of the request as (name, values), in
+        request order, for the status notices (see L{asyncStatus}).
+    @ivar uedRules: the names of the request's user-extended-data rules.
     """
 
     required: Mapping[str, str] = attrs.field(factory=dict)
     dlc: frozenset[str] = frozenset()
+    echo: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    uedRules: tuple[str, ...] = ()
 
     @classmethod
-    def fromRules(cls, rules: Iterable[tuple[str, Iterable[str]]]) -> MatchRules:
+    def fromRules(
+        cls,
+        rules: Iterable[tuple[str, Iterable[str]]],
+        uedRules: Iterable[str] = (),
+    ) -> MatchRules:
         """
         Build from (rule name, values) pairs as ME3 sends them; unknown
-        rules are ignored, the first value of each rule counts.
+        rules are ignored, the first value of each rule counts.  At most
+        L{MAX_ECHOED_RULES} rules of each kind (with at most
+        L{MAX_ECHOED_VALUES} values) are kept for the echo.
         """
         required: dict[str, str] = {}
         dlc: set[str] = set()
+        echo: dict[str, tuple[str, ...]] = {}
         for name, values in rules:
-            value = next(iter(values), ABSTAIN)
+            kept = tuple(values)[:MAX_ECHOED_VALUES]
+            if len(echo) < MAX_ECHOED_RULES or name in echo:
+                echo[name] = kept
+            value = kept[0] if kept else ABSTAIN
             if name.startswith(DLC_RULE_PREFIX):
                 if value != ABSTAIN:
                     dlc.add(DLC_ATTRIBUTE_PREFIX + name[len(DLC_RULE_PREFIX):])
@@ -208,14 +257,15 @@ class MatchRules:
             attribute = RULE_ATTRIBUTES.get(name)
             if attribute is not None and value != ABSTAIN:
                 required[attribute] = value
-        return cls(required, frozenset(dlc))
+        ued = tuple(dict.fromkeys(uedRules))[:MAX_ECHOED_RULES]
+        return cls(required, frozenset(dlc), tuple(echo.items()), ued)
 
     def matches(self, attributes: Mapping[str, str]) -> bool:
         """
         Whether a game with these attributes suits: public, every required
         value equal, and every DLC the game requires owned.
         """
-        if attributes.get("ME3privacy", "PUBLIC") != "PUBLIC":
+        if isPrivate(attributes):
             return False
         for key, value in self.required.items():
             if attributes.get(key) != value:
@@ -299,7 +349,9 @@ def _hostNetwork(game: Game, tunnelled: bool) -> list[tdf.Choice]:
         return [tdf.Choice(NetworkAddressIndex.IP, TUNNEL_HOST)]
     host = game.host
     if host is None or not host.info.address.isSet:
-        return []
+        # One unset address, as the reference server sends for a host
+        # whose address it does not know.
+        return [tdf.Choice()]
     return [host.info.address]
 
 
@@ -357,6 +409,35 @@ def extendedData(info: PlayerInfo, games: Iterable[int]) -> UserSessionExtendedD
 
 def identification(info: PlayerInfo) -> UserIdentification:
     return UserIdentification(accountId=info.playerId, blazeId=info.playerId, name=info.name)
+
+
+def asyncStatus(info: PlayerInfo, rules: MatchRules) -> NotifyMatchmakingAsyncStatus:
+    """
+    NotifyMatchmakingAsyncStatus for a matchmaking player, echoing its
+    rules as EA's server did: C{GRDA} maps each generic rule of the
+    request to its name and requested values (a DLC rule the player
+    satisfies to L{DLC_RULE_ECHO}), C{UEDS} maps each user-extended-data
+    rule to the accepted range and the player's value (its N7 rating, kept
+    in that range).  The matchmaking session id is the player id.
+    """
+    generic = {}
+    for name, values in rules.echo:
+        echoed = list(values)
+        if name.startswith(DLC_RULE_PREFIX) and values and values[0] != ABSTAIN:
+            echoed = list(DLC_RULE_ECHO)
+        generic[name] = GenericRuleStatus(ruleName=name, matchedValues=echoed)
+    myValue = min(max(info.n7Rating, UED_RULE_MIN), UED_RULE_MAX)
+    ued = {
+        name: UEDRuleStatus(
+            maxAccepted=UED_RULE_MAX, minAccepted=UED_RULE_MIN, myValue=myValue, ruleName=name
+        )
+        for name in rules.uedRules
+    }
+    return NotifyMatchmakingAsyncStatus(
+        statuses=[MatchmakingAsyncStatus(genericRules=generic, uedRules=ued)],
+        sessionId=info.playerId,
+        userSessionId=info.sessionId,
+    )
 
 
 def _gm(recipients: Iterable[int], command: int, body: Any) -> Notice:
@@ -425,11 +506,17 @@ class Games:
                 return entry
         return None
 
-    def browserData(self, game: Game) -> GameBrowserGameData:
+    def browserData(self, game: Game, requester: int | None = None) -> GameBrowserGameData:
         """
-        What GetGameDataFromId answers: always the real host address.
+        What GetGameDataFromId answers: the real host address (never the
+        tunnel's) to a member of the game, an unset address to anybody
+        else: network addresses go only to the players who connect to
+        them.
         """
         host = game.host
+        hostNetwork = (
+            _hostNetwork(game, False) if requester in game.memberIds else [tdf.Choice()]
+        )
         return GameBrowserGameData(
             admins=list(game.admins),
             attributes=dict(game.attributes),
@@ -437,7 +524,7 @@ class Games:
             gameName=host.info.name if host else "",
             settings=game.settings,
             state=game.state,
-            hostNetwork=_hostNetwork(game, False),
+            hostNetwork=hostNetwork,
             hostId=host.playerId if host else 0,
             playerCounts=[len(game.players), 0],
         )
@@ -459,6 +546,33 @@ class Games:
         if player is None:
             raise GameError(GameManagerError.PLAYER_NOT_FOUND,
                             f"player {playerId} is not in game {game.gameId}")
+        return player
+
+    @staticmethod
+    def requireJoinable(game: Game) -> None:
+        """
+        Refuse a join into C{game} as L{join} would: GAME_FULL when it is
+        full or being destroyed, PERMISSION_DENIED when it is private.
+        """
+        if not game.isJoinable:
+            raise GameError(GameManagerError.GAME_FULL, f"game {game.gameId} cannot be joined")
+        if isPrivate(game.attributes):
+            # No friend lists, no invitations the server could check: a
+            # private game admits nobody new (docs/protocol.md, section 5).
+            raise GameError(GameManagerError.PERMISSION_DENIED,
+                            f"game {game.gameId} is private")
+
+    def _requireAdmin(self, game: Game, playerId: int) -> GamePlayer:
+        """
+        Changes to a game need one of its admins: the host and the members
+        the host made admins (ME3's host makes every joiner one).  A
+        non-member gets PLAYER_NOT_FOUND, a member who is no admin
+        PERMISSION_DENIED.
+        """
+        player = self._requireMember(game, playerId)
+        if playerId not in game.admins:
+            raise GameError(GameManagerError.PERMISSION_DENIED,
+                            f"player {playerId} is not an admin of game {game.gameId}")
         return player
 
     def _requireHost(self, game: Game, playerId: int) -> None:
@@ -536,10 +650,13 @@ class Games:
         info: PlayerInfo,
         now: float,
         matchmakingSession: int | None = None,
+        rules: MatchRules | None = None,
     ) -> list[Notice]:
         """
         Add C{info} to a game (joinGame, or a match found for a queued
-        player when C{matchmakingSession} is given).
+        player when C{matchmakingSession} is given, with the C{rules} it
+        asked for).  A private game (see L{isPrivate}) is refused with
+        PERMISSION_DENIED.
 
         Notices, in order: MatchmakingAsyncStatus (matchmaking only);
         UserAdded + UserUpdated between the newcomer and every member;
@@ -550,18 +667,15 @@ class Games:
         if info.playerId in self.byPlayer:
             raise GameError(GameManagerError.ALREADY_GAME_MEMBER,
                             f"player {info.playerId} is already in a game")
-        if not game.isJoinable:
-            raise GameError(GameManagerError.GAME_FULL, f"game {gameId} cannot be joined")
+        self.requireJoinable(game)
         notices = self._dequeue(
             info.playerId, now, "matched" if matchmakingSession is not None else "cancelled"
         )
         if matchmakingSession is not None:
+            status = asyncStatus(info, rules or MatchRules())
+            status.sessionId = matchmakingSession
             notices.append(_gm(
-                (info.playerId,),
-                GameManagerNotification.MATCHMAKING_ASYNC_STATUS,
-                NotifyMatchmakingAsyncStatus(
-                    sessionId=matchmakingSession, userSessionId=info.sessionId
-                ),
+                (info.playerId,), GameManagerNotification.MATCHMAKING_ASYNC_STATUS, status
             ))
         members = [p.info for p in game.players]
         newcomer = GamePlayer(info, PlayerState.ACTIVE_CONNECTING, now)
@@ -711,17 +825,18 @@ class Games:
             notices.extend(self.remove(game.gameId, playerId, reason, now))
         return notices
 
-    # -- changes by members
+    # -- changes by admins (see _requireAdmin)
 
     def setAttributes(
         self, gameId: int, playerId: int, attributes: Mapping[str, str], now: float
     ) -> list[Notice]:
         """
-        Merge attributes; notify the members of the changed keys only; a
-        finishing match is reported; the queue is re-checked.
+        setGameAttributes (admins only): merge attributes; notify the
+        members of the changed keys only; a finishing match is reported;
+        the queue is re-checked.
         """
         game = self.get(gameId)
-        self._requireMember(game, playerId)
+        self._requireAdmin(game, playerId)
         changed = {
             key: value
             for key, value in self._checkAttributes(attributes).items()
@@ -751,11 +866,11 @@ class Games:
         self, gameId: int, playerId: int, state: int, now: float | None = None
     ) -> list[Notice]:
         """
-        advanceGameState.  With C{now}, the queue is re-checked (a game
+        advanceGameState (admins only).  With C{now}, the queue is re-checked (a game
         leaving L{GameState.DESTRUCTING} is joinable again).
         """
         game = self.get(gameId)
-        self._requireMember(game, playerId)
+        self._requireAdmin(game, playerId)
         try:
             game.state = GameState(state)
         except ValueError:
@@ -771,11 +886,11 @@ class Games:
         self, gameId: int, playerId: int, settings: int, now: float | None = None
     ) -> list[Notice]:
         """
-        setGameSettings.  With C{now}, the queue is re-checked (the game
+        setGameSettings (admins only).  With C{now}, the queue is re-checked (the game
         may have opened to matchmaking).
         """
         game = self.get(gameId)
-        self._requireMember(game, playerId)
+        self._requireAdmin(game, playerId)
         game.settings = settings & 0xFFFFFFFF
         notices = [_gm(game.memberIds, GameManagerNotification.GAME_SETTINGS_CHANGE,
                        NotifyGameSettingsChange(settings=game.settings, gameId=gameId))]
@@ -785,10 +900,11 @@ class Games:
 
     def replay(self, gameId: int, playerId: int, now: float) -> list[Notice]:
         """
-        replayGame: back to the lobby with a new reporting id.
+        replayGame (admins only): back to the lobby with a new reporting
+        id.
         """
         game = self.get(gameId)
-        self._requireMember(game, playerId)
+        self._requireAdmin(game, playerId)
         game.state = GameState.PRE_GAME
         game.createdAt = now
         game.reportingId = self._newReportingId()
@@ -882,14 +998,16 @@ class Games:
         # Games are kept in creation order (dict order), oldest first.
         for game in self.games.values():
             if self._matchable(game) and rules.matches(game.attributes):
-                notices = self.join(game.gameId, info, now, matchmakingSession=msid)
+                notices = self.join(
+                    game.gameId, info, now, matchmakingSession=msid, rules=rules
+                )
                 if self.onQueueLeft is not None:
                     self.onQueueLeft(info.playerId, "matched", 0.0)
                 return msid, notices
         duration = min(max(durationMs, 0) / 1000, self.maxMatchmakingDuration)
         self.queue.append(QueueEntry(info, rules, now, now + duration, now))
         notice = _gm((info.playerId,), GameManagerNotification.MATCHMAKING_ASYNC_STATUS,
-                     NotifyMatchmakingAsyncStatus(sessionId=msid, userSessionId=info.sessionId))
+                     asyncStatus(info, rules))
         return msid, [notice]
 
     def cancelMatchmaking(self, playerId: int, now: float) -> list[Notice]:
@@ -930,9 +1048,10 @@ class Games:
                 break
             if entry.deadline <= now or not entry.rules.matches(game.attributes):
                 continue
-            notices.extend(
-                self.join(game.gameId, entry.info, now, matchmakingSession=entry.info.playerId)
-            )
+            notices.extend(self.join(
+                game.gameId, entry.info, now,
+                matchmakingSession=entry.info.playerId, rules=entry.rules,
+            ))
         return notices
 
     def tick(self, now: float) -> list[Notice]:
@@ -957,8 +1076,7 @@ class Games:
             if now - entry.lastStatus >= self.statusInterval:
                 entry.lastStatus = now
                 notices.append(_gm((info.playerId,), GameManagerNotification.MATCHMAKING_ASYNC_STATUS,
-                                   NotifyMatchmakingAsyncStatus(sessionId=info.playerId,
-                                                                userSessionId=info.sessionId)))
+                                   asyncStatus(info, entry.rules)))
             keep.append(entry)
         self.queue = keep
         return notices

@@ -37,6 +37,7 @@ __all__ = [
     "ScopeValues",
     "StatDescSummary",
     "StatRawValue",
+    "countryScope",
     "leaderboardGroup",
     "leaderboardRow",
 ]
@@ -230,20 +231,39 @@ class LeaderboardGroupResponse:
     statName: str = tdf.member("SNAM", tdf.Str)
 
 
+def countryScope(code: str) -> int:
+    """
+    The C{accountcountry} key scope value of a two-letter country code:
+    its two ASCII letters, big-endian (C{DE} is 0x4445, 17477).
+    """
+    upper = code.upper()
+    if len(upper) != 2 or not (upper.isascii() and upper.isalpha()):
+        raise ValueError(f"not a two-letter country code: {code!r}")
+    return (ord(upper[0]) << 8) | ord(upper[1])
+
+
 def leaderboardGroup(
     boardName: str,
     description: str,
     statName: str,
     statDescription: str,
     groupName: str,
+    category: str = "MassEffectStats",
+    scope: int = 0,
 ) -> LeaderboardGroupResponse:
     """
-    The group reply as the reference server builds it, e.g. for
-    C{N7RatingGlobal}: description "N7 Rating - Global", stat
-    "n7rating" / "N7 Rating", group "ME3LeaderboardGroup"; for challenge
-    points "ChallengePoints" / "Challenge Points" / "ME3ChallengePoints".
+    The group reply as EA's server sent it, e.g. for C{N7RatingGlobal}:
+    description "N7 Rating - Global", stat "n7rating" / "N7 Rating" in
+    category "MassEffectStats", group "ME3LeaderboardGroup"; for challenge
+    points "ChallengePoints" / "Challenge Points" in "ME3ChallengeStats",
+    group "ME3ChallengePoints".
+
+    @param scope: the C{accountcountry} key scope: 0 for a global board, a
+        L{countryScope} for a country's (sent as the range C{scope} to
+        C{scope} in C{KSVL}).
     """
     column = StatDescSummary(
+        category=category,
         longDescription=statDescription,
         name=statName,
         shortDescription=statDescription,
@@ -251,6 +271,7 @@ def leaderboardGroup(
     return LeaderboardGroupResponse(
         boardName=boardName,
         description=description,
+        keyScopes={"accountcountry": ScopeValues({scope: scope})},
         columns=[column],
         name=groupName,
         statName=statName,

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 log = Logger()
 
+#: The most games one getGameDataFromId answers (further ids are ignored).
+MAX_GAME_DATA_IDS = 16
+
 
 @tdf.tdfStruct
 @attrs.define
@@ -102,6 +105,15 @@ def _leaveCurrentGame(session: Session) -> None:
                                          PlayerRemovedReason.PLAYER_LEFT, _now(session)))
 
 
+def _refusal(session: Session, error: GameError) -> BlazeError:
+    """
+    The error reply for a refused model operation (logged at debug).
+    """
+    log.debug("GameManager refused session {sessionId}: {reason}",
+              sessionId=session.sessionId, reason=str(error))
+    return BlazeError(error.code)
+
+
 def _run(session: Session, action: Any) -> Any:
     """
     Run a model operation: refusals become error replies, notices are
@@ -110,9 +122,7 @@ def _run(session: Session, action: Any) -> Any:
     try:
         result = action()
     except GameError as e:
-        log.debug("GameManager refused session {sessionId}: {reason}",
-                  sessionId=session.sessionId, reason=str(e))
-        raise BlazeError(e.code)
+        raise _refusal(session, e)
     notices = result[1] if isinstance(result, tuple) else result
     session.hub.deliver(notices)
     return result
@@ -146,9 +156,14 @@ def joinGame(session: Session, request: JoinGameRequest) -> JoinGameResponse:
         raise BlazeError(GameManagerError.INVALID_GAME_ID)
     if target.find(session.playerId) is not None:
         return JoinGameResponse(gameId=target.gameId)
+    game = target
+    try:
+        # Refused before the player leaves the game it is in.
+        games.requireJoinable(game)
+    except GameError as e:
+        raise _refusal(session, e)
     _leaveCurrentGame(session)
     info = hub.playerInfo(session, fallbackAddress=request.playerNetwork)
-    game = target
     _run(session, lambda: games.join(game.gameId, info, _now(session)))
     return JoinGameResponse(gameId=game.gameId)
 
@@ -178,8 +193,9 @@ def removePlayer(session: Session, request: RemovePlayerRequest) -> None:
 def startMatchmaking(session: Session, request: StartMatchmakingRequest) -> StartMatchmakingResponse:
     hub = session.hub
     _leaveCurrentGame(session)
+    criteria = request.criteria
     rules = MatchRules.fromRules(
-        (rule.name, rule.values) for rule in request.criteria.genericRules
+        ((rule.name, rule.values) for rule in criteria.genericRules), criteria.uedRules
     )
     info = hub.playerInfo(session, fallbackAddress=request.playerNetwork)
     msid, _ = _run(
@@ -245,13 +261,18 @@ def addAdminPlayer(session: Session, request: UpdateAdminListRequest) -> None:
 @command(Component.GAME_MANAGER, GameManagerCommand.GET_GAME_DATA_FROM_ID,
          GetGameDataFromIdRequest)
 def getGameDataFromId(session: Session, request: GetGameDataFromIdRequest) -> GameBrowserDataList:
+    """
+    The browser data of the listed games (at most L{MAX_GAME_DATA_IDS}).
+    An unknown game, or an empty list, is answered INVALID_GAME_ID, as the
+    reference server does.  Only members of a game see its host's address.
+    """
     games = session.hub.games
+    requested = request.gameIds[:MAX_GAME_DATA_IDS]
+    found = [games.games.get(gameId) for gameId in requested]
+    if not found or None in found:
+        raise BlazeError(GameManagerError.INVALID_GAME_ID)
     return GameBrowserDataList(
-        games=[
-            games.browserData(games.games[gameId])
-            for gameId in request.gameIds[:16]
-            if gameId in games.games
-        ]
+        games=[games.browserData(game, session.playerId) for game in found if game is not None]
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pocketrelay.blaze.ids import Component, StatsCommand
+from pocketrelay.me3.countries import countryName
 from pocketrelay.me3.messages.stats import (
     CenteredLeaderboardStatsRequest,
     EntityCount,
@@ -21,6 +22,7 @@ from pocketrelay.me3.messages.stats import (
     LeaderboardGroupResponse,
     LeaderboardStatsRequest,
     LeaderboardStatValues,
+    countryScope,
     leaderboardGroup,
     leaderboardRow,
 )
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from pocketrelay.server.session import Session
     from pocketrelay.server.store import LeaderboardEntry
 
-__all__ = ["boardType"]
+__all__ = ["boardScope", "boardType"]
 
 #: The most rows one leaderboard reply carries.
 MAX_ROWS = 100
@@ -53,28 +55,48 @@ def boardType(name: str) -> LeaderboardType | None:
     return None
 
 
-def _suffix(name: str, prefix: str) -> str:
-    return name[len(prefix):] or "Global"
+def boardScope(name: str, prefix: str) -> tuple[str, int]:
+    """
+    What the suffix of a board name after C{prefix} selects: the place
+    named in the description and the C{accountcountry} key scope.  A
+    two-letter suffix is a country (C{DE}: "Germany", 0x4445); anything
+    else (C{Global}, nothing) is the global board, scope 0.
+    """
+    suffix = name[len(prefix):]
+    try:
+        return countryName(suffix), countryScope(suffix)
+    except ValueError:
+        return suffix or "Global", 0
 
 
 @command(Component.STATS, StatsCommand.GET_LEADERBOARD_GROUP, LeaderboardGroupRequest)
 def getLeaderboardGroup(session: Session, request: LeaderboardGroupRequest) -> LeaderboardGroupResponse | None:
+    """
+    The board's description as EA's server gave it; a country board is
+    described with the country's name and scoped to its code (every board
+    holds every player: the server keeps no account country).
+    """
     board = boardType(request.boardName)
     if board == LeaderboardType.N7_RATING:
+        place, scope = boardScope(request.boardName, "N7Rating")
         return leaderboardGroup(
             request.boardName,
-            f"N7 Rating - {_suffix(request.boardName, 'N7Rating')}",
+            f"N7 Rating - {place}",
             "n7rating",
             "N7 Rating",
             "ME3LeaderboardGroup",
+            scope=scope,
         )
     if board == LeaderboardType.CHALLENGE_POINTS:
+        place, scope = boardScope(request.boardName, "ChallengePoints")
         return leaderboardGroup(
             request.boardName,
-            f"Challenge Points - {_suffix(request.boardName, 'ChallengePoints')}",
+            f"Challenge Points - {place}",
             "ChallengePoints",
             "Challenge Points",
             "ME3ChallengePoints",
+            category="ME3ChallengeStats",
+            scope=scope,
         )
     return None
 

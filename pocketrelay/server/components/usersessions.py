@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from twisted.logger import Logger
 
 from pocketrelay.blaze import tdf
@@ -35,7 +36,7 @@ from pocketrelay.server.components.base import command
 if TYPE_CHECKING:
     from pocketrelay.server.session import Session
 
-__all__ = ["extendedData", "fillExternalAddress", "userIdentification"]
+__all__ = ["extendedData", "fillExternalAddress", "publicExtendedData", "userIdentification"]
 
 log = Logger()
 
@@ -117,13 +118,44 @@ def updateHardwareFlags(session: Session, request: UpdateHardwareFlagsRequest) -
     _published(session)
 
 
+def _connectsTo(session: Session, other: Session) -> bool:
+    """
+    Whether C{session} needs C{other}'s network details: it is C{other},
+    or they are in the same game.
+    """
+    me = session.playerId
+    if other.player is not None and other.player.id == me:
+        return True
+    game = session.hub.games.gameOf(other.player.id) if other.player is not None else None
+    return game is not None and game.find(me) is not None
+
+
+def publicExtendedData(data: UserSessionExtendedData) -> UserSessionExtendedData:
+    """
+    C{data} without what locates the player on the network: no address,
+    no ping-site latencies, and QoS reduced to an unknown NAT type.  The
+    name, rating, hardware flags and games stay.
+    """
+    return attrs.evolve(
+        data, address=tdf.Choice(), latencies=[], qosData=NetworkQosData(natType=4)
+    )
+
+
 @command(Component.USER_SESSIONS, UserSessionsCommand.LOOKUP_USER, UserIdentification)
 def lookupUser(session: Session, request: UserIdentification) -> UserData:
+    """
+    Any online player can be looked up (its name, ids, N7 rating, games),
+    but only a player in the same game gets its address, ping sites and
+    NAT type.
+    """
     other = session.hub.sessionForPlayer(request.blazeId)
     if other is None:
         raise BlazeError(UserSessionsError.USER_NOT_FOUND)
+    data = extendedData(other)
+    if not _connectsTo(session, other):
+        data = publicExtendedData(data)
     return UserData(
-        extendedData=extendedData(other),
+        extendedData=data,
         statusFlags=UserDataFlags.SUBSCRIBED | UserDataFlags.ONLINE,
         user=userIdentification(other),
     )

@@ -46,6 +46,10 @@ PING_SUSPENSION = 90_000_000
 #: The ping site name the game's QoS uses.
 PING_SITE = "ea-sjc"
 
+#: The host name of the bandwidth site sent for C{qos.type = disabled}
+#: (with port 0), as the reference server sends.
+DISABLED_SITE_ADDRESS = "0"
+
 
 def qosSettings(settings: Any) -> QosConfigInfo:
     """
@@ -53,7 +57,10 @@ def qosSettings(settings: Any) -> QosConfigInfo:
     """
     kind = settings["qos.type"]
     if kind == "disabled":
-        return QosConfigInfo(pingSites={})
+        # No ping sites, and a bandwidth site that names no host (what the
+        # reference server sends), never EA's retired QoS host.
+        disabled = QosPingSiteInfo(address=DISABLED_SITE_ADDRESS, port=0)
+        return QosConfigInfo(bandwidthPingSite=disabled, pingSites={})
     if kind == "official":
         site = QosPingSiteInfo()
     elif kind == "custom":
