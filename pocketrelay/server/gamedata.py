@@ -51,7 +51,6 @@ from twisted.logger import Logger
 from twisted.python.filepath import FilePath
 
 from pocketrelay.me3 import coalesced as coalescedCodec
-from pocketrelay.me3 import tlk as tlkCodec
 from pocketrelay.me3.chunking import decompressCoalesced, isCompressedCoalesced
 from pocketrelay.me3.clientconfig import (
     BINI_PC_COMPRESSED,
@@ -221,8 +220,14 @@ def _coalescedFromBinary(data: bytes) -> dict[str, str]:
     return coalescedConfig(data)
 
 
+def _checkTalkFile(data: bytes) -> None:
+    from pocketrelay.me3.tlk import parseTlk
+
+    parseTlk(data)
+
+
 def _talkFileFromBytes(data: bytes) -> dict[str, str]:
-    tlkCodec.parseTlk(data)
+    _checkTalkFile(data)
     return talkFileConfig(data)
 
 
@@ -244,7 +249,7 @@ def checkGameDataFile(name: str, data: bytes) -> None:
     elif name == COALESCED_FILE:
         _checkCoalescedBinary(data)
     elif name.endswith(".tlk"):
-        tlkCodec.parseTlk(data)
+        _checkTalkFile(data)
     elif name == ENTITLEMENTS_FILE:
         _parseEntitlementsFile(data)
     elif name == STORE_FILE:
