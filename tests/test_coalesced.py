@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_coalesced -*-
 """
 Tests for L{pocketrelay.me3.coalesced} and L{pocketrelay.me3.huffman}.
 """

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import enum
 import itertools
-import json
 import struct
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -48,6 +47,7 @@ from pocketrelay.me3.huffman import (
     crc32bzip2,
     packBits,
 )
+from pocketrelay.me3.jsonform import dumpJson, loadJson
 
 __all__ = [
     "MAX_BINARY_SIZE",
@@ -746,32 +746,6 @@ def _jsonKind(value: Any) -> str:
     return "a number"
 
 
-def _rejectConstant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _loadJson(
-    data: bytes, limit: int, what: str, error: Callable[[str, int | None], ValueError]
-) -> Any:
-    """
-    Decode UTF-8 JSON (a byte-order mark allowed) of at most C{limit}
-    bytes, or raise C{error(message, offset)}.
-    """
-    if len(data) > limit:
-        raise error(f"{what} of {len(data)} bytes is larger than the {limit} byte limit", limit)
-    try:
-        text = bytes(data).decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise error(f"{what} is not UTF-8: {e.reason} at offset {e.start}", e.start)
-    try:
-        return json.loads(text, parse_constant=_rejectConstant)
-    except json.JSONDecodeError as e:
-        offset = len(text[: e.pos].encode("utf-8"))
-        raise error(f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}", offset)
-    except (ValueError, RecursionError) as e:
-        raise error(f"{what} is not valid JSON: {e}", None)
-
-
 def parseJson(data: bytes) -> Coalesced:
     """
     Read Pocket Relay's C{coalesced.json} (section 3): C{{"version": 1,
@@ -788,7 +762,7 @@ def parseJson(data: bytes) -> Coalesced:
         byte offset of a syntax error), or for input larger than
         L{MAX_JSON_SIZE}.
     """
-    document = _loadJson(data, MAX_JSON_SIZE, "coalesced JSON", CoalescedError)
+    document = loadJson(data, MAX_JSON_SIZE, "coalesced JSON", CoalescedError)
     version = _member(document, "$", "version", int)
     if version != _VERSION:
         raise _jsonError("$.version", f"must be {_VERSION}, not {version}")
@@ -859,15 +833,4 @@ def serializeJson(model: Coalesced) -> bytes:
             for file in model.files
         ],
     }
-    return _dumpJson(document)
-
-
-def _dumpJson(document: Any) -> bytes:
-    """
-    Indented JSON, UTF-8; characters UTF-8 cannot hold (lone surrogates)
-    make the whole document ASCII with escapes.
-    """
-    try:
-        return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(document, indent=2, ensure_ascii=True).encode("ascii")
+    return dumpJson(document)
