@@ -400,9 +400,13 @@ def _safeRelative(path: str) -> str | None:
 class _Tree(Protocol):
     """
     The files of a source, by relative POSIX path.
+
+    @ivar top: the single folder holding everything in an archive (such
+        as GitHub's C{Server-<commit>/}), or C{""}.
     """
 
     description: str
+    top: str
 
     def isFile(self, path: str) -> bool: ...
 
@@ -419,6 +423,7 @@ def _tooLarge(path: str, size: int, limit: int) -> InstallError:
 class _DirectoryTree:
     root: str
     description: str
+    top: str = ""
 
     def _full(self, path: str) -> str:
         return os.path.join(self.root, *path.split("/"))
@@ -456,22 +461,23 @@ class _DirectoryTree:
         return result
 
 
-def _stripTop(names: Iterable[str]) -> tuple[str, list[str]]:
+def _singleTop(names: Iterable[str]) -> str:
     """
-    The single top folder all C{names} share (C{""} if none) and the list
-    of names.
+    The single top folder all C{names} share, with a slash (C{""} if
+    none).
     """
     listed = list(names)
     tops = {name.split("/", 1)[0] for name in listed}
     if len(tops) == 1 and all("/" in name for name in listed):
-        return tops.pop() + "/", listed
-    return "", listed
+        return tops.pop() + "/"
+    return ""
 
 
 @attrs.define
 class _ZipTree:
     archive: zipfile.ZipFile
     description: str
+    top: str
     members: dict[str, zipfile.ZipInfo] = attrs.field(factory=dict)
 
     @classmethod
@@ -484,10 +490,9 @@ class _ZipTree:
         if len(infos) > MAX_ARCHIVE_MEMBERS:
             raise InstallError(f"{path} has more than {MAX_ARCHIVE_MEMBERS} entries")
         files = [info for info in infos if not info.is_dir()]
-        top, _ = _stripTop(info.filename for info in files)
-        tree = cls(archive, path)
+        tree = cls(archive, path, _singleTop(info.filename for info in files))
         for info in files:
-            relative = _safeRelative(info.filename[len(top):])
+            relative = _safeRelative(info.filename)
             if relative is not None:
                 tree.members[relative] = info
         return tree
@@ -519,6 +524,7 @@ class _ZipTree:
 class _TarTree:
     archive: tarfile.TarFile
     description: str
+    top: str
     members: dict[str, tarfile.TarInfo] = attrs.field(factory=dict)
 
     @classmethod
@@ -533,10 +539,9 @@ class _TarTree:
         except (tarfile.TarError, OSError, EOFError, ValueError) as e:
             raise InstallError(f"{path} is not a readable tar archive: {e}")
         files = [info for info in infos if info.isfile()]
-        top, _ = _stripTop(info.name for info in files)
-        tree = cls(archive, path)
+        tree = cls(archive, path, _singleTop(info.name for info in files))
         for info in files:
-            relative = _safeRelative(info.name[len(top):])
+            relative = _safeRelative(info.name)
             if relative is not None:
                 tree.members[relative] = info
         return tree
@@ -576,6 +581,7 @@ class _PinnedTree:
 
     pins: Sequence[PinnedFile]
     description: str
+    top: str = ""
 
     def isFile(self, path: str) -> bool:
         return any(pin.path == path for pin in self.pins)
@@ -624,10 +630,15 @@ def _first(tree: _Tree, candidates: Iterable[str]) -> str | None:
 def _resolve(tree: _Tree) -> list[_Wanted]:
     """
     Where each game-data file is in C{tree}: the folder holding the
-    coalesced (C{src/resources/data/}, C{data/} or the top) decides.
+    coalesced (C{src/resources/data/}, C{data/} or the top, each also
+    inside an archive's single top folder) decides.
     """
     root = None
-    for candidate in ("src/resources/data/", "data/", ""):
+    for candidate in (
+        top + folder
+        for top in dict.fromkeys((tree.top, ""))
+        for folder in ("src/resources/data/", "data/", "")
+    ):
         if _first(tree, (candidate + COALESCED_JSON_FILE, candidate + COALESCED_FILE)):
             root = candidate
             break
@@ -700,15 +711,28 @@ class AgentFetcher:
             url.encode("ascii"),
             Headers({b"user-agent": [b"pocketrelay-admin game-data install"]}),
         )
-        d.addTimeout(self.timeout, self.reactor)
+        timedOut = []
+
+        def giveUp() -> None:
+            timedOut.append(True)
+            d.cancel()
+
+        timer = self.reactor.callLater(self.timeout, giveUp)
+
+        def answered(result: Any) -> Any:
+            if timer.active():
+                timer.cancel()
+            return result
+
+        d.addBoth(answered)
         d.addCallbacks(lambda response: self._body(response, url, limit),
-                       lambda failure: self._failed(failure, url))
+                       lambda failure: self._failed(failure, url, bool(timedOut)))
         return d
 
-    def _failed(self, failure: Failure, url: str) -> bytes:
+    def _failed(self, failure: Failure, url: str, timedOut: bool) -> bytes:
         if failure.check(FetchError):
             failure.raiseException()
-        if failure.check(defer.TimeoutError, defer.CancelledError):
+        if timedOut:
             raise FetchError(f"{url}: no answer within {self.timeout:g} s")
         raise FetchError(f"{url}: {_reason(failure)}")
 
