@@ -28,7 +28,12 @@ from pocketrelay.me3.clientconfig import (
     meDime,
     meMessages,
 )
-from pocketrelay.me3.coalesced import canonical, parseBinary, serializeBinary, serializeJson
+from pocketrelay.me3.coalesced import (
+    canonical,
+    parseBinary,
+    serializeBinary,
+    serializeJson,
+)
 from pocketrelay.server import gamedata
 from pocketrelay.server.gamedata import GameData, LegalDocument
 from pocketrelay.testing.gamedata import syntheticCoalesced, syntheticTalkFile

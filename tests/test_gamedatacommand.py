@@ -109,7 +109,7 @@ class InstallCommandTests(CommandTestCase):
         """
         A refused installation exits 1 with one line on standard error.
         """
-        status, out, err = self.command("install", "--from", self.path("nothing"),
+        status, _out, err = self.command("install", "--from", self.path("nothing"),
                                     "--data-dir", self.dataDir)
         self.assertEqual(status, 1)
         self.assertEqual(len(err.splitlines()), 1)
@@ -170,7 +170,7 @@ class StatusCommandTests(CommandTestCase):
         An empty data directory: each config id with its fallback, what is
         missing and the command to install it; exit status 1.
         """
-        status, out, err = self.command("status", "--data-dir", self.dataDir)
+        status, out, _err = self.command("status", "--data-dir", self.dataDir)
         self.assertEqual(status, 1)
         self.assertIn("ME3_BINI_PC_COMPRESSED", out)
         self.assertIn("built-in fallback (an empty map)", out)

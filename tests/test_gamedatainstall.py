@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet import defer
 from twisted.internet.testing import EventLoggingObserver
@@ -578,13 +578,13 @@ class LoopbackDownloadTests(TestCase):
     def setUp(self) -> None:
         from twisted.internet import reactor
 
-        self.reactor: Any = reactor
+        self.reactor: Any = cast(Any, reactor)
         self.repository = syntheticRepository()
         self.pins = syntheticPins(self.repository)
         self.files = _Files(self.repository)
         site = Site(self.files)
         site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        port = self.reactor.listenTCP(0, site, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         self.url = f"http://127.0.0.1:{port.getHost().port}/repo/"
         base = self.mktemp()

@@ -22,7 +22,11 @@ from pocketrelay.me3.coalesced import serializeBinary
 from pocketrelay.server.store import StoreError
 from pocketrelay.server.web.monitoring import HEALTH_TIMEOUT
 from pocketrelay.server.web.site import buildRoot, buildSite
-from pocketrelay.testing.gamedata import syntheticCoalesced, syntheticTalkFile, writeTree
+from pocketrelay.testing.gamedata import (
+    syntheticCoalesced,
+    syntheticTalkFile,
+    writeTree,
+)
 from pocketrelay.testing.server import ServerHarness, resultOf
 from pocketrelay.testing.web import HttpResponse, WebHarness, parseResponse
 

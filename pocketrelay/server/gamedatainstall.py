@@ -47,7 +47,7 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import attrs
 from twisted.internet import defer
@@ -365,8 +365,8 @@ class IFetcher(Interface):
         """
 
 
-class _Progress(Protocol):
-    def __call__(self, line: str) -> None: ...
+#: Receives one progress line.
+_Progress = Callable[[str], None]
 
 
 # -- sources
@@ -758,7 +758,7 @@ def _reason(failure: Failure) -> str:
     reasons = getattr(failure.value, "reasons", None)
     if reasons:
         return "; ".join(_reason(reason) for reason in reasons)
-    return failure.getErrorMessage() or failure.type.__name__
+    return failure.getErrorMessage() or getattr(failure.type, "__name__", "error")
 
 
 class _Discard(StreamProtocol):
@@ -799,7 +799,8 @@ class _Collector(StreamProtocol):
         if self.error is None:
             self.error = error
             if self.transport is not None:
-                self.transport.stopProducing()
+                # The body's transport is a producer (it stops the download).
+                cast(Any, self.transport).stopProducing()
 
     def _idle(self) -> None:
         self._stop(FetchError(
@@ -1036,11 +1037,11 @@ async def _install(
             )
     else:
         targets = {item.path: item.target for item in wanted}
-        data = tree.read([item.path for item in wanted],
-                         lambda path: _limitFor(targets[path]))
+        bodies = tree.read([item.path for item in wanted],
+                           lambda path: _limitFor(targets[path]))
         total = 0
         for number, item in enumerate(wanted, 1):
-            body = data[item.path]
+            body = bodies[item.path]
             total += len(body)
             if total > MAX_TOTAL_SIZE:
                 raise InstallError(f"{tree.description}: more than {MAX_TOTAL_SIZE} bytes")
