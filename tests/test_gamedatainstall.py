@@ -813,3 +813,21 @@ class ServerOnInstalledDataTests(InstallTestCase):
         self.addCleanup(globalLogPublisher.removeObserver, events)
         self.assertEqual(GameData(FilePath(self.dataDir)).logMissing(), [])
         self.assertEqual(len(events), 0)
+
+
+class FetchBenchmarkTests(SynchronousTestCase):
+    """
+    The fetch-cost figure of L{benchmarks.gamedata}.
+    """
+
+    def test_fetchCost(self) -> None:
+        """
+        L{benchmarks.gamedata.fetchCost} measures a whole reply of the
+        compiled sample coalesced at the server.
+        """
+        from benchmarks.gamedata import fetchCost
+
+        first, cached, size = fetchCost(1)
+        self.assertGreater(first, 0)
+        self.assertGreater(cached, 0)
+        self.assertGreater(size, 100_000)
