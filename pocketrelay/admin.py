@@ -1841,10 +1841,14 @@ def main(
         stdin if stdin is not None else sys.stdin,
     )
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["game-data"]:
-        from pocketrelay.server.gamedatacommand import main as gameData
+    if "game-data" in arguments:
+        from pocketrelay.server import gamedatacommand
 
-        return gameData(arguments[1:], console.stdout, console.stderr, environ)
+        gameDataArguments = gamedatacommand.commandArguments(arguments)
+        if gameDataArguments is not None:
+            return gamedatacommand.main(
+                gameDataArguments, console.stdout, console.stderr, environ
+            )
     try:
         args = _parser().parse_args(arguments)
     except _HelpShown as shown:

@@ -151,6 +151,23 @@ class InstallCommandTests(CommandTestCase):
         for command in ("install", "status", "compile", "decompile"):
             self.assertIn(command, out)
 
+    def test_globalOptionsFirst(self) -> None:
+        """
+        C{pocketrelay-admin --data-dir DIR game-data ...} works like the
+        option after the command; other admin commands are not taken.
+        """
+        source = writeTree(self.path("checkout"), syntheticRepository())
+        out, err = io.StringIO(), io.StringIO()
+        status = admin.main(["--data-dir", self.dataDir, "game-data", "install", "--from",
+                             source], stdout=out, stderr=err, environ={})
+        self.assertEqual(status, 0, err.getvalue())
+        self.assertTrue(os.path.isfile(os.path.join(self.dataDir, "dime.xml")))
+        commandArguments = gamedatacommand.commandArguments
+        self.assertEqual(commandArguments(["--config=a.toml", "game-data", "status"]),
+                         ["--config=a.toml", "status"])
+        self.assertIsNone(commandArguments(["backup", "game-data"]))
+        self.assertIsNone(commandArguments(["--data-dir", "game-data", "stats"]))
+
     def test_listedInAdminHelp(self) -> None:
         """
         C{pocketrelay-admin --help} lists the C{game-data} command.
@@ -254,3 +271,24 @@ class ConvertCommandTests(CommandTestCase):
         A kind other than C{coalesced} or C{tlk} is a usage error.
         """
         self.assertEqual(self.command("compile", "bini", "a", "b")[0], 2)
+
+
+class MakefileTests(SynchronousTestCase):
+    """
+    C{make run} installs missing game data before starting the server.
+    """
+
+    def test_runInstallsFirst(self) -> None:
+        """
+        The C{run} target runs C{game-data install --if-missing} with a
+        short timeout, ignoring its failure, before C{twistd}.
+        """
+        makefile = os.path.join(os.path.dirname(os.path.dirname(__file__)), "Makefile")
+        with open(makefile, encoding="utf-8") as f:
+            text = f.read()
+        target = text.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+        lines = [line.strip() for line in target.splitlines()[1:]]
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[0].startswith(
+            "-@$(BIN)/pocketrelay-admin game-data install --if-missing --timeout 8"))
+        self.assertTrue(lines[1].startswith("$(BIN)/twistd"))

@@ -74,22 +74,60 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message or "", self.format_usage())
 
 
-def _parser() -> _Parser:
-    where = _Parser(add_help=False)
-    where.add_argument(
-        "--config", metavar="FILE", help="the server's configuration file, read for data_dir"
+#: The options of C{pocketrelay-admin} that may come before C{game-data}.
+_GLOBAL_OPTIONS = ("--config", "--data-dir")
+
+
+def commandArguments(arguments: Sequence[str]) -> list[str] | None:
+    """
+    The arguments for L{main} if C{arguments} (a C{pocketrelay-admin}
+    command line) runs C{game-data}: the words after C{game-data}, preceded
+    by the global C{--config}/C{--data-dir} options given before it.
+
+    @return: L{None} if the command is not C{game-data}.
+    """
+    leading: list[str] = []
+    index = 0
+    while index < len(arguments):
+        word = arguments[index]
+        if word in _GLOBAL_OPTIONS and index + 1 < len(arguments):
+            leading += arguments[index : index + 2]
+            index += 2
+        elif word.split("=", 1)[0] in _GLOBAL_OPTIONS and "=" in word:
+            leading.append(word)
+            index += 1
+        elif word == "game-data":
+            return [*leading, *arguments[index + 1 :]]
+        else:
+            return None
+    return None
+
+
+def _whereOptions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="the server's configuration file, read for data_dir",
     )
-    where.add_argument(
+    parser.add_argument(
         "--data-dir",
         metavar="DIR",
         dest="dataDir",
+        default=argparse.SUPPRESS,
         help="the data directory [default: the server's data_dir setting]",
     )
+
+
+def _parser() -> _Parser:
+    where = _Parser(add_help=False)
+    _whereOptions(where)
     parser = _Parser(
         prog=_PROGRAM,
         description="Install, inspect and convert the game data the server sends "
         "to Mass Effect 3.",
     )
+    _whereOptions(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     install = commands.add_parser(
         "install",
@@ -157,8 +195,9 @@ def _parser() -> _Parser:
 def _dataDir(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     from pocketrelay.server.config import loadSettings
 
-    overrides = [("data_dir", args.dataDir)] if args.dataDir is not None else []
-    settings = loadSettings(args.config, environ, overrides)
+    dataDir = getattr(args, "dataDir", None)
+    overrides = [("data_dir", dataDir)] if dataDir is not None else []
+    settings = loadSettings(getattr(args, "config", None), environ, overrides)
     return str(settings["data_dir"])
 
 
