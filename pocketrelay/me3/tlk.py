@@ -276,7 +276,7 @@ def serializeTlk(talk: TalkFile) -> bytes:
     pairs = buildTree(frequencies)
     tree = Tree(pairs, len(pairs) - 1, _MAX_SYMBOL)
     pieces = []
-    refs = []
+    refs: list[int] = []
     position = 0
     for s, text in zip(strings, units, strict=True):
         encoded = tree.encode(text)
