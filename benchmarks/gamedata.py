@@ -9,7 +9,7 @@ Run from the project root::
 
 The sample is a generated coalesced of the shape of the Rust Pocket Relay
 server's C{coalesced.json} (7 files, 333 sections, 942 properties, about
-4,000 values, texts with repeats; about 1.08 MB of JSON), made by
+4,000 values, texts with repeats; about 1.07 MB of JSON), made by
 L{sampleModel}: no EA data.  Measured, each the median of several runs:
 
   - compiling: C{coalesced.json} bytes to the binary coalesced
@@ -62,6 +62,8 @@ FETCH_TARGET = 0.002
 
 _FILES = ("bioai", "bioengine", "biogame", "bioinput", "bioqa", "bioui", "biocredits")
 _SECTIONS_PER_FILE = (254, 30, 20, 12, 8, 5, 4)  # 333
+_PROPERTIES = 942
+_VALUES = 3969
 _WORDS = (
     "sfxgame sfxgamecontent sfxweapon assaultrifle shotgun pistol sniperrifle "
     "smg avenger mattock claymore carnifex widow tempest biowaypointset "
@@ -84,7 +86,7 @@ def _text(rng: random.Random) -> str:
         return str(rng.randrange(100000)) if rng.random() < 0.5 else f"{rng.random() * 10:.3f}"
     if shape < 0.25:
         return rng.choice(_WORDS).capitalize() + "_" + rng.choice(_WORDS)
-    fields = rng.choice((3, 5, 8, 12)) if rng.random() < 0.97 else rng.randrange(40, 70)
+    fields = rng.choice((3, 4, 7, 11)) if rng.random() < 0.97 else rng.randrange(40, 70)
     return "(" + ",".join(
         f"{rng.choice(_WORDS).capitalize()}="
         + (
@@ -99,28 +101,38 @@ def _text(rng: random.Random) -> str:
 @functools.cache
 def sampleModel(seed: int = 11) -> Coalesced:
     """
-    A deterministic coalesced of the Rust server's shape and size (about
-    1.08 MB as JSON; see the module docstring).
+    A deterministic coalesced of the Rust server's shape and size: 7 files,
+    333 sections, 942 properties (one with 342 values), 3,969 values, about
+    three quarters of the texts distinct; about 1.07 MB as JSON.
     """
     rng = random.Random(seed)
-    pool = [_text(rng) for _ in range(3000)]
-    kinds = [ValueType.New] * 17 + [ValueType.AddUnique] * 77 + [ValueType.Remove] * 5 + [
-        ValueType.RemoveProperty
-    ]
+    # Properties per section: one each, the rest spread at random.
+    perSection = [1] * sum(_SECTIONS_PER_FILE)
+    for _ in range(_PROPERTIES - len(perSection)):
+        perSection[rng.randrange(len(perSection))] += 1
+    # Values per property: one long list, the rest spread at random.
+    perProperty = [1] * _PROPERTIES
+    perProperty[0] = 342
+    for _ in range(_VALUES - sum(perProperty)):
+        perProperty[rng.randrange(1, _PROPERTIES)] += 1
+    kinds = [ValueType.New] * 17 + [ValueType.AddUnique] * 77 + [ValueType.Remove] * 5
+    texts: list[str] = []
+    properties = iter(perProperty)
+    sectionSizes = iter(perSection)
     files = []
-    properties = 0
     for fileName, sectionCount in zip(_FILES, _SECTIONS_PER_FILE, strict=True):
         sections = []
         for _ in range(sectionCount):
             props = []
-            for _ in range(rng.choice((1, 2, 2, 3, 4, 5, 10)) if properties < 942 else 1):
-                properties += 1
-                values = []
-                for _ in range(rng.choice((1, 1, 2, 4, 6, 8))):
-                    kind = rng.choice(kinds)
-                    values.append(
-                        Value(kind, None if kind is ValueType.RemoveProperty else rng.choice(pool))
-                    )
+            for _ in range(next(sectionSizes)):
+                values = [Value(ValueType.RemoveProperty)] if rng.random() < 0.01 else []
+                for _ in range(next(properties) - len(values)):
+                    if texts and rng.random() < 0.27:
+                        text = rng.choice(texts)
+                    else:
+                        text = _text(rng)
+                        texts.append(text)
+                    values.append(Value(rng.choice(kinds), text))
                 props.append(Property(_name(rng, 1), values))
             sections.append(Section(_name(rng, 2), props))
         files.append(CoalescedFile(f"..\\..\\biogame\\config\\{fileName}.ini", sections))
@@ -223,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.record(BENCHMARK, "coalesced sample JSON size", len(source) / 1e6, "MB"),
         report.record(
             BENCHMARK,
-            "compile coalesced.json (1.08 MB) to binary",
+            "compile 1 MB coalesced.json to binary",
             measure(lambda: serializeBinary(parseJson(source)), repeat) * 1000,
             "ms",
             atMost=COMPILE_TARGET * 1000,

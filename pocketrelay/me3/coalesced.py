@@ -470,8 +470,8 @@ def parseBinary(data: bytes) -> Coalesced:
 
     def values(at: int) -> Iterator[Value]:
         count = index.u16(at, "value count")
-        spend(count, at)
         index.check(at + 2, 4 * count, f"{count} value words")
+        spend(count, at)
         words = struct.unpack_from(f"<{count}I", data, at + 2)
         for position, word in enumerate(words):
             where = at + 2 + 4 * position
@@ -606,7 +606,7 @@ def _serialize(model: Coalesced, emptyName: bool, pairs: list[tuple[int, int]] |
                 f"name {raw[:40]!r}... is {len(raw)} bytes, more than {MAX_NAME_LENGTH}"
             )
     recordsAt = 8 * len(hashed)
-    entryWords = []
+    entryWords: list[int] = []
     records = []
     for (crc, _), raw in zip(hashed, encodedNames, strict=True):
         entryWords += (crc, recordsAt)
@@ -646,7 +646,8 @@ def _serialize(model: Coalesced, emptyName: bool, pairs: list[tuple[int, int]] |
     index = _buildIndex(model, stringIndex, offsets)
 
     maxKey = max((len(raw) for raw in encodedNames), default=0)
-    maxValue = max((len(text) for text in texts), default=0)
+    # In UTF-8 bytes, as the reference tool counts (its reader stops there).
+    maxValue = max((len(text.encode("utf-8")) for text in texts), default=0)
     size = _HEADER.size + len(stringTable) + len(treeBlock) + len(index) + 4 + len(dataBlock)
     if size > MAX_BINARY_SIZE:
         raise CoalescedError(

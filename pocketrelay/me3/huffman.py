@@ -210,7 +210,7 @@ class Tree:
         """
         pairs = self.pairs
         node = self.root
-        out = []
+        out: list[str] = []
         used = 0
         for position, bit in enumerate(bits, 1):
             child = pairs[node][bit == "1"]

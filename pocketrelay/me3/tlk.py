@@ -62,8 +62,8 @@ MAX_TLK_SIZE = 16 * 1024 * 1024
 #: The largest JSON talk file L{tlkFromJson} reads, in bytes.
 MAX_TLK_JSON_SIZE = 32 * 1024 * 1024
 
-#: The most strings in each list.
-MAX_STRINGS = 1_000_000
+#: The most strings in each list (the game's files have about 300).
+MAX_STRINGS = 100_000
 
 #: The first four bytes of a talk file.
 MAGIC = b"Tlk\0"
@@ -184,6 +184,9 @@ def parseTlk(data: bytes) -> TalkFile:
     )
     if magic != MAGIC:
         raise TlkError(f"talk file starts with {magic!r}, not {MAGIC!r}", 0)
+    for count, name, offset in ((maleCount, "male", 12), (femaleCount, "female", 16)):
+        if count > MAX_STRINGS:
+            raise TlkError(f"{count} {name} strings, more than {MAX_STRINGS}", offset)
     expected = _HEADER.size + 8 * (maleCount + femaleCount + nodeCount) + dataLength
     if expected != len(data):
         raise TlkError(
@@ -276,7 +279,7 @@ def serializeTlk(talk: TalkFile) -> bytes:
     pairs = buildTree(frequencies)
     tree = Tree(pairs, len(pairs) - 1, _MAX_SYMBOL)
     pieces = []
-    refs = []
+    refs: list[int] = []
     position = 0
     for s, text in zip(strings, units, strict=True):
         encoded = tree.encode(text)
