@@ -296,7 +296,7 @@ class KnownOptions:
         from pocketrelay.server import gamedatacommand
 
         gameDataOwn, gameDataCommands = _argparseOptions(gamedatacommand._parser())
-        adminCommands["game-data"] = frozenset(gameDataOwn).union(*gameDataCommands.values())
+        adminCommands["game-data"] = gameDataOwn.union(*gameDataCommands.values())
         blazeOwn, blazeCommands = _argparseOptions(cli._parser())
         blaze = set(blazeOwn)
         for options in blazeCommands.values():

@@ -474,12 +474,32 @@ def _singleTop(names: Iterable[str]) -> str:
 
 
 @attrs.define
-class _ZipTree:
-    archive: zipfile.ZipFile
-    description: str
-    top: str
-    members: dict[str, zipfile.ZipInfo] = attrs.field(factory=dict)
+class _ArchiveTree:
+    """
+    The files of an archive, by safe relative path (entries with unsafe
+    names are left out).
+    """
 
+    archive: Any
+    description: str
+    top: str = ""
+    members: dict[str, Any] = attrs.field(factory=dict)
+
+    def _index(self, entries: Sequence[tuple[str, Any]]) -> None:
+        self.top = _singleTop(name for name, _ in entries)
+        for name, info in entries:
+            relative = _safeRelative(name)
+            if relative is not None:
+                self.members[relative] = info
+
+    def isFile(self, path: str) -> bool:
+        return path in self.members
+
+    def filesUnder(self, prefix: str) -> list[str]:
+        return sorted(name for name in self.members if name.startswith(prefix))
+
+
+class _ZipTree(_ArchiveTree):
     @classmethod
     def open(cls, path: str) -> _ZipTree:
         try:
@@ -489,19 +509,9 @@ class _ZipTree:
             raise InstallError(f"{path} is not a readable zip archive: {e}")
         if len(infos) > MAX_ARCHIVE_MEMBERS:
             raise InstallError(f"{path} has more than {MAX_ARCHIVE_MEMBERS} entries")
-        files = [info for info in infos if not info.is_dir()]
-        tree = cls(archive, path, _singleTop(info.filename for info in files))
-        for info in files:
-            relative = _safeRelative(info.filename)
-            if relative is not None:
-                tree.members[relative] = info
+        tree = cls(archive, path)
+        tree._index([(info.filename, info) for info in infos if not info.is_dir()])
         return tree
-
-    def isFile(self, path: str) -> bool:
-        return path in self.members
-
-    def filesUnder(self, prefix: str) -> list[str]:
-        return sorted(name for name in self.members if name.startswith(prefix))
 
     def read(self, paths: Sequence[str], limit: Callable[[str], int]) -> dict[str, bytes]:
         result = {}
@@ -520,13 +530,7 @@ class _ZipTree:
         return result
 
 
-@attrs.define
-class _TarTree:
-    archive: tarfile.TarFile
-    description: str
-    top: str
-    members: dict[str, tarfile.TarInfo] = attrs.field(factory=dict)
-
+class _TarTree(_ArchiveTree):
     @classmethod
     def open(cls, path: str) -> _TarTree:
         try:
@@ -538,19 +542,9 @@ class _TarTree:
                     raise InstallError(f"{path} has more than {MAX_ARCHIVE_MEMBERS} entries")
         except (tarfile.TarError, OSError, EOFError, ValueError) as e:
             raise InstallError(f"{path} is not a readable tar archive: {e}")
-        files = [info for info in infos if info.isfile()]
-        tree = cls(archive, path, _singleTop(info.name for info in files))
-        for info in files:
-            relative = _safeRelative(info.name)
-            if relative is not None:
-                tree.members[relative] = info
+        tree = cls(archive, path)
+        tree._index([(info.name, info) for info in infos if info.isfile()])
         return tree
-
-    def isFile(self, path: str) -> bool:
-        return path in self.members
-
-    def filesUnder(self, prefix: str) -> list[str]:
-        return sorted(name for name in self.members if name.startswith(prefix))
 
     def read(self, paths: Sequence[str], limit: Callable[[str], int]) -> dict[str, bytes]:
         result = {}
@@ -985,73 +979,77 @@ async def _install(
         tree = _PinnedTree(pins, url)
     else:
         tree = _openSource(url)
-    wanted = _resolve(tree)
-    if len(wanted) > MAX_CONTENT_FILES + 16:
-        raise InstallError(f"{tree.description}: too many files")
+    try:
+        wanted = _resolve(tree)
+        if len(wanted) > MAX_CONTENT_FILES + 16:
+            raise InstallError(f"{tree.description}: too many files")
 
-    kept: list[str] = []
-    if ifMissing:
-        hasCoalesced = any(
-            _existing(dataDir, name) for name in (COALESCED_JSON_FILE, COALESCED_FILE)
-        )
-        todo = []
-        for item in wanted:
-            isCoalesced = item.target in (COALESCED_JSON_FILE, COALESCED_FILE)
-            if _existing(dataDir, item.target) or (isCoalesced and hasCoalesced):
-                kept.append(item.target)
-            else:
-                todo.append(item)
-        wanted = todo
+        kept: list[str] = []
+        if ifMissing:
+            hasCoalesced = any(
+                _existing(dataDir, name) for name in (COALESCED_JSON_FILE, COALESCED_FILE)
+            )
+            todo = []
+            for item in wanted:
+                isCoalesced = item.target in (COALESCED_JSON_FILE, COALESCED_FILE)
+                if _existing(dataDir, item.target) or (isCoalesced and hasCoalesced):
+                    kept.append(item.target)
+                else:
+                    todo.append(item)
+            wanted = todo
 
-    contents: dict[str, bytes] = {}
-    unchanged: list[str] = []
-    if isinstance(tree, _PinnedTree):
-        if fetcher is None:
-            raise InstallError("downloading needs a fetcher")
-        byPath = {pin.path: pin for pin in pins}
-        total = 0
-        for number, item in enumerate(wanted, 1):
-            pin = byPath[item.path]
-            existing = _existing(dataDir, item.target)
-            if existing is not None:
-                current = _readExisting(existing, pin.size)
-                if current is not None and _sha256(current) == pin.sha256:
-                    unchanged.append(item.target)
-                    continue
-            total += pin.size
-            if total > MAX_TOTAL_SIZE:
-                raise InstallError(f"more than {MAX_TOTAL_SIZE} bytes to download")
-            address = url + item.path
-            data = await fetcher.fetch(address, min(pin.size, _limitFor(item.target)))
-            digest = _sha256(data)
-            if len(data) != pin.size or digest != pin.sha256:
-                raise InstallError(
-                    f"{address}: got {len(data)} bytes with SHA-256 {digest}, "
-                    f"expected {pin.size} bytes with SHA-256 {pin.sha256}"
+        contents: dict[str, bytes] = {}
+        unchanged: list[str] = []
+        if isinstance(tree, _PinnedTree):
+            if fetcher is None:
+                raise InstallError("downloading needs a fetcher")
+            byPath = {pin.path: pin for pin in pins}
+            total = 0
+            for number, item in enumerate(wanted, 1):
+                pin = byPath[item.path]
+                existing = _existing(dataDir, item.target)
+                if existing is not None:
+                    current = _readExisting(existing, pin.size)
+                    if current is not None and _sha256(current) == pin.sha256:
+                        unchanged.append(item.target)
+                        continue
+                total += pin.size
+                if total > MAX_TOTAL_SIZE:
+                    raise InstallError(f"more than {MAX_TOTAL_SIZE} bytes to download")
+                address = url + item.path
+                data = await fetcher.fetch(address, min(pin.size, _limitFor(item.target)))
+                digest = _sha256(data)
+                if len(data) != pin.size or digest != pin.sha256:
+                    raise InstallError(
+                        f"{address}: got {len(data)} bytes with SHA-256 {digest}, "
+                        f"expected {pin.size} bytes with SHA-256 {pin.sha256}"
+                    )
+                _check(item.target, data, address)
+                contents[item.target] = data
+                progress(
+                    f"[{number}/{len(wanted)}] {item.target}: downloaded {len(data)} "
+                    "bytes, SHA-256 and content checked"
                 )
-            _check(item.target, data, address)
-            contents[item.target] = data
-            progress(
-                f"[{number}/{len(wanted)}] {item.target}: downloaded {len(data)} "
-                "bytes, SHA-256 and content checked"
-            )
-    else:
-        targets = {item.path: item.target for item in wanted}
-        bodies = tree.read([item.path for item in wanted],
-                           lambda path: _limitFor(targets[path]))
-        total = 0
-        for number, item in enumerate(wanted, 1):
-            body = bodies[item.path]
-            total += len(body)
-            if total > MAX_TOTAL_SIZE:
-                raise InstallError(f"{tree.description}: more than {MAX_TOTAL_SIZE} bytes")
-            origin = f"{tree.description}: {item.path}"
-            _check(item.target, body, origin)
-            contents[item.target] = body
-            progress(
-                f"[{number}/{len(wanted)}] {item.target}: read {len(body)} bytes "
-                f"from {item.path}, content checked"
-            )
+        else:
+            targets = {item.path: item.target for item in wanted}
+            bodies = tree.read([item.path for item in wanted],
+                               lambda path: _limitFor(targets[path]))
+            total = 0
+            for number, item in enumerate(wanted, 1):
+                body = bodies[item.path]
+                total += len(body)
+                if total > MAX_TOTAL_SIZE:
+                    raise InstallError(f"{tree.description}: more than {MAX_TOTAL_SIZE} bytes")
+                origin = f"{tree.description}: {item.path}"
+                _check(item.target, body, origin)
+                contents[item.target] = body
+                progress(
+                    f"[{number}/{len(wanted)}] {item.target}: read {len(body)} bytes "
+                    f"from {item.path}, content checked"
+                )
+    finally:
+        if isinstance(tree, _ArchiveTree):
+            tree.archive.close()
 
     toWrite: dict[str, bytes] = {}
     replaced: list[str] = []
