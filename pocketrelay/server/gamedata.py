@@ -86,6 +86,7 @@ from pocketrelay.me3.entitlements import (
     parseEntitlementList,
 )
 from pocketrelay.me3.messages.auth import Entitlement
+from pocketrelay.me3.tlk import parseTlk
 
 __all__ = [
     "COALESCED_FILE",
@@ -221,8 +222,6 @@ def _coalescedFromBinary(data: bytes) -> dict[str, str]:
 
 
 def _checkTalkFile(data: bytes) -> None:
-    from pocketrelay.me3.tlk import parseTlk
-
     parseTlk(data)
 
 
