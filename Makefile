@@ -16,7 +16,11 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 # Install (if needed) and run the server in the foreground on its defaults.
+# The game data is installed first when missing (docs/game-data.md); without
+# a connection that gives up within ten seconds and the server starts anyway.
+# GAME_DATA_ARGS: e.g. --from DIR, --data-dir DIR (match ARGS' data dir).
 run: $(STAMP)
+	-@$(BIN)/pocketrelay-admin game-data install --if-missing --timeout 8 $(GAME_DATA_ARGS)
 	$(BIN)/twistd --nodaemon --pidfile= pocketrelay-server $(ARGS)
 
 test: $(STAMP)

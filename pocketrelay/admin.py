@@ -1660,6 +1660,10 @@ def _parser() -> _Parser:
     )
 
     commands.add_parser(
+        "game-data",
+        help="install, inspect and convert the game data (game-data --help)",
+    )
+    commands.add_parser(
         "stats",
         parents=[common],
         help="row counts and schema version",
@@ -1836,8 +1840,17 @@ def main(
         stderr if stderr is not None else sys.stderr,
         stdin if stdin is not None else sys.stdin,
     )
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "game-data" in arguments:
+        from pocketrelay.server import gamedatacommand
+
+        gameDataArguments = gamedatacommand.commandArguments(arguments)
+        if gameDataArguments is not None:
+            return gamedatacommand.main(
+                gameDataArguments, console.stdout, console.stderr, environ
+            )
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(arguments)
     except _HelpShown as shown:
         console.stdout.write(shown.text)
         return 0

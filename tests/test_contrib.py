@@ -15,6 +15,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 CONTRIB = FilePath(__file__).parent().sibling("contrib")
 TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
+ADMIN = os.path.join(os.path.dirname(sys.executable), "pocketrelay-admin")
 
 
 class SystemdUnitTests(SynchronousTestCase):
@@ -25,7 +26,8 @@ class SystemdUnitTests(SynchronousTestCase):
     def test_verify(self) -> None:
         """
         Every unit verifies without errors or warnings once its ExecStart
-        points at an installed twistd.
+        points at an installed twistd (and ExecStartPre at an installed
+        pocketrelay-admin).
         """
         analyze = shutil.which("systemd-analyze")
         if analyze is None:
@@ -37,7 +39,10 @@ class SystemdUnitTests(SynchronousTestCase):
         for unit in units:
             text = unit.getContent().decode("utf-8")
             copy = target.child(unit.basename())
-            copy.setContent(text.replace("/opt/pocketrelay/bin/twistd", TWISTD).encode("utf-8"))
+            text = text.replace("/opt/pocketrelay/bin/twistd", TWISTD).replace(
+                "/opt/pocketrelay/bin/pocketrelay-admin", ADMIN
+            )
+            copy.setContent(text.encode("utf-8"))
             os.chmod(copy.path, 0o644)
         result = subprocess.run(
             [analyze, "verify", *(child.path for child in target.children())],
@@ -58,6 +63,19 @@ class SystemdUnitTests(SynchronousTestCase):
         self.assertIn("StateDirectory=pocketrelay", text)
         for option in ("NoNewPrivileges=yes", "ProtectSystem=strict", "User=pocketrelay"):
             self.assertIn(option, text)
+
+    def test_installsGameData(self) -> None:
+        """
+        Before the server starts, the service installs missing game data,
+        bounded in time and without failing the start.
+        """
+        service = CONTRIB.child("systemd").child("pocketrelay-server.service")
+        text = service.getContent().decode("utf-8")
+        self.assertIn(
+            "ExecStartPre=-/opt/pocketrelay/bin/pocketrelay-admin game-data install "
+            "--if-missing --timeout 8\n",
+            text,
+        )
 
 
 class NginxConfigTests(SynchronousTestCase):

@@ -371,7 +371,8 @@ class DashboardBrowserTests(TestCase):
     @defer.inlineCallbacks
     def test_superAdmin(self) -> Any:
         """
-        A super admin logs in and sees every page; renames a player and
+        A super admin logs in and sees every page (the home page says
+        which game data is missing); renames a player and
         makes another one admin from the players pages; changes credits
         and a class level on a player's profile, which the store then
         holds with every other field of those strings unchanged.
@@ -388,6 +389,9 @@ class DashboardBrowserTests(TestCase):
             b.link("Players", "header")
             b.link("Server log", "header")
             b.wait(lambda d: "…" not in b.text(), "the ranks")
+            # Admins see what game data the server lacks (none installed).
+            b.waitText("Game data missing: coalesced.json, default.tlk")
+            b.waitText("pocketrelay-admin game-data install")
             b.screenshot("02-home")
 
         yield self.step(loginAndHome)
@@ -545,7 +549,8 @@ class DashboardBrowserTests(TestCase):
     def test_player(self) -> Any:
         """
         A new player creates an account; a player (Default role) sees
-        their own profile without editing, no admin pages, and is refused
+        their own profile without editing, no admin pages (nor the game
+        data report), and is refused
         the players list; a wrong password shows the server's error text;
         logging out forgets the token.
         """
@@ -581,6 +586,8 @@ class DashboardBrowserTests(TestCase):
             b.logIn("shepard@example.org", self.playerPassword)
             header = b.d.find_element("css selector", "header").text
             assert "Players" not in header and "Server log" not in header, header
+            b.waitText("Welcome, ")
+            assert "game data" not in b.text().lower(), b.text()
             b.link("My profile", "header").click()
             b.waitText("12,345")
             text = b.text()

@@ -292,6 +292,11 @@ class KnownOptions:
         from pocketrelay.server.tap import Options as ServerPluginOptions
 
         adminOwn, adminCommands = _argparseOptions(admin._parser())
+        # pocketrelay-admin game-data has its own parser (and subcommands).
+        from pocketrelay.server import gamedatacommand
+
+        gameDataOwn, gameDataCommands = _argparseOptions(gamedatacommand._parser())
+        adminCommands["game-data"] = gameDataOwn.union(*gameDataCommands.values())
         blazeOwn, blazeCommands = _argparseOptions(cli._parser())
         blaze = set(blazeOwn)
         for options in blazeCommands.values():

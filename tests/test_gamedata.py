@@ -10,7 +10,7 @@ import os
 from typing import IO, Any
 
 from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -28,8 +28,25 @@ from pocketrelay.me3.clientconfig import (
     meDime,
     meMessages,
 )
+from pocketrelay.me3.coalesced import (
+    canonical,
+    parseBinary,
+    serializeBinary,
+    serializeJson,
+)
 from pocketrelay.server import gamedata
 from pocketrelay.server.gamedata import GameData, LegalDocument
+from pocketrelay.testing.gamedata import syntheticCoalesced, syntheticTalkFile
+
+#: A valid binary coalesced (synthetic).
+RAW = serializeBinary(syntheticCoalesced())
+
+
+def talk(text: str) -> bytes:
+    """
+    A valid talk file (synthetic) whose strings hold C{text}.
+    """
+    return syntheticTalkFile(text)
 
 
 class CountingFilePath(FilePath[str]):
@@ -215,7 +232,7 @@ class OperatorFileTests(GameDataTestCase):
         A raw C{coalesced.bin} is compressed into an C{NIBC} container and
         chunked.
         """
-        raw = b"coalesced" * 1000
+        raw = RAW
         self.write("coalesced.bin", raw)
         blob = unchunk(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"))
         self.assertEqual(decompressCoalesced(blob), raw)
@@ -226,40 +243,57 @@ class OperatorFileTests(GameDataTestCase):
         A C{coalesced.bin} that is already an C{NIBC} container is sent as
         it is.
         """
-        blob = compressCoalesced(b"pre-compressed" * 100)
+        blob = compressCoalesced(RAW)
         self.write("coalesced.bin", blob)
         self.assertEqual(
             unchunk(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED")), blob
         )
 
-    def test_coalescedJsonReported(self) -> None:
+    def test_coalescedJson(self) -> None:
         """
-        A C{coalesced.json} alone is not used; a warning says to convert it.
+        A C{coalesced.json} is compiled: the map decodes to its model.
         """
-        self.write("coalesced.json", b"{}")
-        self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
-        warnings = self.levels(LogLevel.warn)
-        self.assertEqual(len(warnings), 1)
-        self.assertIn("coalesced.json", warnings[0]["path"])
+        self.write("coalesced.json", serializeJson(syntheticCoalesced()))
+        blob = unchunk(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"))
+        self.assertEqual(
+            parseBinary(decompressCoalesced(blob)), canonical(syntheticCoalesced())
+        )
+        self.assertEqual(len(self.levels(LogLevel.warn)), 0)
+
+    def test_coalescedJsonWins(self) -> None:
+        """
+        With both coalesced files, C{coalesced.json} is used and one info
+        line says so (once).
+        """
+        self.write("coalesced.json", serializeJson(syntheticCoalesced("json")))
+        self.write("coalesced.bin", serializeBinary(syntheticCoalesced("binary")))
+        for _ in range(3):
+            blob = unchunk(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"))
+        self.assertEqual(
+            parseBinary(decompressCoalesced(blob)), canonical(syntheticCoalesced("json"))
+        )
+        said = [e for e in self.levels(LogLevel.info) if "binary" in e and "json" in e]
+        self.assertEqual(len(said), 1)
+        self.assertIn("using {json}", said[0]["log_format"])
 
     def test_talkFiles(self) -> None:
         """
         C{<lang>.tlk} is sent for its language; C{default.tlk} for a
         language without its own file and for unknown languages.
         """
-        self.write("en.tlk", b"english talk")
-        self.write("default.tlk", b"default talk")
+        self.write("en.tlk", talk("english talk"))
+        self.write("default.tlk", talk("default talk"))
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"english talk"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), talk("english talk")
         )
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_EN")), b"english talk"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_EN")), talk("english talk")
         )
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_de")), b"default talk"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_de")), talk("default talk")
         )
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_xx")), b"default talk"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_xx")), talk("default talk")
         )
 
     def test_entitlements(self) -> None:
@@ -303,8 +337,8 @@ class CachingTests(GameDataTestCase):
         """
         Repeated requests read each file once.
         """
-        self.write("coalesced.bin", b"data" * 100)
-        self.write("en.tlk", b"talk")
+        self.write("coalesced.bin", RAW)
+        self.write("en.tlk", talk("talk"))
         self.write("entitlements.dmap", b"A=1\n")
         self.write("terms_of_service.html", b"<p>t</p>")
         for _ in range(5):
@@ -334,7 +368,7 @@ class CachingTests(GameDataTestCase):
             return original(data)
 
         self.patch(gamedata, "coalescedConfig", counting)
-        self.write("coalesced.bin", b"data")
+        self.write("coalesced.bin", RAW)
         for _ in range(3):
             self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED")
         self.assertEqual(len(calls), 1)
@@ -344,17 +378,17 @@ class CachingTests(GameDataTestCase):
         A file whose modification time or size changed is read again on the
         next request.
         """
-        self.write("en.tlk", b"first", mtime=1_000_000)
+        self.write("en.tlk", talk("first"), mtime=1_000_000)
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"first"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), talk("first")
         )
-        self.write("en.tlk", b"other", mtime=1_000_100)
+        self.write("en.tlk", talk("other"), mtime=1_000_100)
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"other"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), talk("other")
         )
-        self.write("en.tlk", b"longer text", mtime=1_000_100)
+        self.write("en.tlk", talk("longer text"), mtime=1_000_100)
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), b"longer text"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), talk("longer text")
         )
         self.assertEqual(self.dataDir.opens["en.tlk"], 3)
 
@@ -364,9 +398,9 @@ class CachingTests(GameDataTestCase):
         on; removing it brings back the fallback.
         """
         self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_fr"), {})
-        self.write("fr.tlk", b"french")
+        self.write("fr.tlk", talk("french"))
         self.assertEqual(
-            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_fr")), b"french"
+            unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_fr")), talk("french")
         )
         self.dataDir.child("fr.tlk").remove()
         self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_fr"), {})
@@ -472,10 +506,149 @@ class FileErrorTests(GameDataTestCase):
             raise RuntimeError("bug")
 
         self.patch(gamedata, "coalescedConfig", broken)
-        self.write("coalesced.bin", b"data")
+        self.write("coalesced.bin", RAW)
         self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertEqual(len(self.levels(LogLevel.critical)), 1)
+
+
+class ValidationTests(GameDataTestCase):
+    """
+    Coalesced and talk files are checked with the codecs; a file that
+    fails gives one warning and the last good content, else the fallback.
+    """
+
+    def assertOneWarning(self, fragment: str) -> None:
+        warnings = self.levels(LogLevel.warn)
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn(fragment, warnings[0]["reason"])
+
+    def test_corruptTalkFile(self) -> None:
+        """
+        A talk file the codec refuses is not sent.
+        """
+        self.write("de.tlk", b"Tlk\x00" + b"\x03" * 40)
+        self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_de"), {})
+        self.assertEqual(len(self.levels(LogLevel.warn)), 1)
+
+    def test_corruptRawCoalesced(self) -> None:
+        """
+        A raw C{coalesced.bin} that is no coalesced (or an C{NIBC} holding
+        one) is not sent.
+        """
+        self.write("coalesced.bin", b"mrmf" + b"\x00" * 60)
+        self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
+        self.assertEqual(len(self.levels(LogLevel.warn)), 1)
+        self.write("coalesced.bin", compressCoalesced(b"not a coalesced" * 10))
+        self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
+        self.assertEqual(len(self.levels(LogLevel.warn)), 2)
+
+    def test_corruptJson(self) -> None:
+        """
+        A C{coalesced.json} that does not parse gives an empty map and one
+        warning naming the file.
+        """
+        self.write("coalesced.json", b'{"version": 1, "files": 3}')
+        for _ in range(2):
+            self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), {})
+        warnings = self.levels(LogLevel.warn)
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("coalesced.json", warnings[0]["path"])
+
+    def test_lastGoodContent(self) -> None:
+        """
+        A file replaced by a corrupt one: the game keeps getting the last
+        good content, with one warning; a good file again is used.
+        """
+        self.write("coalesced.json", serializeJson(syntheticCoalesced()), mtime=1_000_000)
+        good = self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED")
+        self.write("coalesced.json", b"{broken", mtime=1_000_100)
+        for _ in range(2):
+            self.assertEqual(self.gameData.clientConfig("ME3_BINI_PC_COMPRESSED"), good)
+        warnings = self.levels(LogLevel.warn)
+        self.assertEqual(len(warnings), 1)
+        self.assertEqual(warnings[0]["fallback"], "the last good content")
+        self.write("en.tlk", talk("one"), mtime=1_000_000)
+        self.assertEqual(unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), talk("one"))
+        self.write("en.tlk", b"junk", mtime=1_000_100)
+        self.assertEqual(unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), talk("one"))
+        self.write("en.tlk", talk("two"), mtime=1_000_200)
+        self.assertEqual(unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en")), talk("two"))
+
+    def test_removedAfterGood(self) -> None:
+        """
+        A file removed after it was used brings back the fallback, not the
+        last good content.
+        """
+        self.write("entitlements.dmap", b"A=1\n")
+        self.assertEqual(self.gameData.clientConfig("ME3_ENT"), {"A": "1"})
+        self.dataDir.child("entitlements.dmap").remove()
+        self.assertEqual(self.gameData.clientConfig("ME3_ENT"), entitlementsTable())
+
+    def test_checkGameDataFile(self) -> None:
+        """
+        L{gamedata.checkGameDataFile} refuses what the server refuses and
+        accepts valid files.
+        """
+        check = gamedata.checkGameDataFile
+        check("coalesced.json", serializeJson(syntheticCoalesced()))
+        check("coalesced.bin", RAW)
+        check("coalesced.bin", compressCoalesced(RAW))
+        check("fr.tlk", talk("fr"))
+        check("entitlements.dmap", b"A=1\n")
+        check("dime.xml", b"<dime/>")
+        for name, data in (("coalesced.json", b"[]"), ("coalesced.bin", b"junk"),
+                           ("default.tlk", b"junk"), ("entitlements.dmap", b"junk"),
+                           ("dime.xml", b"<a>"), ("en.tlk", b"")):
+            self.assertRaises(ValueError, check, name, data)
+
+
+class MissingTests(GameDataTestCase):
+    """
+    What a complete installation lacks, and the start-up warning.
+    """
+
+    def complete(self) -> None:
+        self.write("coalesced.bin", RAW)
+        self.write("default.tlk", talk("x"))
+        self.write("entitlements.dmap", b"A=1\n")
+        self.write("dime.xml", b"<dime/>")
+        content = self.dataDir.descendant(["public", "content", "Banners"])
+        content.makedirs()
+        content.child("a.dds").setContent(b"DDS ")
+
+    def test_empty(self) -> None:
+        """
+        An empty data directory lacks everything; the start-up line names
+        it all and the command that installs it, once.
+        """
+        expected = ["coalesced.json", "default.tlk", "entitlements.dmap", "dime.xml",
+                    "public/content/"]
+        self.assertEqual(self.gameData.missing(), expected)
+        self.assertEqual(self.gameData.logMissing(), expected)
+        warnings = self.levels(LogLevel.warn)
+        self.assertEqual(len(warnings), 1)
+        text = formatEvent(warnings[0])
+        self.assertIn("coalesced.json, default.tlk, entitlements.dmap", text)
+        self.assertIn("pocketrelay-admin game-data install --data-dir " + self.dataDir.path,
+                      text)
+
+    def test_complete(self) -> None:
+        """
+        With a coalesced (either file), C{default.tlk}, the tables and an
+        image, nothing is missing and nothing is logged.
+        """
+        self.complete()
+        self.assertEqual(self.gameData.logMissing(), [])
+        self.assertEqual(len(self.events), 0)
+
+    def test_emptyContent(self) -> None:
+        """
+        A C{public/content/} folder without files counts as missing.
+        """
+        self.complete()
+        self.dataDir.descendant(["public", "content", "Banners", "a.dds"]).remove()
+        self.assertEqual(self.gameData.missing(), ["public/content/"])
 
 
 class TraversalTests(GameDataTestCase):
@@ -497,10 +670,10 @@ class TraversalTests(GameDataTestCase):
             "ME3_LIVE_TLK_PC_..",
         ]:
             self.assertEqual(self.gameData.clientConfig(configId), {}, configId)
-        self.write("default.tlk", b"default")
+        self.write("default.tlk", talk("default"))
         self.assertEqual(
             unchunk(self.gameData.clientConfig("ME3_LIVE_TLK_PC_../secret")),
-            b"default",
+            talk("default"),
         )
         self.assertEqual(dict(self.dataDir.opens), {"default.tlk": 1})
 

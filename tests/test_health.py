@@ -18,9 +18,15 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.server import Site
 
+from pocketrelay.me3.coalesced import serializeBinary
 from pocketrelay.server.store import StoreError
 from pocketrelay.server.web.monitoring import HEALTH_TIMEOUT
 from pocketrelay.server.web.site import buildRoot, buildSite
+from pocketrelay.testing.gamedata import (
+    syntheticCoalesced,
+    syntheticTalkFile,
+    writeTree,
+)
 from pocketrelay.testing.server import ServerHarness, resultOf
 from pocketrelay.testing.web import HttpResponse, WebHarness, parseResponse
 
@@ -91,8 +97,31 @@ class HealthTests(SynchronousTestCase):
         self.assertEqual(
             response.json(),
             {"status": "ok", "database": "ok", "sessions": 2, "players_online": 1,
-             "version": self.harness.hub.version},
+             "version": self.harness.hub.version,
+             "game_data": {"complete": False,
+                           "missing": ["coalesced.json", "default.tlk", "entitlements.dmap",
+                                       "dime.xml", "public/content/"]}},
         )
+
+    def test_gameDataComplete(self) -> None:
+        """
+        With the game data installed, C{game_data} says complete and lists
+        nothing; missing game data never makes the check fail.
+        """
+        dataDir = self.harness.gameData.dataDir
+        writeTree(dataDir.path, {
+            "coalesced.bin": serializeBinary(syntheticCoalesced()),
+            "default.tlk": syntheticTalkFile("en"),
+            "entitlements.dmap": b"A=1\n",
+            "dime.xml": b"<dime/>",
+            "public/content/x.dds": b"DDS ",
+        })
+        response = self.get()
+        self.assertEqual(response.code, 200)
+        self.assertEqual(response.json()["game_data"], {"complete": True, "missing": []})
+        dataDir.child("dime.xml").remove()
+        self.assertEqual(self.get().json()["game_data"],
+                         {"complete": False, "missing": ["dime.xml"]})
 
     def test_databaseStuck(self) -> None:
         """

@@ -158,6 +158,24 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIn(self.dataDir.path, str(e))
         self.assertIn("not a directory", str(e))
 
+    def test_missingGameDataWarned(self) -> None:
+        """
+        At start one warn line names the missing game data and the command
+        that installs it.
+        """
+        from twisted.internet.testing import EventLoggingObserver
+        from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+
+        events = EventLoggingObserver()
+        globalLogPublisher.addObserver(events)
+        self.addCleanup(globalLogPublisher.removeObserver, events)
+        self.makeService()
+        warnings = [formatEvent(e) for e in events if e["log_level"] is LogLevel.warn]
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertIn("Game data missing", warnings[0])
+        self.assertIn("coalesced.json", warnings[0])
+        self.assertIn("pocketrelay-admin game-data install --data-dir", warnings[0])
+
     def test_logObserver(self) -> None:
         """
         Put into twistd's application, the tree sets a level-filtering log

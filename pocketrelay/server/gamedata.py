@@ -7,6 +7,7 @@ data directory.
 Operator files (all optional, directly in the data directory; see
 C{docs/game-data.md})::
 
+    coalesced.json         ME3_BINI_PC_COMPRESSED   Pocket Relay's JSON form
     coalesced.bin          ME3_BINI_PC_COMPRESSED   raw coalesced or NIBC
     <lang>.tlk             ME3_LIVE_TLK_PC_<lang>   talk file
     default.tlk            any talk-file id without its <lang>.tlk
@@ -16,9 +17,20 @@ C{docs/game-data.md})::
     terms_of_service.html  getTermsOfServiceContent
     privacy_policy.html    getPrivacyPolicyContent
 
-Without a file, or when it cannot be used (unreadable, too large, corrupt),
-built-in content is sent and one log line says why.  Nothing here raises
-into a Blaze handler.
+When both coalesced files exist, C{coalesced.json} is used and
+C{coalesced.bin} ignored (one log line says so).  Every file is checked
+before it is used: the coalesced and talk files with the codecs of
+L{pocketrelay.me3.coalesced} and L{pocketrelay.me3.tlk}, the entitlement
+table and the store configuration with their parsers.  Without a file
+built-in content is sent and one log line says so; a file that cannot be
+used (unreadable, too large, corrupt) gives one warn line and the game
+gets the last good content of that config (if one was loaded since the
+start) or the built-in content.  Nothing here raises into a Blaze handler.
+
+L{missingGameData} names the files of a complete installation that are
+absent (for the start-up line, the health check and C{pocketrelay-admin
+game-data status}); L{checkGameDataFile} is the check the installer runs
+on every file before installing it.
 
 Caching: every result is computed once.  Each request for a file-backed
 config checks the file's modification time and size (one C{stat}) and
@@ -31,13 +43,15 @@ from __future__ import annotations
 
 import enum
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
 from twisted.logger import Logger
 from twisted.python.filepath import FilePath
 
+from pocketrelay.me3 import coalesced as coalescedCodec
+from pocketrelay.me3.chunking import decompressCoalesced, isCompressedCoalesced
 from pocketrelay.me3.clientconfig import (
     BINI_PC_COMPRESSED,
     BINI_VERSION,
@@ -72,23 +86,29 @@ from pocketrelay.me3.entitlements import (
     parseEntitlementList,
 )
 from pocketrelay.me3.messages.auth import Entitlement
+from pocketrelay.me3.tlk import parseTlk
 
 __all__ = [
     "COALESCED_FILE",
     "COALESCED_JSON_FILE",
+    "CONTENT_DIRECTORY",
     "DEFAULT_TALK_FILE",
     "ENTITLEMENTS_FILE",
+    "INSTALL_COMMAND",
     "MAX_FILE_SIZE",
     "MAX_TEXT_FILE_SIZE",
     "STORE_FILE",
     "USER_ENTITLEMENTS_FILE",
     "GameData",
     "LegalDocument",
+    "checkGameDataFile",
+    "missingGameData",
 ]
 
 #: The coalesced file (raw, or already an NIBC container).
 COALESCED_FILE = "coalesced.bin"
-#: The reference server's editable coalesced; not supported, only reported.
+#: Pocket Relay's editable coalesced, compiled when first needed; used
+#: instead of L{COALESCED_FILE} when both exist.
 COALESCED_JSON_FILE = "coalesced.json"
 #: The talk file used for a language without its own C{<lang>.tlk}.
 DEFAULT_TALK_FILE = "default.tlk"
@@ -98,6 +118,11 @@ ENTITLEMENTS_FILE = "entitlements.dmap"
 STORE_FILE = "dime.xml"
 #: The entitlements every player owns (listUserEntitlements2).
 USER_ENTITLEMENTS_FILE = "user_entitlements.json"
+#: Where the images served under C{/content/} live, relative to the data
+#: directory (see L{pocketrelay.server.web.content}).
+CONTENT_DIRECTORY = ("public", "content")
+#: The command that installs missing game data.
+INSTALL_COMMAND = "pocketrelay-admin game-data install"
 
 #: The largest coalesced or talk file read, in bytes.
 MAX_FILE_SIZE = 64 * 1024 * 1024
@@ -151,6 +176,8 @@ class _FileTooLarge(ValueError):
 class _Entry:
     fingerprint: Any
     value: Any
+    #: Whether C{value} came from a file (the last good content).
+    loaded: bool = False
 
 
 def _decodeText(data: bytes) -> str:
@@ -168,6 +195,94 @@ def _parseStoreXml(data: bytes) -> dict[str, str]:
 
 def _parseEntitlementsFile(data: bytes) -> dict[str, str]:
     return parseEntitlements(_decodeText(data))
+
+
+def _checkCoalescedJson(data: bytes) -> bytes:
+    """
+    Compile a C{coalesced.json} into the binary coalesced.
+    """
+    return coalescedCodec.serializeBinary(coalescedCodec.parseJson(data))
+
+
+def _checkCoalescedBinary(data: bytes) -> None:
+    """
+    Check a C{coalesced.bin}: raw, or an C{NIBC} container holding one.
+    """
+    raw = decompressCoalesced(data) if isCompressedCoalesced(data) else data
+    coalescedCodec.parseBinary(raw)
+
+
+def _coalescedFromJson(data: bytes) -> dict[str, str]:
+    return coalescedConfig(_checkCoalescedJson(data))
+
+
+def _coalescedFromBinary(data: bytes) -> dict[str, str]:
+    _checkCoalescedBinary(data)
+    return coalescedConfig(data)
+
+
+def _checkTalkFile(data: bytes) -> None:
+    parseTlk(data)
+
+
+def _talkFileFromBytes(data: bytes) -> dict[str, str]:
+    _checkTalkFile(data)
+    return talkFileConfig(data)
+
+
+def checkGameDataFile(name: str, data: bytes) -> None:
+    """
+    Check the content of a game-data file as the server would before using
+    it.
+
+    @param name: the file's name in the data directory (C{coalesced.json},
+        C{coalesced.bin}, C{<lang>.tlk}, C{default.tlk},
+        C{entitlements.dmap} or C{dime.xml}); other names are not checked.
+    @raise ValueError: if the server would refuse the file, with the
+        reason.
+    """
+    if not data:
+        raise ValueError("the file is empty")
+    if name == COALESCED_JSON_FILE:
+        _checkCoalescedJson(data)
+    elif name == COALESCED_FILE:
+        _checkCoalescedBinary(data)
+    elif name.endswith(".tlk"):
+        _checkTalkFile(data)
+    elif name == ENTITLEMENTS_FILE:
+        _parseEntitlementsFile(data)
+    elif name == STORE_FILE:
+        _parseStoreXml(data)
+
+
+def missingGameData(dataDir: FilePath[str]) -> list[str]:
+    """
+    The parts of a complete game-data installation absent from C{dataDir}:
+    C{coalesced.json} (when neither coalesced file exists),
+    C{default.tlk}, C{entitlements.dmap}, C{dime.xml} and C{public/content/}
+    (when it holds no file).  The per-language talk files are optional
+    (C{default.tlk} stands in for them).  Only looks (C{stat}), does not
+    read or check the files.
+
+    @return: the missing names, empty when the installation is complete.
+    """
+    missing: list[str] = []
+    try:
+        if not (
+            dataDir.child(COALESCED_JSON_FILE).isfile()
+            or dataDir.child(COALESCED_FILE).isfile()
+        ):
+            missing.append(COALESCED_JSON_FILE)
+        for name in (DEFAULT_TALK_FILE, ENTITLEMENTS_FILE, STORE_FILE):
+            if not dataDir.child(name).isfile():
+                missing.append(name)
+        content = dataDir.descendant(list(CONTENT_DIRECTORY))
+        if not (content.isdir() and any(True for _ in content.walk() if _.isfile())):
+            missing.append("/".join(CONTENT_DIRECTORY) + "/")
+    except OSError:
+        return [COALESCED_JSON_FILE, DEFAULT_TALK_FILE, ENTITLEMENTS_FILE,
+                STORE_FILE, "/".join(CONTENT_DIRECTORY) + "/"]
+    return missing
 
 
 def _nonEmpty(parse: Callable[[bytes], _T]) -> Callable[[bytes], _T]:
@@ -200,6 +315,7 @@ class GameData:
     messages: Sequence[MenuMessage] | None = None
     maxFileSize: int = MAX_FILE_SIZE
     _cache: dict[str, _Entry] = attrs.field(factory=dict, init=False)
+    _bothCoalesced: bool = attrs.field(default=False, init=False)
 
     # -- public API
 
@@ -242,6 +358,31 @@ class GameData:
         else:
             value = {}
         return dict(value)
+
+    def missing(self) -> list[str]:
+        """
+        The parts of a complete game-data installation absent from the data
+        directory (see L{missingGameData}); empty when complete.
+        """
+        return missingGameData(self.dataDir)
+
+    def logMissing(self) -> list[str]:
+        """
+        Log one warn line naming the missing game data and the command that
+        installs it, if anything is missing.
+
+        @return: what is missing.
+        """
+        missing = self.missing()
+        if missing:
+            self.log.warn(
+                "Game data missing in {directory}: {missing}; the game may not "
+                "be playable. Install it with: {command} --data-dir {directory}",
+                directory=self.dataDir.path,
+                missing=", ".join(missing),
+                command=INSTALL_COMMAND,
+            )
+        return missing
 
     def blazeSdkConfig(self) -> dict[str, str]:
         """
@@ -350,26 +491,39 @@ class GameData:
         return specs
 
     def _coalesced(self) -> dict[str, str]:
-        def absent() -> dict[str, str]:
-            json = self.dataDir.child(COALESCED_JSON_FILE)
-            if json.exists():
-                self.log.warn(
-                    "{path} is not supported: convert it to the game's binary "
-                    "coalesced and save that as {name}",
-                    path=json.path,
-                    name=COALESCED_FILE,
-                )
-            return {}
-
+        self._noteBothCoalesced()
         result: dict[str, str] = self._fromFile(
             BINI_PC_COMPRESSED,
-            (COALESCED_FILE,),
-            _nonEmpty(coalescedConfig),
-            absent,
+            (COALESCED_JSON_FILE, COALESCED_FILE),
+            _nonEmpty(_coalescedFromBinary),
+            dict,
             "an empty map (the game keeps its own coalesced settings)",
             self.maxFileSize,
+            parseByName={COALESCED_JSON_FILE: _nonEmpty(_coalescedFromJson)},
         )
         return result
+
+    def _noteBothCoalesced(self) -> None:
+        """
+        Say once (until it changes) that both coalesced files exist and
+        C{coalesced.json} is the one used.
+        """
+        try:
+            both = (
+                self.dataDir.child(COALESCED_JSON_FILE).exists()
+                and self.dataDir.child(COALESCED_FILE).exists()
+            )
+        except OSError:
+            both = False
+        if both and not self._bothCoalesced:
+            self.log.info(
+                "Both {json} and {binary} are in {directory}: using {json}; "
+                "{binary} is ignored while {json} exists",
+                json=COALESCED_JSON_FILE,
+                binary=COALESCED_FILE,
+                directory=self.dataDir.path,
+            )
+        self._bothCoalesced = both
 
     def _talkFile(self, language: str | None) -> dict[str, str]:
         names: tuple[str, ...]
@@ -380,7 +534,7 @@ class GameData:
         result: dict[str, str] = self._fromFile(
             key,
             names,
-            _nonEmpty(talkFileConfig),
+            _nonEmpty(_talkFileFromBytes),
             dict,
             "an empty map (the game keeps its own strings)",
             self.maxFileSize,
@@ -395,11 +549,16 @@ class GameData:
         fallback: Callable[[], _T],
         fallbackDescription: str,
         limit: int,
+        parseByName: Mapping[str, Callable[[bytes], _T]] | None = None,
     ) -> _T:
         """
         The cached result for the first of C{names} that exists in the data
         directory, rebuilt when that file's modification time or size
-        changes; C{fallback()} when none exists or the file is unusable.
+        changes; C{fallback()} when none exists; the last good result (or
+        C{fallback()} if there is none) when the file is unusable.
+
+        @param parseByName: parsers for some of C{names}, used instead of
+            C{parse} for those files.
         """
         path: FilePath[str] | None = None
         fingerprint: Any = None
@@ -438,27 +597,44 @@ class GameData:
                 )
             value = fallback()
         else:
+            lastGood = entry is not None and entry.loaded
+            instead = "the last good content" if lastGood else fallbackDescription
+            loaded = True
             try:
-                value = parse(self._read(path, limit))
+                parseFile = (parseByName or {}).get(path.basename(), parse)
+                value = parseFile(self._read(path, limit))
             except (OSError, ValueError) as e:
                 self.log.warn(
                     "Cannot use {path}: {reason}; sending {fallback} instead",
                     path=path.path,
                     reason=str(e),
-                    fallback=fallbackDescription,
+                    fallback=instead,
                 )
-                value = fallback()
+                value, loaded = self._instead(entry, fallback)
             except Exception:
                 self.log.failure(
                     "Unexpected error reading {path}; sending {fallback} instead",
                     path=path.path,
-                    fallback=fallbackDescription,
+                    fallback=instead,
                 )
-                value = fallback()
+                value, loaded = self._instead(entry, fallback)
             else:
                 self.log.info("Loaded {path}", path=path.path)
+            self._cache[key] = _Entry(fingerprint, value, loaded)
+            return value
         self._cache[key] = _Entry(fingerprint, value)
         return value
+
+    @staticmethod
+    def _instead(entry: _Entry | None, fallback: Callable[[], _T]) -> tuple[_T, bool]:
+        """
+        What to send when a file is unusable: the last good content, else
+        the fallback.
+        """
+        if entry is not None and entry.loaded:
+            kept: _T = entry.value
+            return kept, True
+        return fallback(), False
 
     def _read(self, path: FilePath[str], limit: int) -> bytes:
         if not path.isfile():

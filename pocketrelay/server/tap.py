@@ -465,6 +465,8 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
     gameData = GameData(
         dataDir, ConfigContext(), menuTemplate=settings["menu_message"]
     )
+    # One warn line naming missing game data and how to install it.
+    gameData.logMissing()
     hub = Hub(
         settings=settings,
         store=store,

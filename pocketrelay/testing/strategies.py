@@ -1,7 +1,8 @@
-# -*- test-case-name: tests.test_tdf,tests.test_frames -*-
+# -*- test-case-name: tests.test_tdf,tests.test_frames,tests.test_coalesced,tests.test_tlk -*-
 
 """
-Hypothesis strategies for the TDF codec and the Fire frame codec.
+Hypothesis strategies for the TDF codec, the Fire frame codec and the
+game-data codecs (coalesced, talk files).
 
 Every strategy the tests use lives here: tags (valid and invalid),
 varints, each generic TDF value type with bounded nesting, instances of a
@@ -33,6 +34,8 @@ from pocketrelay.blaze.tdf import (
     UnionValue,
     VariableValue,
 )
+from pocketrelay.me3 import coalesced as _coalesced
+from pocketrelay.me3 import tlk as _tlk
 
 __all__ = [
     "NETWORK_ADDRESS",
@@ -42,6 +45,9 @@ __all__ = [
     "IpPair",
     "blobs",
     "canonical",
+    "coalescedModels",
+    "coalescedNames",
+    "coalescedTexts",
     "everythings",
     "fireFrames",
     "floats32",
@@ -58,6 +64,8 @@ __all__ = [
     "outOfRangeInts",
     "structValues",
     "tags",
+    "talkFiles",
+    "talkStrings",
     "tdfStrings",
     "varints",
 ]
@@ -546,3 +554,86 @@ def mutated(data: bytes, maxMutations: int = 4) -> st.SearchStrategy[bytes]:
         st.integers(0, 255),
     )
     return st.lists(op, min_size=1, max_size=maxMutations).map(apply)
+
+
+# ---------------------------------------------------------------------------
+# Game data: the coalesced and talk files
+
+
+def coalescedNames() -> st.SearchStrategy[str]:
+    """
+    A file, section or property name: mostly the lower-case ASCII the game
+    uses, sometimes any Unicode that UTF-8 can hold (the format allows it).
+    """
+    return st.one_of(
+        st.text("abcdefghijklmnopqrstuvwxyz0123456789._\\", max_size=24),
+        st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+    )
+
+
+def coalescedTexts() -> st.SearchStrategy[str]:
+    """
+    A value text: any of U+0001..U+00FF, the characters the binary holds.
+    """
+    return st.text(st.characters(min_codepoint=1, max_codepoint=_coalesced.MAX_SYMBOL), max_size=40)
+
+
+def _coalescedValues() -> st.SearchStrategy[_coalesced.Value]:
+    return st.sampled_from(list(_coalesced.ValueType)).flatmap(
+        lambda kind: st.just(_coalesced.Value(kind))
+        if kind is _coalesced.ValueType.RemoveProperty
+        else coalescedTexts().map(lambda text: _coalesced.Value(kind, text))
+    )
+
+
+def coalescedModels(maxItems: int = 4) -> st.SearchStrategy[_coalesced.Coalesced]:
+    """
+    A coalesced model in any order, with unique names in each table (the
+    serializer refuses repeats).  Compare
+    C{parseBinary(serializeBinary(m))} with L{_coalesced.canonical}.
+    """
+    properties = st.builds(
+        _coalesced.Property,
+        coalescedNames(),
+        st.lists(_coalescedValues(), max_size=maxItems),
+    )
+    sections = st.builds(
+        _coalesced.Section,
+        coalescedNames(),
+        st.lists(properties, max_size=maxItems, unique_by=lambda p: p.name),
+    )
+    files = st.builds(
+        _coalesced.CoalescedFile,
+        coalescedNames(),
+        st.lists(sections, max_size=maxItems, unique_by=lambda s: s.name),
+    )
+    return st.builds(
+        _coalesced.Coalesced, st.lists(files, max_size=maxItems, unique_by=lambda f: f.path)
+    )
+
+
+def talkStrings() -> st.SearchStrategy[_tlk.TalkString]:
+    """
+    A talk-file string: a 32-bit id and any text without U+0000 (lone
+    surrogates included: the file holds UTF-16 code units).
+    """
+    return st.builds(
+        _tlk.TalkString,
+        st.integers(0, 2**32 - 1),
+        st.text(st.characters(min_codepoint=1), max_size=30),
+    )
+
+
+def talkFiles(maxStrings: int = 8) -> st.SearchStrategy[_tlk.TalkFile]:
+    """
+    A talk file with unique ids in each list, in any order; compare
+    C{parseTlk(serializeTlk(t))} with L{_tlk.canonical}.
+    """
+    strings = st.lists(talkStrings(), max_size=maxStrings, unique_by=lambda s: s.id)
+    return st.builds(
+        _tlk.TalkFile,
+        strings,
+        strings,
+        st.integers(0, 2**32 - 1),
+        st.integers(0, 2**32 - 1),
+    )

@@ -158,7 +158,10 @@ class HealthResource(Resource):
     """
     C{GET /api/server/health}: 200 with
     C{{"status": "ok", "database": "ok", "sessions": N,
-    "players_online": N, "version": V}} when a trivial query answers
+    "players_online": N, "version": V, "game_data": {"complete": B,
+    "missing": [...]}}} (C{missing} names the absent game-data files, see
+    L{pocketrelay.server.gamedata.missingGameData}; missing game data does
+    not make the server unhealthy) when a trivial query answers
     within L{timeout} seconds, else 503 with C{"status": "error"} and
     C{"database"} saying C{"timeout"} or C{"unavailable"}.  A stuck
     database therefore gives a 503 in bounded time, never a request that
@@ -184,12 +187,14 @@ class HealthResource(Resource):
 
     def _document(self, database: str) -> dict[str, Any]:
         hub = self.hub
+        missing = hub.gameData.missing()
         return {
             "status": "ok" if database == "ok" else "error",
             "database": database,
             "sessions": len(hub.sessions),
             "players_online": len(hub.online),
             "version": hub.version,
+            "game_data": {"complete": not missing, "missing": missing},
         }
 
     def render_GET(self, request: Request) -> int:

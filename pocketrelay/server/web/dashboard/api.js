@@ -101,6 +101,7 @@ function page({ offset = 0, count = 20, ...rest } = {}) {
 export const api = {
   server: () => request("GET", "server"),
   dashboard: () => request("GET", "server/dashboard"),
+  health: () => request("GET", "server/health"),
 
   login: (email, password) =>
     request("POST", "auth/login", { body: { email, password } }),

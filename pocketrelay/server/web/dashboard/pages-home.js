@@ -5,6 +5,31 @@ import { errorBox, field, formatNumber, h, loading, replace, statusLine } from "
 import { BOARDS } from "./pages-games.js";
 import { isAdmin, isSuperAdmin, roleLabel, session } from "./state.js";
 
+// For admins: whether the server has the game data (from the health check).
+function gameDataCard() {
+  const holder = h("p", { class: "muted" }, "Checking the game data…");
+  api.health().then(
+    (health) => {
+      const data = health.game_data || { complete: false, missing: ["unknown"] };
+      if (data.complete) {
+        replace(holder, "Game data: complete.");
+        return;
+      }
+      holder.className = "";
+      replace(
+        holder,
+        h("strong", {}, "Game data missing: "),
+        data.missing.join(", "),
+        ". The game may not be playable. Install it on the server with ",
+        h("code", {}, "pocketrelay-admin game-data install"),
+        " (see the game data documentation).",
+      );
+    },
+    () => replace(holder, "Game data: unknown (the health check did not answer)."),
+  );
+  return h("div", { class: "card", "data-game-data": "" }, holder);
+}
+
 export function homePage(ctx) {
   ctx.setTitle("Home");
   const user = session.user;
@@ -53,6 +78,7 @@ export function homePage(ctx) {
       rank("cp"),
       h("div", { class: "stat" }, h("span", { class: "stat-label" }, "Server version"), h("span", { class: "stat-value" }, version)),
     ),
+    isAdmin(user) ? gameDataCard() : null,
     h(
       "ul",
       { class: "tiles" },
