@@ -22,6 +22,8 @@ from twisted.internet import reactor as globalReactor
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from pocketrelay import admin
+from pocketrelay.admin import backup as backupModule
+from pocketrelay.admin import rustimport
 from pocketrelay.admin import main, parseRustTime
 from pocketrelay.server.security import PasswordHasher
 from pocketrelay.server.store import SCHEMA_VERSION, Store
@@ -755,7 +757,7 @@ class RestoreTests(_AdminTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.patch(admin, "_LOCK_TIMEOUT", 0.05)
+        self.patch(backupModule, "_LOCK_TIMEOUT", 0.05)
         # The backup: two players.
         self.backupPath = os.path.abspath(self.mktemp())
         backup = makeOurDatabase(self.backupPath)
@@ -975,7 +977,7 @@ class RestoreWhileServerRunsTests(TestCase):
         While a L{Store} has the database open, restore refuses; once it
         is stopped, restore succeeds.
         """
-        self.patch(admin, "_LOCK_TIMEOUT", 0.05)
+        self.patch(backupModule, "_LOCK_TIMEOUT", 0.05)
         dataDir = os.path.abspath(self.mktemp())
         os.makedirs(dataDir)
         dbPath = os.path.join(dataDir, "app.db")
@@ -1211,7 +1213,7 @@ class ImportRustTests(_AdminTestCase):
         def broken(self: Any) -> None:
             raise sqlite3.OperationalError("disk I/O error")
 
-        self.patch(admin._Importer, "gameReports", broken)
+        self.patch(rustimport._Importer, "gameReports", broken)
         self.assertOneLineError(
             self.run_("import-rust", self.rustPath), "nothing was imported"
         )

@@ -286,12 +286,12 @@ class KnownOptions:
     def collect(cls) -> KnownOptions:
         from twisted.scripts.twistd import ServerOptions
 
-        from pocketrelay import admin
+        from pocketrelay.admin import cli as adminCli
         from pocketrelay.blaze import cli
         from pocketrelay.client.tap import Options as ClientOptions
         from pocketrelay.server.tap import Options as ServerPluginOptions
 
-        adminOwn, adminCommands = _argparseOptions(admin._parser())
+        adminOwn, adminCommands = _argparseOptions(adminCli._parser())
         blazeOwn, blazeCommands = _argparseOptions(cli._parser())
         blaze = set(blazeOwn)
         for options in blazeCommands.values():
