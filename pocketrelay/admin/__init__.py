@@ -17,9 +17,11 @@ settings (C{--config FILE}, C{POCKETRELAY_*} environment variables, the
 built-in default C{data}), so the tool finds the same C{app.db} as the
 server.
 
-Unlike the server's L{pocketrelay.server.store.Store} this tool talks to
-SQLite directly and synchronously; it shares the schema through
-L{pocketrelay.server.store.schema.migrate}.  C{super-admin},
+Unlike the server's L{pocketrelay.server.store.Store} this tool works
+synchronously, on its own connection, opened as the store opens it
+(L{pocketrelay.server.store.prepareConnection}); it reads and writes our
+tables through L{pocketrelay.server.store.DirectStore}, the store's own
+queries, so the store owns that SQL.  C{super-admin},
 C{import-rust}, C{backup} and C{stats} are safe while the server runs
 (SQLite's WAL mode and its locks keep them consistent); C{restore}
 refuses to run while another process has the database open.

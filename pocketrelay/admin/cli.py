@@ -33,8 +33,6 @@ COMMANDS: Final[tuple[Command, ...]] = (
     stats.COMMAND,
 )
 
-_COMMANDS_BY_NAME: Final = {command.name: command for command in COMMANDS}
-
 
 class _UsageError(Exception):
     """
@@ -156,7 +154,8 @@ def main(
             hasher if hasher is not None else PasswordHasher(),
             (clock or time.time)(),
         )
-        return _COMMANDS_BY_NAME[args.command].run(invocation)
+        (command,) = (c for c in COMMANDS if c.name == args.command)
+        return command.run(invocation)
     except (AdminError, ConfigError) as e:
         console.finish()
         console.stderr.write(f"{PROGRAM}: {e}\n")

@@ -6,8 +6,11 @@ checking and summarising it, and turning SQLite's errors into
 L{AdminError}s.
 
 Unlike the server's L{pocketrelay.server.store.Store} this package talks
-to SQLite synchronously, on its own connection; it shares the schema
-through L{pocketrelay.server.store.schema.migrate}.
+to SQLite synchronously, on its own connection, opened as the store opens
+it (L{pocketrelay.server.store.prepareConnection}: settings and schema
+migrations); the rows of our database are read and written through
+L{pocketrelay.server.store.DirectStore}, so the store owns that SQL.  What
+is left here works on the file: opening, integrity checks, row counts.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Final
 
 import attrs
 
-from pocketrelay.server.store.schema import SchemaError, migrate, schemaVersion
+from pocketrelay.server.store import prepareConnection
+from pocketrelay.server.store.schema import SchemaError, schemaVersion
 
 __all__ = ["DATABASE_NAME", "AdminError", "DatabaseSummary"]
 
@@ -192,7 +196,8 @@ def _adoptOwner(path: str, reference: str) -> None:
 def _openForWrite(path: str, now: float) -> tuple[sqlite3.Connection, int, list[int]]:
     """
     Open (creating if missing) and migrate the server's database, with
-    the same settings as the server's store.
+    the same settings as the server's store (L{prepareConnection}); its
+    rows are then read and written through L{DirectStore}.
 
     @return: the connection (autocommit mode), the schema version before
         migrating and the versions applied.
@@ -210,11 +215,7 @@ def _openForWrite(path: str, now: float) -> tuple[sqlite3.Connection, int, list[
     try:
         if not existed:
             _adoptOwner(path, directory)
-        connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA foreign_keys = ON")
-        initial, applied = migrate(connection, int(now))
+        initial, applied, _ = prepareConnection(connection, int(now))
     except SchemaError as e:
         connection.close()
         raise AdminError(f"{path}: {e}")

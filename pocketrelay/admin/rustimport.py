@@ -15,7 +15,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 
@@ -38,8 +38,11 @@ from pocketrelay.server.store import (
     MAX_DISPLAY_NAME_LENGTH,
     MAX_EMAIL_LENGTH,
     MAX_REPORT_SIZE,
+    DirectStore,
+    GalaxyAtWar,
     LeaderboardType,
     PlayerRole,
+    StoreError,
 )
 
 __all__ = [
@@ -289,7 +292,7 @@ class _Importer:
     """
 
     rust: _RustReader
-    db: sqlite3.Connection
+    store: DirectStore
     now: int
     replace: bool
     result: ImportResult
@@ -404,11 +407,9 @@ class _Importer:
         if created is None:
             created = self.now
 
-        existing = self.db.execute(
-            "SELECT id FROM players WHERE email = ?", (email,)
-        ).fetchone()
+        existing = self.store.getPlayerByEmail(email)
         if existing is not None:
-            (ours,) = existing
+            ours = existing.id
             if ours in self.created:
                 self.warn(
                     f"player {identity}: email {email} repeats an earlier Rust "
@@ -424,23 +425,13 @@ class _Importer:
                 )
                 self.result.skipped += 1
                 return
-            self.db.execute(
-                "UPDATE players SET email = ?, display_name = ?, password = ?, "
-                "role = ?, last_login_at = ? WHERE id = ?",
-                (email, name, password, int(role), lastLogin, ours),
-            )
-            for table in ("player_data", "galaxy_at_war", "leaderboard"):
-                self.db.execute(f"DELETE FROM {table} WHERE player_id = ?", (ours,))
+            self.store.replacePlayer(ours, email, name, password, role, lastLogin)
             self.imported[identity] = ours
             self.result.replaced += 1
             return
-        cursor = self.db.execute(
-            "INSERT INTO players (email, display_name, password, role, "
-            "created_at, last_login_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (email, name, password, int(role), created, lastLogin),
-        )
-        ours = cursor.lastrowid
-        assert ours is not None
+        ours = self.store.createPlayer(email, name, password, role, created).id
+        if lastLogin is not None:
+            self.store.setLastLogin(ours, lastLogin)
         self.created.add(ours)
         self.imported[identity] = ours
         self.known[identity] = ours
@@ -456,6 +447,9 @@ class _Importer:
         if rows is None:
             return
         keys: dict[int, set[str]] = {}
+        # Written per player once all rows are read: a key that comes
+        # twice keeps its place and takes the later value.
+        values: dict[int, dict[str, str]] = {}
         for rustId, rawKey, rawValue in rows:
             ours = self._owner("player_data", rustId)
             if ours is None:
@@ -485,14 +479,12 @@ class _Importer:
                 continue
             # Rust versions before the unique (player_id, key) index could
             # hold a key twice; the later row wins, as it did there.
-            self.db.execute(
-                "INSERT INTO player_data (player_id, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (player_id, key) DO UPDATE SET value = excluded.value",
-                (ours, key, value),
-            )
+            values.setdefault(ours, {})[key] = value
             if key not in owned:
                 owned.add(key)
                 self.result.playerData += 1
+        for ours, data in values.items():
+            self.store.setPlayerDataMany(ours, data)
 
     def galaxyAtWar(self) -> None:
         groups = ("group_a", "group_b", "group_c", "group_d", "group_e")
@@ -524,15 +516,9 @@ class _Importer:
                         f"{rawModified!r}; using the import time"
                     )
                 modified = self.now
-            self.db.execute(
-                "INSERT INTO galaxy_at_war (player_id, last_modified, group_a, "
-                "group_b, group_c, group_d, group_e) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (player_id) DO UPDATE SET "
-                "last_modified = excluded.last_modified, "
-                "group_a = excluded.group_a, group_b = excluded.group_b, "
-                "group_c = excluded.group_c, group_d = excluded.group_d, "
-                "group_e = excluded.group_e",
-                (ours, modified, *numbers),
+            groupA, groupB, groupC, groupD, groupE = cast("list[int]", numbers)
+            self.store.saveGalaxyAtWar(
+                GalaxyAtWar(ours, modified, groupA, groupB, groupC, groupD, groupE)
             )
             if ours not in seen:
                 seen.add(ours)
@@ -553,7 +539,7 @@ class _Importer:
             if ours is None:
                 continue
             board = _int(rawType)
-            if board not in (
+            if board is None or board not in (
                 LeaderboardType.N7_RATING,
                 LeaderboardType.CHALLENGE_POINTS,
             ):
@@ -567,11 +553,7 @@ class _Importer:
                     f"leaderboard_data: player {rustId}: bad value {rawValue!r} skipped"
                 )
                 continue
-            self.db.execute(
-                "INSERT INTO leaderboard (type, player_id, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (type, player_id) DO UPDATE SET value = excluded.value",
-                (board, ours, value),
-            )
+            self.store.setLeaderboardValue(board, ours, value)
             if (board, ours) not in seen:
                 seen.add((board, ours))
                 self.result.leaderboard += 1
@@ -588,14 +570,13 @@ class _Importer:
         # Reports already in our database, by their two times, so that
         # importing the same Rust database twice adds none twice.
         present: dict[tuple[int, int], list[str]] = {}
-        for data, createdAt, finishedAt in self.db.execute(
-            "SELECT data, created_at, finished_at FROM game_reports"
-        ):
-            present.setdefault((createdAt, finishedAt), []).append(data)
+        for stored, createdAt, finishedAt in self.store.gameReportTexts():
+            present.setdefault((createdAt, finishedAt), []).append(stored)
         for number, (rawData, rawCreated, rawFinished) in enumerate(rows, start=1):
-            text = self._report(number, rawData)
-            if text is None:
+            report = self._report(number, rawData)
+            if report is None:
                 continue
+            data, text = report
             created = parseRustTime(rawCreated) if rawCreated is not None else None
             if created is None:
                 self.warn(
@@ -612,18 +593,16 @@ class _Importer:
             if text in same:
                 self.result.duplicateReports += 1
                 continue
-            self.db.execute(
-                "INSERT INTO game_reports (data, created_at, finished_at) "
-                "VALUES (?, ?, ?)",
-                (text, created, finished),
-            )
+            self.store.addGameReport(data, created, finished)
             same.append(text)
             self.result.gameReports += 1
 
-    def _report(self, number: int, rawData: object) -> str | None:
+    def _report(
+        self, number: int, rawData: object
+    ) -> tuple[dict[str, Any], str] | None:
         """
-        A report's JSON, checked and with the Rust player ids rewritten
-        to ours, or L{None} (after a warning).
+        A report, checked and with the Rust player ids rewritten to ours,
+        and its JSON as stored, or L{None} (after a warning).
         """
         text = _text(rawData)
         try:
@@ -648,7 +627,7 @@ class _Importer:
         if len(out.encode("utf-8", "surrogatepass")) > MAX_REPORT_SIZE:
             self.warn(f"game_report {number}: over {MAX_REPORT_SIZE} bytes; skipped")
             return None
-        return out
+        return data, out
 
 
 def importRust(
@@ -705,7 +684,9 @@ def importRust(
         result = ImportResult(sourcePath, committed=not dryRun)
         db, _, _ = _openForWrite(databasePath, now)
         try:
-            importer = _Importer(reader, db, int(now), replace, result, counted)
+            importer = _Importer(
+                reader, DirectStore(db), int(now), replace, result, counted
+            )
             db.execute("BEGIN IMMEDIATE")
             try:
                 importer.run()
@@ -714,7 +695,7 @@ def importRust(
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as e:
+        except (sqlite3.Error, StoreError) as e:
             raise AdminError(f"import failed, nothing was imported: {e}")
         finally:
             db.close()

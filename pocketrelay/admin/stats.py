@@ -18,7 +18,7 @@ from pocketrelay.admin.database import (
     _summarise,
     _tables,
 )
-from pocketrelay.server.store import PlayerRole
+from pocketrelay.server.store import DirectStore, PlayerRole
 from pocketrelay.server.store.schema import SCHEMA_VERSION
 
 __all__ = ["COMMAND", "databaseSummary"]
@@ -37,9 +37,7 @@ def databaseSummary(databasePath: str) -> tuple[DatabaseSummary, dict[str, int]]
             summary = _summarise(connection, databasePath, version)
             roles = {role.name: 0 for role in PlayerRole}
             if "players" in _tables(connection):
-                for role, count in connection.execute(
-                    "SELECT role, COUNT(*) FROM players GROUP BY role"
-                ):
+                for role, count in DirectStore(connection).countRoles().items():
                     name = PlayerRole(role).name if role in (0, 1, 2) else "UNKNOWN"
                     roles[name] = roles.get(name, 0) + int(count)
         except sqlite3.Error as e:

@@ -23,7 +23,9 @@ from pocketrelay.server.security import PasswordHasher
 from pocketrelay.server.store import (
     MAX_DISPLAY_NAME_LENGTH,
     MAX_EMAIL_LENGTH,
+    DirectStore,
     PlayerRole,
+    StoreError,
 )
 
 __all__ = ["COMMAND", "MAX_PASSWORD_LENGTH", "SuperAdminResult", "setSuperAdmin"]
@@ -95,11 +97,9 @@ def setSuperAdmin(
             f"give a password (--password-stdin) to create it"
         )
     connection, _, _ = _openForWrite(databasePath, now)
+    store = DirectStore(connection)
     try:
-        existing = connection.execute(
-            "SELECT id, email, display_name FROM players WHERE email = ?", (email,)
-        ).fetchone()
-        if existing is None and password is None:
+        if store.getPlayerByEmail(email) is None and password is None:
             raise AdminError(
                 f"no account with email {email}; give a password "
                 f"(--password-stdin) to create it"
@@ -108,57 +108,40 @@ def setSuperAdmin(
         passwordHash = hasher.hashPassword(password) if password is not None else None
         connection.execute("BEGIN IMMEDIATE")
         try:
-            row = connection.execute(
-                "SELECT id, email, display_name FROM players WHERE email = ?", (email,)
-            ).fetchone()
-            if row is None:
+            player = store.getPlayerByEmail(email)
+            if player is None:
                 if passwordHash is None:
                     raise AdminError(f"account {email} was deleted meanwhile")
                 displayName = name or email.split("@", 1)[0][:MAX_DISPLAY_NAME_LENGTH]
-                cursor = connection.execute(
-                    "INSERT INTO players "
-                    "(email, display_name, password, role, created_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (
-                        email,
-                        displayName,
-                        passwordHash,
-                        int(PlayerRole.SUPER_ADMIN),
-                        int(now),
-                    ),
+                player = store.createPlayer(
+                    email, displayName, passwordHash, PlayerRole.SUPER_ADMIN, int(now)
                 )
-                assert cursor.lastrowid is not None
-                result = SuperAdminResult(
-                    cursor.lastrowid, email, displayName, True, True
-                )
+                created = True
             else:
-                playerId, storedEmail, displayName = row
-                connection.execute(
-                    "UPDATE players SET role = ? WHERE id = ?",
-                    (int(PlayerRole.SUPER_ADMIN), playerId),
+                promoted = store.updatePlayer(
+                    player.id,
+                    displayName=name,
+                    passwordHash=passwordHash,
+                    role=PlayerRole.SUPER_ADMIN,
                 )
-                if passwordHash is not None:
-                    connection.execute(
-                        "UPDATE players SET password = ? WHERE id = ?",
-                        (passwordHash, playerId),
-                    )
-                if name is not None:
-                    connection.execute(
-                        "UPDATE players SET display_name = ? WHERE id = ?",
-                        (name, playerId),
-                    )
-                    displayName = name
-                result = SuperAdminResult(
-                    playerId, storedEmail, displayName, False, passwordHash is not None
-                )
+                assert promoted is not None
+                player, created = promoted, False
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        return result
+        return SuperAdminResult(
+            player.id,
+            player.email,
+            player.displayName,
+            created,
+            created or passwordHash is not None,
+        )
     except sqlite3.Error as e:
         raise _sqliteError(databasePath, e)
+    except StoreError as e:
+        raise AdminError(f"{databasePath}: {e}")
     finally:
         connection.close()
 
