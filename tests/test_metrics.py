@@ -30,7 +30,7 @@ from pocketrelay.blaze.ids import (
     GlobalError,
     UtilCommand,
 )
-from pocketrelay.blaze.protocol import BlazeError, BlazeProtocol, Router
+from pocketrelay.blaze.protocol import BlazeError, BlazeProtocol
 from pocketrelay.me3.messages import gamemanager
 from pocketrelay.me3.messages.auth import CreateAccountParameters, SilentLoginRequest
 from pocketrelay.me3.messages.gameenums import GameState
@@ -39,6 +39,7 @@ from pocketrelay.server.metrics import REQUEST_BUCKETS, BlazeRequestCollector
 from pocketrelay.server.tap import Options
 from pocketrelay.server.web.monitoring import AddressFilter
 from pocketrelay.server.web.site import buildRoot, buildSite
+from pocketrelay.testing.fakes import RecordingDispatcher
 from pocketrelay.testing.gameclient import GameClient
 from pocketrelay.testing.server import BlazeConnection, ServerHarness
 from pocketrelay.testing.web import HttpResponse, WebHarness, parseResponse
@@ -139,8 +140,8 @@ class RequestObserverTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.router = Router()
-        self.protocol = BlazeProtocol(self.router, clock=Clock())
+        self.dispatcher = RecordingDispatcher()
+        self.protocol = BlazeProtocol(self.dispatcher, clock=Clock())
         self.times = iter([10.0, 10.25, 20.0, 20.5, 30.0, 30.125])
         self.protocol.timer = lambda: next(self.times)
         self.observed: list[tuple[Frame, float, int]] = []
@@ -158,7 +159,7 @@ class RequestObserverTests(SynchronousTestCase):
         A reply is observed once, with the reply frame, the time between
         dispatch and reply measured with C{timer}, and error code 0.
         """
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: b"")
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: b""
         self.request(Component.UTIL, UtilCommand.PING, 7)
         self.assertEqual(len(self.observed), 1)
         reply, seconds, error = self.observed[0]
@@ -181,8 +182,8 @@ class RequestObserverTests(SynchronousTestCase):
         def crash(frame: Frame) -> None:
             raise RuntimeError("boom")
 
-        self.router.route(Component.GAME_MANAGER, 1, refuse)
-        self.router.route(Component.GAME_MANAGER, 2, crash)
+        self.dispatcher.routes[Component.GAME_MANAGER, 1] = refuse
+        self.dispatcher.routes[Component.GAME_MANAGER, 2] = crash
         self.request(Component.GAME_MANAGER, 1, 1)
         self.request(Component.GAME_MANAGER, 2, 2)
         self.flushLoggedErrors(RuntimeError)
@@ -197,7 +198,7 @@ class RequestObserverTests(SynchronousTestCase):
         from twisted.internet.defer import Deferred
 
         pending: Deferred[bytes] = Deferred()
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: pending)
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: pending
         self.request(Component.UTIL, UtilCommand.PING, 1)
         self.assertEqual(self.observed, [])
         pending.callback(b"")
@@ -217,7 +218,7 @@ class RequestObserverTests(SynchronousTestCase):
             raise ValueError("observer bug")
 
         self.protocol.requestObserver = broken
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: b"")
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: b""
         self.request(Component.UTIL, UtilCommand.PING, 1)
         self.request(Component.UTIL, UtilCommand.PING, 2)
         self.assertEqual(len(self.flushLoggedErrors(ValueError)), 2)
@@ -234,7 +235,7 @@ class RequestObserverTests(SynchronousTestCase):
         Without an observer the timer is not read.
         """
         self.protocol.requestObserver = None
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: b"")
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: b""
         self.request(Component.UTIL, UtilCommand.PING, 1)
         self.assertEqual(next(self.times), 10.0)
 

@@ -29,9 +29,10 @@ class RecordingDispatcher:
     """
     An L{IBlazeDispatcher} that records what it is given.
 
-    Requests are answered by C{handler} when one is set; otherwise, when
-    C{deferring} is true, by a new unfired L{Deferred} kept in C{waiting}
-    (in arrival order); otherwise with an empty body.
+    Requests are answered by their entry in C{routes} when there is one,
+    else by C{handler} when one is set; otherwise, when C{deferring} is
+    true, by a new unfired L{Deferred} kept in C{waiting} (in arrival
+    order); otherwise with an empty body.
 
     @ivar handler: called with each request L{Frame}; its result (or
         exception) is the dispatcher's answer.
@@ -41,6 +42,8 @@ class RecordingDispatcher:
     @ivar waiting: the L{Deferred}s handed out, paired with their request.
     @ivar notifications: the notifications received, in order.
     @ivar lost: the reasons given to L{connectionLost}.
+    @ivar routes: C{(component, command)} to a callable that takes the
+        request L{Frame} and answers it like C{handler}.
     """
 
     handler: Callable[[Frame], Any] | None = None
@@ -50,12 +53,16 @@ class RecordingDispatcher:
     waiting: list[tuple[Frame, defer.Deferred[Any]]] = attrs.Factory(list)
     notifications: list[Frame] = attrs.Factory(list)
     lost: list[Failure] = attrs.Factory(list)
+    routes: dict[tuple[int, int], Callable[[Frame], Any]] = attrs.Factory(dict)
 
     def connectionMade(self, protocol: BlazeProtocol) -> None:
         self.protocol = protocol
 
     def requestReceived(self, request: Frame) -> Any:
         self.requests.append(request)
+        route = self.routes.get((request.component, request.command))
+        if route is not None:
+            return route(request)
         if self.handler is not None:
             return self.handler(request)
         if self.deferring:
