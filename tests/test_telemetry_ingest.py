@@ -27,7 +27,7 @@ from pocketrelay.server.web.api.telemetry import (
     TelemetryWindow,
     parseValues,
 )
-from pocketrelay.server.web.openapi import buildDocument
+from pocketrelay.server.web.api.openapi import buildDocument
 from pocketrelay.testing.web import WebHarness
 
 

@@ -7,7 +7,7 @@ the handler that answers it.
 One table drives three things, so they cannot disagree: the dispatch done
 by L{ApiDispatcher}, the checks made before a handler runs (token, role,
 body size, body fields, query parameters), and the OpenAPI document built
-by L{pocketrelay.server.web.openapi}.
+by L{pocketrelay.server.web.api.openapi}.
 
 Handlers take a L{Call} and return (or fire a L{Deferred} with) a value to
 send as JSON with status 200, or a L{Text} for a plain-text answer; they

@@ -271,7 +271,7 @@ def openApiDocument(call: Call) -> Any:
     """
     GET /openapi.json.
     """
-    from pocketrelay.server.web.openapi import cachedDocument
+    from pocketrelay.server.web.api.openapi import cachedDocument
 
     return cachedDocument(call.api.routes, call.hub.version)
 
