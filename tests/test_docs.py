@@ -715,8 +715,8 @@ class ApiRoutesTests(SynchronousTestCase):
 
     def served(self) -> set[tuple[str, str]]:
         from pocketrelay.server.web import site
-        from pocketrelay.server.web.api.routes import ROUTES
         from pocketrelay.server.web.api.openapi import OTHER_ROUTES
+        from pocketrelay.server.web.api.routes import ROUTES
 
         source = inspect.getsource(site.buildRoot)
         for route, mounted in SITE_ROUTES.items():

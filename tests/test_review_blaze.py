@@ -17,6 +17,7 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
+from pocketrelay.addresses import clientHost
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import MessageType
 from pocketrelay.blaze.ids import (
@@ -42,7 +43,6 @@ from pocketrelay.me3.messages.usersessions import (
     UserStatus,
 )
 from pocketrelay.me3.messages.util import PostAuthResponse
-from pocketrelay.server.web.site import clientHost
 from pocketrelay.testing.fakes import RecordingDispatcher
 from pocketrelay.testing.server import BlazeConnection, ServerHarness
 
