@@ -49,7 +49,7 @@ from pocketrelay.server.games import (
     Notice,
     PlayerInfo,
 )
-from tests.test_games import LOBBY, checked, player
+from pocketrelay.testing.games import LOBBY, checked, player
 
 GM = Component.GAME_MANAGER
 US = Component.USER_SESSIONS

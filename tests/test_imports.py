@@ -1,7 +1,9 @@
 # -*- test-case-name: tests.test_imports -*-
 """
 The import graph of the C{pocketrelay} package has no cycle, counting the
-imports inside functions too: a lazy import must not hide one.
+imports inside functions too: a lazy import must not hide one.  Test
+modules share helpers through L{pocketrelay.testing}, never by importing
+each other.
 """
 
 from __future__ import annotations
@@ -223,3 +225,34 @@ class ImportGraphTests(SynchronousTestCase):
             {"p.q", "p.q.r"},
         )
         self.assertEqual(importsOf("p.q", "from .r import x\n", True, modules), {"p.q.r"})
+
+
+class TestModulesTests(SynchronousTestCase):
+    """
+    Test modules do not import each other.
+    """
+
+    def test_noTestImportsTest(self) -> None:
+        """
+        No module in C{tests/} imports C{tests} or one of its modules (at
+        any depth): shared helpers live in L{pocketrelay.testing}.
+        """
+        directory = os.path.dirname(os.path.abspath(__file__))
+        found = []
+        for name in sorted(os.listdir(directory)):
+            if not name.endswith(".py"):
+                continue
+            with open(os.path.join(directory, name), encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    modules = ["." if node.level else node.module or ""]
+                else:
+                    continue
+                for module in modules:
+                    if module == "." or module.split(".")[0] == "tests":
+                        found.append(f"{name}:{node.lineno}: {module}")
+        self.assertEqual(found, [])
+

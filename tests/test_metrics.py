@@ -8,7 +8,7 @@ L{pocketrelay.server.web.monitoring}.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import ILogObserver, LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python import usage
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -41,6 +41,7 @@ from pocketrelay.server.web.monitoring import AddressFilter
 from pocketrelay.server.web.site import buildRoot, buildSite
 from pocketrelay.testing.fakes import RecordingDispatcher
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.logs import captureLogs
 from pocketrelay.testing.server import BlazeConnection, ServerHarness
 from pocketrelay.testing.web import HttpResponse, WebHarness, parseResponse
 
@@ -209,10 +210,7 @@ class RequestObserverTests(SynchronousTestCase):
         An observer that raises is logged; the reply is still written and
         later requests are still answered.
         """
-        events: list[dict[str, Any]] = []
-        observer = cast(ILogObserver, events.append)
-        globalLogPublisher.addObserver(observer)
-        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        events = captureLogs(self)
 
         def broken(*args: Any) -> None:
             raise ValueError("observer bug")

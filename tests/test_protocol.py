@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
 from twisted.internet.testing import EventLoggingObserver, StringTransport
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
@@ -27,6 +27,7 @@ from pocketrelay.blaze.protocol import (
     IBlazeDispatcher,
 )
 from pocketrelay.testing.fakes import RecordingDispatcher
+from pocketrelay.testing.logs import captureLogs
 
 _NAMESPACE = "pocketrelay.blaze.protocol.BlazeProtocol"
 
@@ -59,13 +60,6 @@ def _connect(
     transport = StringTransport()
     protocol.makeConnection(transport)
     return protocol, transport, clock
-
-
-def _observe(testCase: SynchronousTestCase) -> EventLoggingObserver:
-    observer = EventLoggingObserver()
-    globalLogPublisher.addObserver(observer)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observer)
-    return observer
 
 
 def _protocolEvents(observer: EventLoggingObserver) -> list[dict[str, Any]]:
@@ -255,7 +249,7 @@ class ErrorReplyTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
 
     def test_blazeError(self) -> None:
         """
@@ -364,7 +358,7 @@ class MalformedFrameTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
 
     def _check(
         self,
@@ -412,7 +406,7 @@ class IdleTimeoutTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
 
     def test_dataResetsTimeout(self) -> None:
         """
@@ -468,7 +462,7 @@ class SendRequestTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
         self.dispatcher = RecordingDispatcher()
         self.protocol, self.transport, _ = _connect(self.dispatcher)
 

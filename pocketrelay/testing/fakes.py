@@ -9,12 +9,15 @@ with L{Deferred}s the test fires when it chooses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 from twisted.internet import defer
 from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
 from pocketrelay.blaze.frames import Frame
@@ -86,3 +89,37 @@ class RecordingDispatcher:
                 d.callback(result)
                 return
         raise AssertionError("no request is waiting")
+
+
+class FakeServerResource(Resource):
+    """
+    Answers C{GET .../api/server} with C{answer} (a JSON-able value, or
+    bytes as they are) and C{code}; C{hang} leaves requests unanswered.
+    """
+
+    isLeaf = True
+
+    def __init__(self, answer: Any = None, code: int = 200, hang: bool = False) -> None:
+        super().__init__()
+        if answer is None:
+            answer = {
+                "ident": "POCKET_RELAY_SERVER",
+                "version": "0.9.0",
+                "association": "token.signature",
+                "tunnel_port": 9032,
+                "client_address": "203.0.113.7",
+            }
+        self.answer = answer
+        self.code = code
+        self.hang = hang
+        self.requests: list[Request] = []
+
+    def render_GET(self, request: Request) -> bytes | int:
+        self.requests.append(request)
+        if self.hang:
+            return NOT_DONE_YET
+        request.setResponseCode(self.code)
+        if isinstance(self.answer, bytes):
+            return self.answer
+        request.setHeader(b"content-type", b"application/json")
+        return json.dumps(self.answer).encode()
