@@ -34,6 +34,7 @@ from pocketrelay.admin.command import Command, Invocation
 from pocketrelay.server.security import PasswordHasher
 from pocketrelay.server.store import SCHEMA_VERSION, Store
 from pocketrelay.server.store.schema import migrate
+from pocketrelay.testing.sources import parsedModules
 
 #: Fast parameters: the tests check behaviour, not hashing cost.
 FAST_HASHER = PasswordHasher(timeCost=1, memoryCost=8, parallelism=1)
@@ -491,11 +492,7 @@ class PackageTests(_AdminTestCase):
         writing = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\s")
         directory = os.path.dirname(admin.__file__)
         found = []
-        for name in sorted(os.listdir(directory)):
-            if not name.endswith(".py"):
-                continue
-            with open(os.path.join(directory, name), encoding="utf-8") as f:
-                tree = ast.parse(f.read())
+        for name, tree in parsedModules(directory):
             for node in ast.walk(tree):
                 if (
                     isinstance(node, ast.Constant)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from twisted.trial.unittest import SynchronousTestCase
 
 import pocketrelay
+from pocketrelay.testing.sources import parsedModules
 
 #: The package whose modules are checked.
 PACKAGE = "pocketrelay"
@@ -239,11 +240,7 @@ class TestModulesTests(SynchronousTestCase):
         """
         directory = os.path.dirname(os.path.abspath(__file__))
         found = []
-        for name in sorted(os.listdir(directory)):
-            if not name.endswith(".py"):
-                continue
-            with open(os.path.join(directory, name), encoding="utf-8") as f:
-                tree = ast.parse(f.read())
+        for name, tree in parsedModules(directory):
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
                     modules = [alias.name for alias in node.names]
