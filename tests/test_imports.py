@@ -171,6 +171,20 @@ class ImportGraphTests(SynchronousTestCase):
         if cycle is not None:
             self.fail("import cycle: " + " -> ".join(cycle))
 
+    def test_hubImportsNoHandler(self) -> None:
+        """
+        The hub (the controller) imports no Blaze handler module: the
+        session, which dispatches to them, does.
+        """
+        directory = os.path.dirname(pocketrelay.__file__)
+        graph = importGraph(directory, PACKAGE)
+        handlers = {
+            name for name in graph[PACKAGE + ".server.hub"]
+            if name.startswith(PACKAGE + ".server.components")
+        }
+        self.assertEqual(handlers, set())
+        self.assertIn(PACKAGE + ".server.components", graph[PACKAGE + ".server.session"])
+
     def test_findsCycleInFunction(self) -> None:
         """
         An import inside a function closes a cycle like any other; the

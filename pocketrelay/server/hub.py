@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 
-import pocketrelay.server.components  # noqa: F401  (registers the handlers)
 from pocketrelay._version import __version__
 from pocketrelay.addresses import fillExternalAddress
 from pocketrelay.blaze import tdf
