@@ -6,14 +6,20 @@ SQLite files in temporary directories.
 
 from __future__ import annotations
 
+import argparse
+import ast
 import calendar
 import hashlib
 import io
 import json
 import os
+import re
+import runpy
 import sqlite3
 import stat
+import sys
 import time
+import warnings
 from typing import Any
 
 import argon2
@@ -22,10 +28,13 @@ from twisted.internet import reactor as globalReactor
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from pocketrelay import admin
-from pocketrelay.admin import main, parseRustTime
+from pocketrelay.admin import backup as backupModule
+from pocketrelay.admin import cli, main, parseRustTime, rustimport
+from pocketrelay.admin.command import Command, Invocation
 from pocketrelay.server.security import PasswordHasher
 from pocketrelay.server.store import SCHEMA_VERSION, Store
 from pocketrelay.server.store.schema import migrate
+from pocketrelay.testing.sources import parsedModules
 
 #: Fast parameters: the tests check behaviour, not hashing cost.
 FAST_HASHER = PasswordHasher(timeCost=1, memoryCost=8, parallelism=1)
@@ -426,6 +435,74 @@ class UsageTests(_AdminTestCase):
         )
 
 
+class PackageTests(_AdminTestCase):
+    """
+    How the package is put together: the table of subcommands, C{python -m},
+    and the store as the only writer of our tables.
+    """
+
+    def test_registeredCommand(self) -> None:
+        """
+        A L{Command} added to L{cli.COMMANDS} is listed in C{--help}, parses
+        its own arguments and runs with the server's settings and database
+        path.
+        """
+        seen: list[Invocation] = []
+
+        def arguments(parser: argparse.ArgumentParser) -> None:
+            parser.add_argument("word")
+
+        def runIt(invocation: Invocation) -> int:
+            seen.append(invocation)
+            invocation.console.say(f"said {invocation.args.word}")
+            return 0
+
+        extra = Command("echo", "say a word", "Say WORD.", runIt, arguments)
+        self.patch(cli, "COMMANDS", (*cli.COMMANDS, extra))
+        code, out, _ = run("--help")
+        self.assertEqual(code, 0)
+        self.assertIn("say a word", out)
+        self.assertEqual(self.run_("echo", "hello"), (0, "said hello\n", ""))
+        [invocation] = seen
+        self.assertEqual(invocation.databasePath, self.dbPath)
+        self.assertEqual(invocation.settings["data_dir"], self.dataDir)
+        self.assertEqual(invocation.now, NOW)
+
+    def test_pythonDashM(self) -> None:
+        """
+        C{python -m pocketrelay.admin} runs the same command line.
+        """
+        out = io.StringIO()
+        self.patch(sys, "argv", ["pocketrelay-admin", "--help"])
+        self.patch(sys, "stdout", out)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            exited = self.assertRaises(
+                SystemExit, runpy.run_module, "pocketrelay.admin", run_name="__main__"
+            )
+        self.assertEqual(exited.code, 0)
+        self.assertIn("usage: pocketrelay-admin", out.getvalue())
+        self.assertIn("import-rust", out.getvalue())
+
+    def test_noWritingSql(self) -> None:
+        """
+        No module of the package holds SQL that changes rows: every write
+        to our database goes through L{pocketrelay.server.store.DirectStore}.
+        """
+        writing = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\s")
+        directory = os.path.dirname(admin.__file__)
+        found = []
+        for name, tree in parsedModules(directory):
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and writing.search(node.value)
+                ):
+                    found.append(f"{name}:{node.lineno}: {node.value[:40]!r}")
+        self.assertEqual(found, [])
+
+
 class SuperAdminTests(_AdminTestCase):
     """
     C{super-admin EMAIL}.
@@ -755,7 +832,7 @@ class RestoreTests(_AdminTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.patch(admin, "_LOCK_TIMEOUT", 0.05)
+        self.patch(backupModule, "_LOCK_TIMEOUT", 0.05)
         # The backup: two players.
         self.backupPath = os.path.abspath(self.mktemp())
         backup = makeOurDatabase(self.backupPath)
@@ -975,7 +1052,7 @@ class RestoreWhileServerRunsTests(TestCase):
         While a L{Store} has the database open, restore refuses; once it
         is stopped, restore succeeds.
         """
-        self.patch(admin, "_LOCK_TIMEOUT", 0.05)
+        self.patch(backupModule, "_LOCK_TIMEOUT", 0.05)
         dataDir = os.path.abspath(self.mktemp())
         os.makedirs(dataDir)
         dbPath = os.path.join(dataDir, "app.db")
@@ -1211,7 +1288,7 @@ class ImportRustTests(_AdminTestCase):
         def broken(self: Any) -> None:
             raise sqlite3.OperationalError("disk I/O error")
 
-        self.patch(admin._Importer, "gameReports", broken)
+        self.patch(rustimport._Importer, "gameReports", broken)
         self.assertOneLineError(
             self.run_("import-rust", self.rustPath), "nothing was imported"
         )

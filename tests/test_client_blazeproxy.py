@@ -43,8 +43,9 @@ from pocketrelay.client.discovery import (
     upstreamEndpoint,
 )
 from pocketrelay.testing.gameclient import GameClient
-from tests.test_client_discovery import TestPKI, observeLog
-from tests.test_integration import ServerFixture
+from pocketrelay.testing.logs import captureLogs
+from pocketrelay.testing.loopback import ServerFixture, closedPort
+from pocketrelay.testing.pki import TestPKI
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
@@ -140,7 +141,7 @@ class ProxyMemoryTests(SynchronousTestCase):
         self.connector = _Connector()
         self.factory = BlazeProxyFactory(SERVER, self.connector, self.clock, httpPort=42131,
                                          maxPending=64)
-        self.events = observeLog(self)
+        self.events = captureLogs(self)
         self.game: GameConnection = self.factory.buildProtocol(None)
         self.gameTransport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
         self.game.makeConnection(self.gameTransport)
@@ -457,7 +458,7 @@ class ProxyLoopbackTests(TestCase):
         taken) gets the game's
         connection closed, and the log says why.
         """
-        events = observeLog(self)
+        events = captureLogs(self)
         server = ServerFixture(self, ["--set", "limits.max_sessions=1"])
         occupant = yield server.connect()
         self.addCleanup(occupant.disconnect)
@@ -475,7 +476,7 @@ class ProxyLoopbackTests(TestCase):
         An upgrade path that does not exist (a wrong base path) is a
         refusal with the server's 404.
         """
-        events = observeLog(self)
+        events = captureLogs(self)
         server = ServerFixture(self)
         tls = loadClientTLS()
         info = ServerInfo(normaliseServerURL(f"127.0.0.1:{server.port}/nope"), "0.9.0")
@@ -559,9 +560,7 @@ class ProxyLoopbackTests(TestCase):
         """
         A server that has gone away: the game's connection is closed.
         """
-        from tests.test_client_discovery import closedPort
-
-        events = observeLog(self)
+        events = captureLogs(self)
         info = ServerInfo(normaliseServerURL(f"127.0.0.1:{closedPort()}"), "0.9.0")
         proxy = _Proxy(self, info, loadClientTLS())
         client = yield proxy.game(self)

@@ -2,36 +2,24 @@
 """
 Tests for L{pocketrelay.client.discovery}: URL normalisation, the server
 check, TLS set-up, and discovery over loopback HTTP and HTTPS.
-
-L{TestPKI} (a throw-away CA issuing server and client certificates with
-C{cryptography}) and L{FakeServerResource} are used by the other client
-test modules too.
 """
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import os
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL
 from service_identity import VerificationError
-from twisted.internet import defer, error, ssl
+from twisted.internet import defer, error
 from twisted.internet import reactor as _reactor
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import ResponseNeverReceived
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from pocketrelay.client import discovery
 from pocketrelay.client.discovery import (
@@ -50,192 +38,14 @@ from pocketrelay.client.discovery import (
     parseServerInfo,
     parseVersion,
 )
+from pocketrelay.testing.fakes import FakeServerResource
+from pocketrelay.testing.loopback import closedPort, listenSite
+from pocketrelay.testing.pki import TestPKI
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
 
 # -- shared helpers
-
-
-class TestPKI:
-    """
-    A certificate authority made for one test, in C{directory}.
-
-    @ivar caPath: the CA certificate, PEM.
-    """
-
-    def __init__(self, directory: str) -> None:
-        os.makedirs(directory, exist_ok=True)
-        self.directory = directory
-        self.caKey = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pocketrelay test CA")])
-        now = datetime.datetime.now(datetime.UTC)
-        self.caCert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.caKey.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self.caKey.public_key()),
-                critical=False,
-            )
-            .sign(self.caKey, hashes.SHA256())
-        )
-        self.caPath = self.write("ca.pem", self.caCert.public_bytes(serialization.Encoding.PEM))
-
-    def write(self, name: str, data: bytes) -> str:
-        path = os.path.join(self.directory, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
-
-    def issue(
-        self, commonName: str, names: tuple[str, ...] = (), addresses: tuple[str, ...] = (),
-        client: bool = False,
-    ) -> tuple[Any, Any]:
-        """
-        A certificate (and its key) signed by this CA.
-        """
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC)
-        alternatives: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
-        alternatives += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, commonName)]))
-            .issuer_name(self.caCert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]
-                ),
-                critical=False,
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.caKey.public_key()),
-                critical=False,
-            )
-        )
-        if alternatives:
-            builder = builder.add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
-        return builder.sign(self.caKey, hashes.SHA256()), key
-
-    def issueFiles(self, stem: str, *args: Any, **kwargs: Any) -> tuple[str, str]:
-        """
-        L{issue}, written as C{stem.pem} (certificate) and C{stem.key}.
-        """
-        certificate, key = self.issue(*args, **kwargs)
-        certPath = self.write(f"{stem}.pem", certificate.public_bytes(serialization.Encoding.PEM))
-        keyPath = self.write(
-            f"{stem}.key",
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        return certPath, keyPath
-
-    def serverOptions(self, certPath: str, keyPath: str, requireClient: bool = False) -> Any:
-        """
-        Twisted TLS server options for a certificate issued by L{issueFiles}.
-        """
-        with open(certPath, "rb") as f:
-            certificate = f.read()
-        with open(keyPath, "rb") as f:
-            key = f.read()
-        private = ssl.PrivateCertificate.loadPEM(certificate + key)
-        if requireClient:
-            with open(self.caPath, "rb") as f:
-                ca = ssl.Certificate.loadPEM(f.read())
-            return private.options(ca)
-        return private.options()
-
-
-class FakeServerResource(Resource):
-    """
-    Answers C{GET .../api/server} with C{answer} (a JSON-able value, or
-    bytes as they are) and C{code}; C{hang} leaves requests unanswered.
-    """
-
-    isLeaf = True
-
-    def __init__(self, answer: Any = None, code: int = 200, hang: bool = False) -> None:
-        super().__init__()
-        if answer is None:
-            answer = {
-                "ident": "POCKET_RELAY_SERVER",
-                "version": "0.9.0",
-                "association": "token.signature",
-                "tunnel_port": 9032,
-                "client_address": "203.0.113.7",
-            }
-        self.answer = answer
-        self.code = code
-        self.hang = hang
-        self.requests: list[Request] = []
-
-    def render_GET(self, request: Request) -> bytes | int:
-        self.requests.append(request)
-        if self.hang:
-            return NOT_DONE_YET
-        request.setResponseCode(self.code)
-        if isinstance(self.answer, bytes):
-            return self.answer
-        request.setHeader(b"content-type", b"application/json")
-        return json.dumps(self.answer).encode()
-
-
-def listenSite(testCase: TestCase, resource: Resource, tlsOptions: Any = None) -> int:
-    """
-    Serve C{resource} on 127.0.0.1 (over TLS with C{tlsOptions}); the
-    port is closed at clean-up.  Returns the port number.
-    """
-    site = Site(resource)
-    site.noisy = False
-    if tlsOptions is None:
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-    else:
-        port = reactor.listenSSL(0, site, tlsOptions, interface="127.0.0.1")
-    testCase.addCleanup(port.stopListening)
-    return int(port.getHost().port)
-
-
-def observeLog(testCase: SynchronousTestCase) -> EventLoggingObserver:
-    """
-    Collect the log events emitted during the test.
-    """
-    events = EventLoggingObserver()
-    globalLogPublisher.addObserver(events)
-    testCase.addCleanup(globalLogPublisher.removeObserver, events)
-    return events
-
-
-def closedPort() -> int:
-    """
-    A loopback port nothing listens on.
-    """
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def agentFor(testCase: TestCase, tls: discovery.ClientTLS | None = None) -> Any:

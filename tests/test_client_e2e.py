@@ -26,7 +26,7 @@ from pocketrelay.client.qos import qosReply
 from pocketrelay.client.redirector import ServerInstanceInfo
 from pocketrelay.ssl3 import SSLv3ClientFactory
 from pocketrelay.testing.gameclient import GameClient
-from tests.test_integration import ServerFixture
+from pocketrelay.testing.loopback import ServerFixture
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor

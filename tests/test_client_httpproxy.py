@@ -30,7 +30,8 @@ from pocketrelay.client.httpproxy import (
     endToEndHeaders,
     relativeTarget,
 )
-from tests.test_client_discovery import TestPKI, closedPort, listenSite
+from pocketrelay.testing.loopback import closedPort, listenSite
+from pocketrelay.testing.pki import TestPKI
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor

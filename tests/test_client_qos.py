@@ -28,7 +28,7 @@ from pocketrelay.client.qos import (
     publicAddress,
     qosReply,
 )
-from tests.test_client_discovery import observeLog
+from pocketrelay.testing.logs import captureLogs
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
@@ -86,7 +86,7 @@ class ProtocolTests(SynchronousTestCase):
         self.protocol = QosProtocol("203.0.113.7", self.clock)
         self.transport = FakeDatagramTransport()
         self.protocol.makeConnection(self.transport)
-        self.events = observeLog(self)
+        self.events = captureLogs(self)
 
     def test_answer(self) -> None:
         """

@@ -30,12 +30,9 @@ from twisted.web.server import Request
 from pocketrelay.client import settings, tap
 from pocketrelay.client.hosts import OUR_LINE
 from pocketrelay.client.telemetry import TelemetryRecord
-from tests.test_client_discovery import (
-    FakeServerResource,
-    closedPort,
-    listenSite,
-    observeLog,
-)
+from pocketrelay.testing.fakes import FakeServerResource
+from pocketrelay.testing.logs import captureLogs
+from pocketrelay.testing.loopback import closedPort, listenSite
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
@@ -313,7 +310,7 @@ class ClientStartTests(TestCase):
     timeout = 30
 
     def setUp(self) -> None:
-        self.events = observeLog(self)
+        self.events = captureLogs(self)
         self.exits: list[int] = []
         self.dataDir = self.mktemp()
         self.hosts = os.path.abspath(self.mktemp())
@@ -473,7 +470,7 @@ class TelemetryForwarderTests(TestCase):
         """
         A 404 stops forwarding after one log line.
         """
-        events = observeLog(self)
+        events = captureLogs(self)
         forwarder = self.forwarder(Resource())
         record = TelemetryRecord(b"\0" * 10, (("A", "b"),))
         yield forwarder(record)
@@ -504,7 +501,7 @@ class TelemetryForwarderTests(TestCase):
         """
         from pocketrelay.client.discovery import loadClientTLS, makeAgent
 
-        events = observeLog(self)
+        events = captureLogs(self)
         agent, _pool = makeAgent(reactor, loadClientTLS())
         forwarder = tap.TelemetryForwarder(agent, f"http://127.0.0.1:{closedPort()}/t")
         record = TelemetryRecord(b"\0" * 10, (("A", "b"),))

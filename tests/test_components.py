@@ -15,9 +15,6 @@ import random
 from typing import Any
 
 import attrs
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import formatEvent, globalLogPublisher
-from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.blaze import tdf
@@ -100,12 +97,11 @@ from pocketrelay.me3.messages.util import (
 )
 from pocketrelay.server.components.base import REGISTRY
 from pocketrelay.server.components.stats import boardScope
-from pocketrelay.server.store import LeaderboardType, Player, Store
+from pocketrelay.server.store import LeaderboardType, Store
 from pocketrelay.testing.server import (
     DEFAULT_NOW,
-    BlazeConnection,
     NoReply,
-    ServerHarness,
+    ServerTestCase,
     SynchronousStore,
     resultOf,
 )
@@ -150,53 +146,6 @@ _NEED_LOGIN = {
     (Component.ASSOCIATION_LISTS, AssociationListsCommand.GET_LISTS),
     (Component.GAME_REPORTING, GameReportingCommand.SUBMIT_OFFLINE_GAME_REPORT),
 }
-
-
-class ServerTestCase(SynchronousTestCase):
-    """
-    A L{ServerHarness} per test and the log events of the test.
-    """
-
-    overrides: tuple[tuple[str, Any], ...] = ()
-
-    def setUp(self) -> None:
-        self.events = EventLoggingObserver()
-        globalLogPublisher.addObserver(self.events)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events)
-        self.server = ServerHarness(FilePath(self.mktemp()), self.overrides)
-        self.hub = self.server.hub
-        self.store = self.server.store
-
-    def messages(self) -> list[str]:
-        """
-        The text of every log event so far.
-        """
-        return [formatEvent(event) for event in self.events]
-
-    def assertLogged(self, *words: str) -> None:
-        """
-        Some log event contains all of C{words}.
-        """
-        for text in self.messages():
-            if all(word in text for word in words):
-                return
-        self.fail(f"no log event contains {words!r}; events: {self.messages()!r}")
-
-    def player(self, connection: BlazeConnection) -> Player:
-        """
-        The player C{connection} is logged in to.
-        """
-        player = connection.session.player
-        assert player is not None
-        return player
-
-    def stored(self, email: str) -> Player:
-        """
-        The stored account with C{email}.
-        """
-        player = resultOf(self.store.getPlayerByEmail(email))
-        assert player is not None, email
-        return player
 
 
 def _parameters(f: Any) -> list[tuple[str, Any, Any]]:

@@ -37,8 +37,12 @@ from pocketrelay.me3.messages.util import PostAuthResponse
 from pocketrelay.server.gamedata import LegalDocument
 from pocketrelay.server.security import TOKEN_LIFETIME
 from pocketrelay.server.store import PlayerRole
-from pocketrelay.testing.server import DEFAULT_NOW, BlazeConnection, resultOf
-from tests.test_components import ServerTestCase
+from pocketrelay.testing.server import (
+    DEFAULT_NOW,
+    BlazeConnection,
+    ServerTestCase,
+    resultOf,
+)
 
 _AUTH = Component.AUTHENTICATION
 

@@ -36,7 +36,7 @@ from twisted.trial.unittest import TestCase
 
 from pocketrelay.server.store import GalaxyAtWar, LeaderboardType, PlayerRole
 from pocketrelay.testing.gameclient import GameClient
-from tests.test_integration import ServerFixture
+from pocketrelay.testing.loopback import ServerFixture
 
 if TYPE_CHECKING:
     from selenium.webdriver import Chrome as WebDriver

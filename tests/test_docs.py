@@ -255,7 +255,8 @@ def _usageOptions(options: Any) -> set[str]:
 
 def _argparseOptions(parser: Any) -> tuple[set[str], dict[str, set[str]]]:
     """
-    The options of an argparse parser, and those of each subcommand.
+    The options of an argparse parser, and those of each subcommand
+    (including those of its own subcommands, as C{game-data install}'s).
     """
     import argparse
 
@@ -265,7 +266,8 @@ def _argparseOptions(parser: Any) -> tuple[set[str], dict[str, set[str]]]:
         own.update(action.option_strings)
         if isinstance(action, argparse._SubParsersAction):
             for name, subparser in action.choices.items():
-                commands[name] = _argparseOptions(subparser)[0]
+                subOwn, subCommands = _argparseOptions(subparser)
+                commands[name] = subOwn.union(*subCommands.values())
     return own, commands
 
 
@@ -286,17 +288,12 @@ class KnownOptions:
     def collect(cls) -> KnownOptions:
         from twisted.scripts.twistd import ServerOptions
 
-        from pocketrelay import admin
+        from pocketrelay.admin import cli as adminCli
         from pocketrelay.blaze import cli
         from pocketrelay.client.tap import Options as ClientOptions
         from pocketrelay.server.tap import Options as ServerPluginOptions
 
-        adminOwn, adminCommands = _argparseOptions(admin._parser())
-        # pocketrelay-admin game-data has its own parser (and subcommands).
-        from pocketrelay.server import gamedatacommand
-
-        gameDataOwn, gameDataCommands = _argparseOptions(gamedatacommand._parser())
-        adminCommands["game-data"] = gameDataOwn.union(*gameDataCommands.values())
+        adminOwn, adminCommands = _argparseOptions(adminCli._parser())
         blazeOwn, blazeCommands = _argparseOptions(cli._parser())
         blaze = set(blazeOwn)
         for options in blazeCommands.values():
@@ -720,8 +717,8 @@ class ApiRoutesTests(SynchronousTestCase):
 
     def served(self) -> set[tuple[str, str]]:
         from pocketrelay.server.web import site
+        from pocketrelay.server.web.api.openapi import OTHER_ROUTES
         from pocketrelay.server.web.api.routes import ROUTES
-        from pocketrelay.server.web.openapi import OTHER_ROUTES
 
         source = inspect.getsource(site.buildRoot)
         for route, mounted in SITE_ROUTES.items():

@@ -10,8 +10,7 @@ import json
 import os
 from typing import Any
 
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -41,6 +40,7 @@ from pocketrelay.me3.messages.auth import (
     ProductCatalog,
 )
 from pocketrelay.server.gamedata import USER_ENTITLEMENTS_FILE, GameData
+from pocketrelay.testing.logs import captureLogs
 
 #: The five multiplayer expansions and their store products.
 MULTIPLAYER_DLC = {
@@ -497,9 +497,7 @@ class GameDataEntitlementsTests(SynchronousTestCase):
         self.dataDir = FilePath(self.mktemp())
         self.dataDir.makedirs()
         self.gameData = GameData(self.dataDir, ConfigContext(serverVersion="1.2.3"))
-        self.events = EventLoggingObserver()
-        globalLogPublisher.addObserver(self.events)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events)
+        self.events = captureLogs(self)
 
     def write(self, content: bytes, mtime: float = 1_000_000) -> None:
         path = self.dataDir.child(USER_ENTITLEMENTS_FILE)

@@ -34,7 +34,7 @@ from twisted.internet import reactor as _reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import Logger, formatEvent, globalLogPublisher
+from twisted.logger import Logger, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
@@ -49,6 +49,7 @@ from pocketrelay.client.discovery import (
 )
 from pocketrelay.me3.messages import gamemanager, util
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.logs import captureLogs
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
@@ -406,13 +407,6 @@ class KillDuringSavesTests(TestCase):
         self.assertGreater(checked, 0)
 
 
-def _observeLog(testCase: TestCase) -> EventLoggingObserver:
-    events = EventLoggingObserver()
-    globalLogPublisher.addObserver(events)
-    testCase.addCleanup(globalLogPublisher.removeObserver, events)
-    return events
-
-
 def _proxyMessages(events: EventLoggingObserver) -> list[str]:
     return [
         formatEvent(e)
@@ -502,7 +496,7 @@ class ProxyUpstreamFaultTests(TestCase):
     def serverGoesAway(self, number: int) -> Any:
         yield self.server.start()
         host, joiner = yield self.midGame()
-        events = _observeLog(self)
+        events = captureLogs(self)
         # A request in flight when the server goes: it must be answered or
         # fail, never hang.
         pending = host.ping()

@@ -9,8 +9,7 @@ import collections
 import os
 from typing import IO, Any
 
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -37,6 +36,7 @@ from pocketrelay.me3.coalesced import (
 from pocketrelay.server import gamedata
 from pocketrelay.server.gamedata import GameData, LegalDocument
 from pocketrelay.testing.gamedata import syntheticCoalesced, syntheticTalkFile
+from pocketrelay.testing.logs import captureLogs
 
 #: A valid binary coalesced (synthetic).
 RAW = serializeBinary(syntheticCoalesced())
@@ -90,9 +90,7 @@ class GameDataTestCase(SynchronousTestCase):
         self.dataDir.makedirs()
         self.context = ConfigContext(serverVersion="1.2.3")
         self.gameData = GameData(self.dataDir, self.context)
-        self.events = EventLoggingObserver()
-        globalLogPublisher.addObserver(self.events)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events)
+        self.events = captureLogs(self)
 
     def write(
         self, name: str, content: bytes, mtime: float | None = None

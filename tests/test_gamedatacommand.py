@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_gamedatacommand -*-
 """
-Tests for L{pocketrelay.server.gamedatacommand}: C{pocketrelay-admin
+Tests for L{pocketrelay.admin.gamedata}: C{pocketrelay-admin
 game-data} install, status, compile and decompile, through
 L{pocketrelay.admin.main}.
 """
@@ -15,9 +15,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from pocketrelay import admin
+from pocketrelay.admin import cli, gamedata
 from pocketrelay.me3 import coalesced, tlk
 from pocketrelay.me3.chunking import compressCoalesced
-from pocketrelay.server import gamedatacommand
 from pocketrelay.server.gamedatainstall import FetchError, IFetcher
 from pocketrelay.testing.gamedata import (
     syntheticCoalesced,
@@ -54,10 +54,10 @@ class CommandTestCase(SynchronousTestCase):
         @return: the exit status, standard output and standard error.
         """
         out, err = io.StringIO(), io.StringIO()
-        if fetcher is None:
-            status = admin.main(["game-data", *argv], stdout=out, stderr=err, environ={})
-        else:
-            status = gamedatacommand.main(list(argv), out, err, {}, fetcher=fetcher)
+        commands = cli.COMMANDS if fetcher is None else (gamedata.gameDataCommand(
+            fetcher=fetcher),)
+        status = admin.main(["game-data", *argv], stdout=out, stderr=err, environ={},
+                            commands=commands)
         return status, out.getvalue(), err.getvalue()
 
     def path(self, name: str) -> str:
@@ -153,8 +153,9 @@ class InstallCommandTests(CommandTestCase):
 
     def test_globalOptionsFirst(self) -> None:
         """
-        C{pocketrelay-admin --data-dir DIR game-data ...} works like the
-        option after the command; other admin commands are not taken.
+        C{pocketrelay-admin --data-dir DIR game-data ...} and
+        C{pocketrelay-admin game-data --data-dir DIR status} work like the
+        option after the last command.
         """
         source = writeTree(self.path("checkout"), syntheticRepository())
         out, err = io.StringIO(), io.StringIO()
@@ -162,11 +163,11 @@ class InstallCommandTests(CommandTestCase):
                              source], stdout=out, stderr=err, environ={})
         self.assertEqual(status, 0, err.getvalue())
         self.assertTrue(os.path.isfile(os.path.join(self.dataDir, "dime.xml")))
-        commandArguments = gamedatacommand.commandArguments
-        self.assertEqual(commandArguments(["--config=a.toml", "game-data", "status"]),
-                         ["--config=a.toml", "status"])
-        self.assertIsNone(commandArguments(["backup", "game-data"]))
-        self.assertIsNone(commandArguments(["--data-dir", "game-data", "stats"]))
+        out = io.StringIO()
+        status = admin.main(["game-data", "--data-dir", self.dataDir, "status"],
+                            stdout=out, stderr=io.StringIO(), environ={})
+        self.assertEqual(status, 0)
+        self.assertEqual(out.getvalue().splitlines()[0], f"Game data in {self.dataDir}:")
 
     def test_listedInAdminHelp(self) -> None:
         """
@@ -175,6 +176,24 @@ class InstallCommandTests(CommandTestCase):
         out = io.StringIO()
         self.assertEqual(admin.main(["--help"], stdout=out, stderr=io.StringIO()), 0)
         self.assertIn("game-data", out.getvalue())
+
+    def test_inCommandTable(self) -> None:
+        """
+        C{game-data} is an entry of the admin package's table of
+        subcommands, not a special case before the parser.
+        """
+        self.assertIn(gamedata.COMMAND, cli.COMMANDS)
+        self.assertEqual(gamedata.COMMAND.name, "game-data")
+
+    def test_errorLine(self) -> None:
+        """
+        A refused command is one line on standard error in the form of
+        every C{pocketrelay-admin} error.
+        """
+        status, _out, err = self.command("install", "--from", self.path("nothing"),
+                                         "--data-dir", self.dataDir)
+        self.assertEqual(status, 1)
+        self.assertTrue(err.startswith("pocketrelay-admin: "), err)
 
 
 class StatusCommandTests(CommandTestCase):

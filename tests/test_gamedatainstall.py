@@ -13,8 +13,6 @@ import re
 from typing import Any, cast
 
 from twisted.internet import defer
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import LogLevel, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -52,6 +50,7 @@ from pocketrelay.testing.gamedata import (
     writeTree,
     zipArchive,
 )
+from pocketrelay.testing.logs import captureLogs, warningTexts
 from pocketrelay.testing.server import ServerHarness
 
 #: What a complete installation of L{syntheticRepository} holds, relative
@@ -795,22 +794,18 @@ class ServerOnInstalledDataTests(InstallTestCase):
         C{ME3_ENT} is the installed table and C{ME3_DIME} the installed
         store configuration; no warning was logged.
         """
-        events = EventLoggingObserver()
-        globalLogPublisher.addObserver(events)
-        self.addCleanup(globalLogPublisher.removeObserver, events)
+        events = captureLogs(self)
         table = self.repository[RESOURCES + "data/entitlements.dmap"].decode()
         self.assertEqual(self.fetch("ME3_ENT"), parseEntitlements(table))
         self.assertEqual(self.fetch("ME3_DIME"),
                          {"Config": self.repository[RESOURCES + "data/dime.xml"].decode()})
-        self.assertEqual([e for e in events if e["log_level"] >= LogLevel.warn], [])
+        self.assertEqual(warningTexts(events), [])
 
     def test_nothingMissing(self) -> None:
         """
         The server finds nothing missing and logs no start-up warning.
         """
-        events = EventLoggingObserver()
-        globalLogPublisher.addObserver(events)
-        self.addCleanup(globalLogPublisher.removeObserver, events)
+        events = captureLogs(self)
         self.assertEqual(GameData(FilePath(self.dataDir)).logMissing(), [])
         self.assertEqual(len(events), 0)
 

@@ -26,9 +26,7 @@ from pocketrelay.blaze.ids import (
 )
 from pocketrelay.me3.messages.common import (
     IpAddress,
-    IpPairAddress,
     NetworkAddressIndex,
-    NetworkQosData,
 )
 from pocketrelay.me3.messages.gamemanager import (
     GAME_PROTOCOL_VERSION,
@@ -64,54 +62,15 @@ from pocketrelay.server.games import (
     Notice,
     PlayerInfo,
 )
+from pocketrelay.testing.games import LOBBY, checked, player
 
 GM = Component.GAME_MANAGER
 US = Component.USER_SESSIONS
 N = GameManagerNotification
 U = UserSessionsNotification
 
-#: A public ME3 lobby on map2 with one DLC requirement.
-LOBBY = {
-    "ME3map": "map2",
-    "ME3gameEnemyType": "enemy1",
-    "ME3gameDifficulty": "difficulty0",
-    "ME3privacy": "PUBLIC",
-    "ME3_dlc2300": "required",
-}
-
 #: Rules that match L{LOBBY}.
 LOBBY_RULES = MatchRules({"ME3map": "map2"}, frozenset({"ME3_dlc2300"}))
-
-
-def player(playerId: int, natType: int = 4, name: str | None = None) -> PlayerInfo:
-    """
-    A player with a distinct name, session id and IP-pair address.
-    """
-    address = IpPairAddress(
-        external=IpAddress(ip=0x0A000000 + playerId, port=3659),
-        internal=IpAddress(ip=0xC0A80000 + playerId, port=3659),
-    )
-    return PlayerInfo(
-        playerId=playerId,
-        name=name or f"Player{playerId}",
-        sessionId=1000 + playerId,
-        address=tdf.Choice(NetworkAddressIndex.IP_PAIR, address),
-        qos=NetworkQosData(natType=natType),
-        n7Rating=10 * playerId,
-    )
-
-
-def checked(notices: Iterable[Notice]) -> list[Notice]:
-    """
-    Encode the body of every notice (raising if one cannot be sent) and
-    return them as a list.
-    """
-    result = list(notices)
-    for notice in result:
-        if not isinstance(notice, Notice):
-            raise AssertionError(f"{notice!r} is not a Notice")
-        tdf.encode(notice.body)
-    return result
 
 
 def shape(notices: Sequence[Notice]) -> list[tuple[tuple[int, ...], int, int]]:

@@ -50,7 +50,7 @@ from pocketrelay.server.games import (
     PlayerInfo,
     isPrivate,
 )
-from tests.test_games import LOBBY, checked, player
+from pocketrelay.testing.games import LOBBY, checked, player
 
 GM = Component.GAME_MANAGER
 US = Component.USER_SESSIONS

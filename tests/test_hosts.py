@@ -30,7 +30,7 @@ from pocketrelay.client.hosts import (
     withEntry,
     withoutOurs,
 )
-from tests.test_ssl3 import observeLogs
+from pocketrelay.testing.logs import captureLogs
 
 BASE = b"127.0.0.1 localhost\n::1 localhost ip6-localhost\n"
 
@@ -384,7 +384,7 @@ class HostsEntryTests(FileTestsMixin, SynchronousTestCase):
         What L{HostsEntry.apply} added, L{HostsEntry.remove} takes away,
         once.
         """
-        observer = observeLogs(self)
+        observer = captureLogs(self)
         self.write(BASE)
         entry = HostsEntry(self.path)
         self.assertEqual(entry.apply(), EntryState.OURS)

@@ -11,8 +11,6 @@ import json
 from typing import Any
 
 from twisted.internet import defer, reactor
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.python.filepath import FilePath
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, readBody
 
@@ -25,8 +23,8 @@ from pocketrelay.blaze.ids import (
 )
 from pocketrelay.blaze.protocol import BlazeError
 from pocketrelay.me3.messages import util
-from pocketrelay.server import tap
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.loopback import ServerFixture, sleep
 
 CONFIG_IDS = (
     "ME3_DATA",
@@ -38,40 +36,6 @@ CONFIG_IDS = (
     "ME3_LIVE_TLK_PC_en",
     "ME3_LIVE_TLK_PC_de",
 )
-
-
-class ServerFixture:
-    """
-    Starts the server's service tree on an ephemeral loopback port.
-    """
-
-    def __init__(self, testCase: TestCase, extra: list[str] | None = None) -> None:
-        self.dataDir = FilePath(testCase.mktemp())
-        options = tap.Options()
-        options.parseOptions(
-            ["--listen", "tcp:0:interface=127.0.0.1", "--data-dir", self.dataDir.path,
-             # No fixed UDP port: concurrent test runs would collide on it.
-             "--set", "udp_tunnel.port=0", *(extra or [])]
-        )
-        self.service: Any = tap.makeService(options, reactor)
-        self.service.privilegedStartService()
-        self.service.startService()
-        testCase.addCleanup(self.service.stopService)
-        listener = next(s for s in self.service.services if isinstance(s, tap.ListenerService))
-        self.port = listener.port.getHost().port
-        self.hub = self.service.hub
-
-    @defer.inlineCallbacks
-    def connect(self, headers: dict[bytes, bytes] | None = None) -> Any:
-        client = GameClient(clock=reactor)
-        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port, timeout=5)
-        upgrading = client.upgrading(headers=headers)
-        yield connectProtocol(endpoint, upgrading)
-        yield upgrading.upgraded
-        return client
-
-    def url(self, path: str) -> bytes:
-        return f"http://127.0.0.1:{self.port}{path}".encode()
 
 
 def _timeout(d: defer.Deferred[Any], seconds: float = 20) -> defer.Deferred[Any]:
@@ -179,7 +143,7 @@ class ServerSessionTests(TestCase):
         for _ in range(50):
             if first.lost:
                 break
-            yield _sleep(0.02)
+            yield sleep(0.02)
         self.assertTrue(first.lost, "the first session was not closed")
         self.assertEqual(len(self.server.hub.online), 1)
 
@@ -203,7 +167,7 @@ class ServerSessionTests(TestCase):
         for _ in range(50):
             if broken.lost:
                 break
-            yield _sleep(0.02)
+            yield sleep(0.02)
         self.assertTrue(broken.lost)
 
         garbageBody = yield self.server.connect()
@@ -292,13 +256,4 @@ class HTTPTests(TestCase):
         sessions = list(self.server.hub.sessions.values())
         self.assertEqual([s.association for s in sessions], [token])
         client.disconnect()
-        yield _sleep(0.05)
-
-
-def _sleep(seconds: float) -> defer.Deferred[None]:
-    d: defer.Deferred[None] = defer.Deferred()
-    reactor.callLater(seconds, d.callback, None)
-    return d
-
-
-
+        yield sleep(0.05)

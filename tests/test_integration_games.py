@@ -18,7 +18,7 @@ from pocketrelay.blaze.ids import GameManagerNotification as N
 from pocketrelay.blaze.protocol import BlazeError
 from pocketrelay.me3.messages import gamemanager
 from pocketrelay.testing.gameclient import GameClient
-from tests.test_integration import ServerFixture, _sleep
+from pocketrelay.testing.loopback import ServerFixture, sleep
 
 GM = Component.GAME_MANAGER
 
@@ -37,7 +37,7 @@ class FourPlayerTests(TestCase):
     def tearDown(self) -> defer.Deferred[None]:  # type: ignore[override]
         for client in self.clients:
             client.disconnect()
-        return _sleep(0.1)
+        return sleep(0.1)
 
     @defer.inlineCallbacks
     def player(self, name: str) -> Any:
@@ -57,7 +57,7 @@ class FourPlayerTests(TestCase):
             found = self.notifications(client, command)
             if len(found) >= count:
                 return found
-            yield _sleep(0.01)
+            yield sleep(0.01)
         self.fail(f"notification 0x{command:x} x{count} not received")
 
     @defer.inlineCallbacks
@@ -122,7 +122,7 @@ class FourPlayerTests(TestCase):
             reports, total = yield self.server.hub.store.listGameReports(0, 10)
             if total:
                 break
-            yield _sleep(0.02)
+            yield sleep(0.02)
         self.assertEqual(total, 1)
         self.assertEqual(len(reports[0].data["players"]), 4)
 
@@ -131,7 +131,7 @@ class FourPlayerTests(TestCase):
         for _ in range(100):
             if gameId not in self.server.hub.games.games:
                 break
-            yield _sleep(0.02)
+            yield sleep(0.02)
         self.assertNotIn(gameId, self.server.hub.games.games)
 
     @defer.inlineCallbacks
@@ -175,7 +175,7 @@ class FourPlayerTests(TestCase):
         yield host.createGame(attributes)
         seeker = yield self.player("jack")
         yield seeker.startMatchmaking()
-        yield _sleep(0.1)
+        yield sleep(0.1)
         self.assertEqual(self.notifications(seeker, N.GAME_SETUP), [])
         error = yield self.assertFailure(
             seeker.request(GM, 0x09, gamemanager.JoinGameRequest(gameId=999)), BlazeError

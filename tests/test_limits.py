@@ -18,7 +18,6 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import EventLoggingObserver, StringTransport
-from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -51,17 +50,11 @@ from pocketrelay.server.store.store import restrictPermissions
 from pocketrelay.server.web.api import BoundedRequest
 from pocketrelay.server.web.api.accounts import LoginCodes
 from pocketrelay.server.web.upgrade import UpgradeResource
+from pocketrelay.testing.logs import captureLogs
 from pocketrelay.testing.server import ServerHarness, SynchronousStore
 from pocketrelay.testing.web import WebHarness, parseResponse
 
 PEER = "198.51.100.7"
-
-
-def _observe(testCase: SynchronousTestCase) -> EventLoggingObserver:
-    events = EventLoggingObserver()
-    globalLogPublisher.addObserver(events)
-    testCase.addCleanup(globalLogPublisher.removeObserver, events)
-    return events
 
 
 def _refusals(events: EventLoggingObserver) -> list[dict[str, Any]]:
@@ -236,7 +229,7 @@ class RefusalLogTests(SynchronousTestCase):
         Beyond the burst, refusals are counted instead of logged, and the
         next line logged says how many were left out.
         """
-        events = _observe(self)
+        events = captureLogs(self)
         clock = Clock()
         refusals = RefusalLog(clock, Rate(30, 3))
         for _ in range(5):
@@ -287,7 +280,7 @@ class _SiteTestCase(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.clock = Clock()
-        self.events = _observe(self)
+        self.events = captureLogs(self)
         root = Resource()
         echo = _Echo()
         root.putChild(b"x", echo)
@@ -656,7 +649,7 @@ class BlazeRateLimitTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.events = _observe(self)
+        self.events = captureLogs(self)
         self.server = ServerHarness(
             FilePath(self.mktemp()),
             [("limits.login_rate", 10), ("limits.login_burst", 2),
@@ -745,7 +738,7 @@ class ApiRateLimitTests(TestCase):
 
     @defer.inlineCallbacks
     def setUp(self) -> Any:  # type: ignore[override]
-        self.events = _observe(self)
+        self.events = captureLogs(self)
         self.web = WebHarness(self, limits__login_rate=10, limits__login_burst=2,
                               limits__login_code_rate=1, limits__login_code_burst=1)
         yield self.web.start()

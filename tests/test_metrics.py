@@ -8,7 +8,7 @@ L{pocketrelay.server.web.monitoring}.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,7 +16,7 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import ILogObserver, LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python import usage
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -30,7 +30,7 @@ from pocketrelay.blaze.ids import (
     GlobalError,
     UtilCommand,
 )
-from pocketrelay.blaze.protocol import BlazeError, BlazeProtocol, Router
+from pocketrelay.blaze.protocol import BlazeError, BlazeProtocol
 from pocketrelay.me3.messages import gamemanager
 from pocketrelay.me3.messages.auth import CreateAccountParameters, SilentLoginRequest
 from pocketrelay.me3.messages.gameenums import GameState
@@ -39,7 +39,9 @@ from pocketrelay.server.metrics import REQUEST_BUCKETS, BlazeRequestCollector
 from pocketrelay.server.tap import Options
 from pocketrelay.server.web.monitoring import AddressFilter
 from pocketrelay.server.web.site import buildRoot, buildSite
+from pocketrelay.testing.fakes import RecordingDispatcher
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.logs import captureLogs
 from pocketrelay.testing.server import BlazeConnection, ServerHarness
 from pocketrelay.testing.web import HttpResponse, WebHarness, parseResponse
 
@@ -139,8 +141,8 @@ class RequestObserverTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.router = Router()
-        self.protocol = BlazeProtocol(self.router, clock=Clock())
+        self.dispatcher = RecordingDispatcher()
+        self.protocol = BlazeProtocol(self.dispatcher, clock=Clock())
         self.times = iter([10.0, 10.25, 20.0, 20.5, 30.0, 30.125])
         self.protocol.timer = lambda: next(self.times)
         self.observed: list[tuple[Frame, float, int]] = []
@@ -158,7 +160,7 @@ class RequestObserverTests(SynchronousTestCase):
         A reply is observed once, with the reply frame, the time between
         dispatch and reply measured with C{timer}, and error code 0.
         """
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: b"")
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: b""
         self.request(Component.UTIL, UtilCommand.PING, 7)
         self.assertEqual(len(self.observed), 1)
         reply, seconds, error = self.observed[0]
@@ -181,8 +183,8 @@ class RequestObserverTests(SynchronousTestCase):
         def crash(frame: Frame) -> None:
             raise RuntimeError("boom")
 
-        self.router.route(Component.GAME_MANAGER, 1, refuse)
-        self.router.route(Component.GAME_MANAGER, 2, crash)
+        self.dispatcher.routes[Component.GAME_MANAGER, 1] = refuse
+        self.dispatcher.routes[Component.GAME_MANAGER, 2] = crash
         self.request(Component.GAME_MANAGER, 1, 1)
         self.request(Component.GAME_MANAGER, 2, 2)
         self.flushLoggedErrors(RuntimeError)
@@ -197,7 +199,7 @@ class RequestObserverTests(SynchronousTestCase):
         from twisted.internet.defer import Deferred
 
         pending: Deferred[bytes] = Deferred()
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: pending)
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: pending
         self.request(Component.UTIL, UtilCommand.PING, 1)
         self.assertEqual(self.observed, [])
         pending.callback(b"")
@@ -208,16 +210,13 @@ class RequestObserverTests(SynchronousTestCase):
         An observer that raises is logged; the reply is still written and
         later requests are still answered.
         """
-        events: list[dict[str, Any]] = []
-        observer = cast(ILogObserver, events.append)
-        globalLogPublisher.addObserver(observer)
-        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        events = captureLogs(self)
 
         def broken(*args: Any) -> None:
             raise ValueError("observer bug")
 
         self.protocol.requestObserver = broken
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: b"")
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: b""
         self.request(Component.UTIL, UtilCommand.PING, 1)
         self.request(Component.UTIL, UtilCommand.PING, 2)
         self.assertEqual(len(self.flushLoggedErrors(ValueError)), 2)
@@ -234,7 +233,7 @@ class RequestObserverTests(SynchronousTestCase):
         Without an observer the timer is not read.
         """
         self.protocol.requestObserver = None
-        self.router.route(Component.UTIL, UtilCommand.PING, lambda frame: b"")
+        self.dispatcher.routes[Component.UTIL, UtilCommand.PING] = lambda frame: b""
         self.request(Component.UTIL, UtilCommand.PING, 1)
         self.assertEqual(next(self.times), 10.0)
 

@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
 from twisted.internet.testing import EventLoggingObserver, StringTransport
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
@@ -25,9 +25,9 @@ from pocketrelay.blaze.protocol import (
     BlazeError,
     BlazeProtocol,
     IBlazeDispatcher,
-    Router,
 )
 from pocketrelay.testing.fakes import RecordingDispatcher
+from pocketrelay.testing.logs import captureLogs
 
 _NAMESPACE = "pocketrelay.blaze.protocol.BlazeProtocol"
 
@@ -62,28 +62,20 @@ def _connect(
     return protocol, transport, clock
 
 
-def _observe(testCase: SynchronousTestCase) -> EventLoggingObserver:
-    observer = EventLoggingObserver()
-    globalLogPublisher.addObserver(observer)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observer)
-    return observer
-
-
 def _protocolEvents(observer: EventLoggingObserver) -> list[dict[str, Any]]:
     return [e for e in observer if e.get("log_namespace") == _NAMESPACE]
 
 
 class RecordingDispatcherTests(SynchronousTestCase):
     """
-    The fake dispatcher and L{Router} provide L{IBlazeDispatcher}.
+    The fake dispatcher provides L{IBlazeDispatcher}.
     """
 
     def test_interfaces(self) -> None:
         """
-        L{RecordingDispatcher} and L{Router} provide L{IBlazeDispatcher}.
+        L{RecordingDispatcher} provides L{IBlazeDispatcher}.
         """
         self.assertTrue(verifyObject(IBlazeDispatcher, RecordingDispatcher()))
-        self.assertTrue(verifyObject(IBlazeDispatcher, Router()))
 
     def test_connectionMade(self) -> None:
         """
@@ -137,10 +129,10 @@ class OrderingTests(SynchronousTestCase):
         Each request gets exactly one reply, which echoes its component,
         command and message number.
         """
-        router = Router()
-        router.route(9, 2, lambda frame: _ServerTime(5))
-        router.route(1, 0x28, lambda frame: b"")
-        protocol, transport, _ = _connect(router)
+        dispatcher = RecordingDispatcher(routes=
+            {(9, 2): lambda frame: _ServerTime(5), (1, 0x28): lambda frame: b""}
+        )
+        protocol, transport, _ = _connect(dispatcher)
         sent = [(9, 2, 7), (1, 0x28, 0x12345), (9, 2, 0), (0x7802, 0x14, 9)]
         protocol.dataReceived(b"".join(_request(*key) for key in sent))
         replies = _frames(transport.value())
@@ -150,9 +142,10 @@ class OrderingTests(SynchronousTestCase):
 
     def test_unknownCommandEmptyReply(self) -> None:
         """
-        A request for which the L{Router} has no handler gets an empty reply.
+        A request that the dispatcher answers with L{None} gets an empty
+        reply.
         """
-        protocol, transport, _ = _connect(Router())
+        protocol, transport, _ = _connect(RecordingDispatcher())
         protocol.dataReceived(_request(0x7D0, 0x99, 4, b"\x00"))
         self.assertEqual(
             _frames(transport.value()),
@@ -256,7 +249,7 @@ class ErrorReplyTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
 
     def test_blazeError(self) -> None:
         """
@@ -365,7 +358,7 @@ class MalformedFrameTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
 
     def _check(
         self,
@@ -413,13 +406,13 @@ class IdleTimeoutTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
 
     def test_dataResetsTimeout(self) -> None:
         """
         Received bytes, even part of a frame, restart the timeout.
         """
-        protocol, transport, clock = _connect(Router(), idleTimeout=60)
+        protocol, transport, clock = _connect(RecordingDispatcher(), idleTimeout=60)
         clock.advance(59)
         protocol.dataReceived(b"\x00")
         clock.advance(59)
@@ -433,7 +426,7 @@ class IdleTimeoutTests(SynchronousTestCase):
         Silence for C{idleTimeout} seconds aborts the connection with one
         log line.
         """
-        protocol, transport, clock = _connect(Router(), idleTimeout=60)
+        protocol, transport, clock = _connect(RecordingDispatcher(), idleTimeout=60)
         protocol.dataReceived(_request(9, 2, 1))
         clock.advance(59.9)
         self.assertFalse(transport.disconnecting)
@@ -448,7 +441,7 @@ class IdleTimeoutTests(SynchronousTestCase):
         """
         Without C{idleTimeout} nothing is scheduled.
         """
-        _, transport, clock = _connect(Router())
+        _, transport, clock = _connect(RecordingDispatcher())
         self.assertEqual(clock.getDelayedCalls(), [])
         clock.advance(10**6)
         self.assertFalse(transport.disconnecting)
@@ -457,7 +450,7 @@ class IdleTimeoutTests(SynchronousTestCase):
         """
         Losing the connection cancels the timeout.
         """
-        protocol, _, clock = _connect(Router(), idleTimeout=60)
+        protocol, _, clock = _connect(RecordingDispatcher(), idleTimeout=60)
         self.assertEqual(len(clock.getDelayedCalls()), 1)
         protocol.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(clock.getDelayedCalls(), [])
@@ -469,7 +462,7 @@ class SendRequestTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.observer = _observe(self)
+        self.observer = captureLogs(self)
         self.dispatcher = RecordingDispatcher()
         self.protocol, self.transport, _ = _connect(self.dispatcher)
 
@@ -556,7 +549,7 @@ class BackPressureTests(SynchronousTestCase):
         """
         The protocol registers itself as a streaming producer.
         """
-        protocol, transport, _ = _connect(Router())
+        protocol, transport, _ = _connect(RecordingDispatcher())
         self.assertIs(transport.producer, protocol)
         self.assertTrue(transport.streaming)
 
@@ -630,9 +623,8 @@ class SplitTests(SynchronousTestCase):
     """
 
     def _output(self, chunks: list[bytes]) -> bytes:
-        router = Router()
-        router.route(9, 2, lambda frame: _ServerTime(len(frame.body)))
-        protocol, transport, _ = _connect(router)
+        dispatcher = RecordingDispatcher(routes={(9, 2): lambda frame: _ServerTime(len(frame.body))})
+        protocol, transport, _ = _connect(dispatcher)
         for chunk in chunks:
             protocol.dataReceived(chunk)
         return transport.value()
@@ -659,22 +651,21 @@ class LoopbackTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.router = Router()
-        self.router.route(9, 2, lambda frame: _ServerTime(1700000000))
-
         def fail(frame: Frame) -> None:
             raise BlazeError(0x0B)
 
-        self.router.route(1, 0x28, fail)
+        self.serverDispatcher = RecordingDispatcher(routes=
+            {(9, 2): lambda frame: _ServerTime(1700000000), (1, 0x28): fail}
+        )
         self.clientDispatcher = RecordingDispatcher()
         self.client, self.server, self.pump = iosim.connectedServerAndClient(
-            lambda: BlazeProtocol(self.router, clock=Clock()),
+            lambda: BlazeProtocol(self.serverDispatcher, clock=Clock()),
             lambda: BlazeProtocol(self.clientDispatcher, clock=Clock()),
         )
 
     def test_requestReply(self) -> None:
         """
-        The client's request reaches the server's L{Router}; the reply
+        The client's request reaches the server's dispatcher; the reply
         fires the client's L{Deferred}.
         """
         d = self.client.sendRequest(9, 2)
@@ -711,9 +702,7 @@ class MalformedAfterGoodFrameTests(SynchronousTestCase):
         """
         from pocketrelay.blaze.frames import FrameDecoder, request
 
-        router = Router()
-        router.route(9, 2, lambda frame: b"")
-        protocol = BlazeProtocol(router, clock=Clock())
+        protocol = BlazeProtocol(RecordingDispatcher(), clock=Clock())
         transport = StringTransport()
         protocol.makeConnection(transport)
         bad = bytearray(request(9, 2, 2).encode())

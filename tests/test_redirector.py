@@ -40,14 +40,13 @@ from pocketrelay.client.redirector import (
 )
 from pocketrelay.ssl3 import clientSettings, der
 from pocketrelay.ssl3.protocol import _acceptRsaEncryptionSignatures
-from tests.test_ssl3 import (
+from pocketrelay.testing.logs import captureLogs, infoTexts, warningTexts
+from pocketrelay.testing.ssl3 import (
     Recorder,
     clientHello,
     connectInMemory,
-    logLines,
-    observeLogs,
+    pemCertificate,
     testCredentialsPEM,
-    warnings,
 )
 
 #: The project's copy of the reference vectors.
@@ -152,7 +151,7 @@ class RedirectorTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.clock = Clock()
-        self.observer = observeLogs(self)
+        self.observer = captureLogs(self)
         certificate, key = testCredentialsPEM()
         self.factory = RedirectorFactory(
             "127.0.0.1", 42128, certificate, key, clock=self.clock
@@ -181,7 +180,7 @@ class RedirectorTests(SynchronousTestCase):
         self.assertFalse(info.secure)
         self.assertEqual(info.defaultDns, 0)
         self.assertEqual(len(game.lost), 1)
-        self.assertEqual(warnings(self.observer), [])
+        self.assertEqual(warningTexts(self.observer), [])
         self.assertTrue(
             any("MassEffect3-pc" in str(event.get("client")) for event in self.observer)
         )
@@ -287,7 +286,7 @@ class RedirectorTests(SynchronousTestCase):
         client.close()
         exchange()
         self.assertTrue(transport.disconnecting)
-        self.assertEqual(warnings(self.observer), [])
+        self.assertEqual(warningTexts(self.observer), [])
 
     def refused(self, data: bytes) -> list[str]:
         server = self.factory.buildProtocol(None)
@@ -295,7 +294,7 @@ class RedirectorTests(SynchronousTestCase):
         server.makeConnection(transport)
         server.dataReceived(data)
         self.assertTrue(transport.disconnecting)
-        return warnings(self.observer)
+        return warningTexts(self.observer)
 
     def test_garbage(self) -> None:
         """
@@ -333,7 +332,7 @@ class RedirectorTests(SynchronousTestCase):
         for chunk in chunks:
             server.dataReceived(chunk)
         server.connectionLost(Failure(ConnectionDone()))
-        return logLines(self.observer)
+        return infoTexts(self.observer)
 
     def test_portProbe(self) -> None:
         """
@@ -344,7 +343,7 @@ class RedirectorTests(SynchronousTestCase):
         self.assertEqual(len(logged), 1)
         self.assertIn("closed before sending anything", logged[0])
         self.assertNotIn("certificate", logged[0])
-        self.assertEqual(warnings(self.observer), [])
+        self.assertEqual(warningTexts(self.observer), [])
 
     def test_notAClientHelloThenClosed(self) -> None:
         """
@@ -398,7 +397,7 @@ class RedirectorTests(SynchronousTestCase):
         game = Recorder(greeting=bytes.fromhex("0000 0005 0001 0000 f0 00 0000"))
         connectInMemory(self.factory, game, self.clock)
         self.assertEqual(len(game.lost), 1)
-        self.assertEqual(len(warnings(self.observer)), 1)
+        self.assertEqual(len(warningTexts(self.observer)), 1)
 
     def test_idleTimeout(self) -> None:
         """
@@ -485,7 +484,7 @@ class CertificateTests(SynchronousTestCase):
         """
         A damaged or mismatched stored pair is replaced, with a log line.
         """
-        observer = observeLogs(self)
+        observer = captureLogs(self)
         directory = self.mktemp()
         store = CertificateStore(directory)
         first = store.loadOrCreate()
@@ -494,7 +493,7 @@ class CertificateTests(SynchronousTestCase):
         second = store.loadOrCreate()
         self.assertTrue(second.created)
         self.assertNotEqual(second.certificate, first.certificate)
-        self.assertEqual(len(warnings(observer)), 1)
+        self.assertEqual(len(warningTexts(observer)), 1)
         self.assertFalse(store.loadOrCreate().created)
 
     def test_checkRefusesOthers(self) -> None:
@@ -506,12 +505,10 @@ class CertificateTests(SynchronousTestCase):
         checkCertificate(certificate, key)
         raw, _ = generateCertificate()
         unpatched = der.replaceOuterSignatureAlgorithm(raw, der.MD5_WITH_RSA)
-        from tests.test_ssl3 import _pemCertificate
-
         self.assertRaises(
-            CertificateError, checkCertificate, _pemCertificate(unpatched), key
+            CertificateError, checkCertificate, pemCertificate(unpatched), key
         )
-        self.assertRaises(CertificateError, checkCertificate, _pemCertificate(raw), key)
+        self.assertRaises(CertificateError, checkCertificate, pemCertificate(raw), key)
         self.assertRaises(CertificateError, checkCertificate, b"junk", key)
         otherKey = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.assertRaises(

@@ -17,6 +17,7 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
+from pocketrelay.addresses import clientHost
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import MessageType
 from pocketrelay.blaze.ids import (
@@ -27,7 +28,7 @@ from pocketrelay.blaze.ids import (
     UserSessionsNotification,
     UtilCommand,
 )
-from pocketrelay.blaze.protocol import BlazeProtocol, Router
+from pocketrelay.blaze.protocol import BlazeProtocol
 from pocketrelay.me3.messages import gamemanager as gm
 from pocketrelay.me3.messages.common import (
     IpAddress,
@@ -42,7 +43,7 @@ from pocketrelay.me3.messages.usersessions import (
     UserStatus,
 )
 from pocketrelay.me3.messages.util import PostAuthResponse
-from pocketrelay.server.web.site import clientHost
+from pocketrelay.testing.fakes import RecordingDispatcher
 from pocketrelay.testing.server import BlazeConnection, ServerHarness
 
 GM = Component.GAME_MANAGER
@@ -215,7 +216,7 @@ class SlowReaderTests(SynchronousTestCase):
     """
 
     def connect(self) -> tuple[BlazeProtocol, StringTransport]:
-        protocol = BlazeProtocol(Router(), clock=Clock(), maxFrameSize=65536)
+        protocol = BlazeProtocol(RecordingDispatcher(), clock=Clock(), maxFrameSize=65536)
         transport = StringTransport()
         protocol.makeConnection(transport)
         return protocol, transport

@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from twisted.internet import reactor as globalReactor
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -42,6 +41,7 @@ from pocketrelay.server.security import (
     loadOrCreateSecret,
     verifyPasswordInThread,
 )
+from pocketrelay.testing.logs import captureLogs
 from pocketrelay.testing.server import SynchronousThreadPool
 
 #: Tiny Argon2 parameters so that tests stay fast.
@@ -314,9 +314,7 @@ class SecretTests(SynchronousTestCase):
         self.directory = FilePath(self.mktemp())
         self.directory.makedirs()
         self.path = self.directory.child("secret.bin")
-        self.events = EventLoggingObserver()
-        globalLogPublisher.addObserver(self.events)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events)
+        self.events = captureLogs(self)
 
     def _mode(self) -> int:
         return stat.S_IMODE(os.stat(self.path.path).st_mode)

@@ -2,9 +2,6 @@
 """
 Tests for L{pocketrelay.ssl3}: the record gate, the DER helpers, the
 credentials and the SSL 3.0 protocol wrapper, all in memory.
-
-The helper functions here (not the test classes) are also used by
-C{tests.test_redirector}.
 """
 
 from __future__ import annotations
@@ -16,18 +13,15 @@ from cryptography.hazmat.primitives import serialization
 from hypothesis import given
 from hypothesis import strategies as st
 from tlslite.api import HandshakeSettings
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
-from twisted.internet.testing import EventLoggingObserver, StringTransport
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.client.certificate import generateCertificate
 from pocketrelay.ssl3 import (
     RecordScanner,
-    SSLv3ClientFactory,
     SSLv3Credentials,
     SSLv3RecordError,
     SSLv3ServerFactory,
@@ -37,159 +31,14 @@ from pocketrelay.ssl3 import (
 )
 from pocketrelay.ssl3.protocol import describeFirstBytes
 from pocketrelay.ssl3.records import HANDSHAKE_FAILURE_ALERT, MAX_RECORD_BODY
-
-_PAIR: tuple[bytes, bytes] | None = None
-
-
-def testCredentialsPEM() -> tuple[bytes, bytes]:
-    """
-    A certificate and key made like the redirector's, once per test run
-    (a 1024-bit key takes a moment to make).
-    """
-    global _PAIR
-    if _PAIR is None:
-        certificate, key = generateCertificate()
-        _PAIR = (
-            _pemCertificate(certificate),
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-    return _PAIR
-
-
-def _pemCertificate(raw: bytes) -> bytes:
-    import base64
-
-    body = base64.encodebytes(raw).replace(b"\n", b"")
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return (
-        b"-----BEGIN CERTIFICATE-----\n"
-        + b"\n".join(lines)
-        + b"\n-----END CERTIFICATE-----\n"
-    )
-
-
-def clientHello(
-    suites: tuple[int, ...] = (0x0005, 0x0004),
-    version: bytes = b"\x03\x00",
-    recordVersion: bytes = b"\x03\x00",
-) -> bytes:
-    """
-    A ClientHello record shaped like ME3's ProtoSSL one: empty session ID,
-    the given suites, null compression, no extensions.
-    """
-    suiteBytes = b"".join(s.to_bytes(2, "big") for s in suites)
-    body = (
-        version
-        + os.urandom(32)
-        + b"\x00"
-        + len(suiteBytes).to_bytes(2, "big")
-        + suiteBytes
-        + b"\x01\x00"
-    )
-    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
-    return b"\x16" + recordVersion + len(handshake).to_bytes(2, "big") + handshake
-
-
-def splitRecords(data: bytes) -> list[tuple[int, bytes, bytes]]:
-    """
-    Split a byte stream into C{(type, version, body)} records.
-    """
-    records = []
-    pos = 0
-    while pos < len(data):
-        length = int.from_bytes(data[pos + 3 : pos + 5], "big")
-        records.append(
-            (data[pos], data[pos + 1 : pos + 3], data[pos + 5 : pos + 5 + length])
-        )
-        pos += 5 + length
-    return records
-
-
-class Recorder(Protocol):
-    """
-    An inner protocol that records what happens to it and can echo.
-    """
-
-    def __init__(self, greeting: bytes = b"", echo: bool = False) -> None:
-        self.greeting = greeting
-        self.echo = echo
-        self.received = b""
-        self.made = 0
-        self.lost: list[Failure] = []
-
-    def connectionMade(self) -> None:
-        self.made += 1
-        if self.greeting:
-            self.transport.write(self.greeting)  # type: ignore[union-attr]
-
-    def dataReceived(self, data: bytes) -> None:
-        self.received += data
-        if self.echo:
-            self.transport.write(data)  # type: ignore[union-attr]
-
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        self.lost.append(reason)
-
-
-def connectInMemory(
-    serverFactory: Any,
-    clientInner: Protocol,
-    clock: Clock,
-    settings: HandshakeSettings | None = None,
-) -> tuple[Any, Any, iosim.IOPump]:
-    """
-    Connect a server made by C{serverFactory} and an L{SSLv3ClientFactory}
-    client around C{clientInner} through C{iosim}, and pump until idle.
-
-    @return: the server wrapper, the client wrapper and the pump.
-    """
-    clientFactory = SSLv3ClientFactory(
-        Factory.forProtocol(lambda: clientInner), clock=clock, settings=settings
-    )
-    server = serverFactory.buildProtocol(None)
-    client = clientFactory.buildProtocol(None)
-    pump = iosim.connect(
-        server,
-        iosim.FakeTransport(server, isServer=True),
-        client,
-        iosim.FakeTransport(client, isServer=False),
-        greet=False,
-        clock=clock,
-    )
-    pump.flush()
-    return server, client, pump
-
-
-def observeLogs(case: SynchronousTestCase) -> EventLoggingObserver:
-    """
-    Collect the log events emitted during the test C{case}.
-    """
-    observer = EventLoggingObserver()
-    globalLogPublisher.addObserver(observer)
-    case.addCleanup(globalLogPublisher.removeObserver, observer)
-    return observer
-
-
-def logLines(observer: EventLoggingObserver) -> list[str]:
-    """
-    The formatted events at info level or above.
-    """
-    from twisted.logger import formatEvent
-
-    return [formatEvent(e) for e in observer if e["log_level"] >= LogLevel.info]
-
-
-def warnings(observer: EventLoggingObserver) -> list[str]:
-    """
-    The formatted events at warning level or above.
-    """
-    from twisted.logger import formatEvent
-
-    return [formatEvent(e) for e in observer if e["log_level"] >= LogLevel.warn]
+from pocketrelay.testing.logs import captureLogs, infoTexts, warningTexts
+from pocketrelay.testing.ssl3 import (
+    Recorder,
+    clientHello,
+    connectInMemory,
+    splitRecords,
+    testCredentialsPEM,
+)
 
 
 class RecordScannerTests(SynchronousTestCase):
@@ -380,7 +229,7 @@ class WrapperTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.clock = Clock()
-        self.observer = observeLogs(self)
+        self.observer = captureLogs(self)
         certificate, key = testCredentialsPEM()
         self.credentials = SSLv3Credentials.fromPEM(certificate, key)
         self.inner: list[Recorder] = []
@@ -418,7 +267,7 @@ class WrapperTests(SynchronousTestCase):
         pump.flush()
         self.assertEqual(self.inner[0].received, b"hello" + big)
         self.assertEqual(client.received, b"hello" + big)
-        self.assertEqual(warnings(self.observer), [])
+        self.assertEqual(warningTexts(self.observer), [])
 
     def test_md5Only(self) -> None:
         """
@@ -498,7 +347,7 @@ class WrapperTests(SynchronousTestCase):
         else:
             self.assertEqual(sent, b"")
         server.connectionLost(Failure(Exception("closed")))
-        logged = warnings(self.observer)
+        logged = warningTexts(self.observer)
         self.assertEqual(len(logged), 1, logged)
         self.assertEqual(self.inner[-1].made, 0)
         return logged[0]
@@ -524,7 +373,7 @@ class WrapperTests(SynchronousTestCase):
         connectInMemory(self.factory, client, self.clock, HandshakeSettings())
         self.assertEqual(self.inner[0].made, 0)
         self.assertEqual(client.made, 0)
-        self.assertTrue(any("only SSL 3.0" in line for line in warnings(self.observer)))
+        self.assertTrue(any("only SSL 3.0" in line for line in warningTexts(self.observer)))
 
     def test_nonRC4Offer(self) -> None:
         """
@@ -569,7 +418,7 @@ class WrapperTests(SynchronousTestCase):
         self.assertFalse(transport.disconnecting)
         server.dataReceived(chunk)
         self.assertTrue(transport.disconnecting)
-        logged = warnings(self.observer)
+        logged = warningTexts(self.observer)
         self.assertEqual(len(logged), 1)
         self.assertIn("before the handshake finished", logged[0])
 
@@ -584,8 +433,8 @@ class WrapperTests(SynchronousTestCase):
         self.assertFalse(transport.disconnecting)
         self.clock.advance(2)
         self.assertTrue(transport.disconnecting)
-        self.assertEqual(len(warnings(self.observer)), 1)
-        self.assertIn("60", warnings(self.observer)[0])
+        self.assertEqual(len(warningTexts(self.observer)), 1)
+        self.assertIn("60", warningTexts(self.observer)[0])
 
     def test_silentConnectionTimesOut(self) -> None:
         """
@@ -595,8 +444,8 @@ class WrapperTests(SynchronousTestCase):
         _, transport = self.serveRaw()
         self.clock.advance(61)
         self.assertTrue(transport.disconnecting)
-        self.assertEqual(warnings(self.observer), [])
-        logged = logLines(self.observer)
+        self.assertEqual(warningTexts(self.observer), [])
+        logged = infoTexts(self.observer)
         self.assertEqual(len(logged), 1)
         self.assertIn("sent nothing within 60", logged[0])
 
@@ -610,7 +459,7 @@ class WrapperTests(SynchronousTestCase):
         server.dataReceived(clientHello())
         self.assertNotEqual(transport.value(), b"")
         server.connectionLost(Failure(Exception("reset")))
-        logged = warnings(self.observer)
+        logged = warningTexts(self.observer)
         self.assertEqual(len(logged), 1)
         self.assertIn("after our certificate, without an alert", logged[0])
         self.assertIn("rejects the certificate", logged[0])
@@ -628,7 +477,7 @@ class WrapperTests(SynchronousTestCase):
             server.dataReceived(chunk)
         server.connectionLost(Failure(Exception("closed")))
         self.assertEqual(self.factory.protocols, {})
-        return logLines(self.observer)
+        return infoTexts(self.observer)
 
     def test_portProbe(self) -> None:
         """
@@ -637,7 +486,7 @@ class WrapperTests(SynchronousTestCase):
         certificate.
         """
         logged = self.hangUp()
-        self.assertEqual(warnings(self.observer), [])
+        self.assertEqual(warningTexts(self.observer), [])
         self.assertEqual(len(logged), 1)
         self.assertIn("closed before sending anything", logged[0])
         self.assertIn("port probe", logged[0])

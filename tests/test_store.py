@@ -24,6 +24,7 @@ from pocketrelay.server.store import (
     MAX_PAGE_SIZE,
     MAX_REPORT_SIZE,
     SCHEMA_VERSION,
+    DirectStore,
     GalaxyAtWar,
     GameReport,
     InvalidValue,
@@ -35,6 +36,7 @@ from pocketrelay.server.store import (
     Store,
     StoreError,
     UnknownPlayer,
+    prepareConnection,
 )
 from pocketrelay.server.store.schema import (
     MIGRATIONS,
@@ -1297,3 +1299,134 @@ class MigrationTests(SynchronousTestCase):
         self.connection.execute("CREATE TABLE players (x)")
         self.assertRaises(SchemaError, migrate, self.connection, 1)
         self.assertEqual(self._tables(), {"players"})
+
+
+class DirectStoreTests(SynchronousTestCase):
+    """
+    L{DirectStore} runs the store's queries at once on a connection that
+    its caller opened with L{prepareConnection} and whose transactions it
+    manages.
+    """
+
+    def setUp(self) -> None:
+        self.connection = sqlite3.connect(self.mktemp(), isolation_level=None)
+        self.addCleanup(self.connection.close)
+        self.initial, self.applied, self.journal = prepareConnection(
+            self.connection, 1000
+        )
+        self.store = DirectStore(self.connection)
+
+    def test_prepareConnection(self) -> None:
+        """
+        L{prepareConnection} migrates a new database to the newest schema
+        and sets the store's settings: WAL, full sync, foreign keys.
+        """
+        self.assertEqual(self.initial, 0)
+        self.assertEqual([m.version for m in self.applied], [m.version for m in MIGRATIONS])
+        self.assertEqual(self.journal, "wal")
+        self.assertEqual(schemaVersion(self.connection), SCHEMA_VERSION)
+        self.assertEqual(
+            self.connection.execute("PRAGMA synchronous").fetchone(), (2,)
+        )
+        self.assertEqual(
+            self.connection.execute("PRAGMA foreign_keys").fetchone(), (1,)
+        )
+
+    def test_callerTransaction(self) -> None:
+        """
+        Writes join the caller's transaction: a rollback undoes them.
+        """
+        self.connection.execute("BEGIN IMMEDIATE")
+        player = self.store.createPlayer("a@b.c", "a", None, PlayerRole.DEFAULT, 5)
+        self.store.setPlayerDataMany(player.id, {"Base": "x"})
+        self.connection.execute("ROLLBACK")
+        self.assertIsNone(self.store.getPlayerByEmail("a@b.c"))
+        self.assertEqual(
+            self.connection.execute("SELECT COUNT(*) FROM player_data").fetchone(),
+            (0,),
+        )
+
+    def test_sameChecks(self) -> None:
+        """
+        Values are checked as by L{Store}: a taken email is L{PlayerExists},
+        data for a missing player L{UnknownPlayer}, a bad rating
+        L{InvalidValue}.
+        """
+        self.store.createPlayer("a@b.c", "a", None, PlayerRole.DEFAULT, 5)
+        self.assertRaises(
+            PlayerExists,
+            self.store.createPlayer,
+            "A@B.C",
+            "b",
+            None,
+            PlayerRole.DEFAULT,
+            5,
+        )
+        self.assertRaises(UnknownPlayer, self.store.setPlayerDataMany, 99, {"k": "v"})
+        self.assertRaises(
+            InvalidValue,
+            self.store.saveGalaxyAtWar,
+            GalaxyAtWar(1, 0, 0x10000, 0, 0, 0, 0),
+        )
+
+    def test_replacePlayer(self) -> None:
+        """
+        L{DirectStore.replacePlayer} overwrites every field but the id and
+        creation time, clearing the password and login time given as
+        L{None}, and deletes the account's data, ratings and leaderboard
+        values.
+        """
+        player = self.store.createPlayer("a@b.c", "a", "$argon2id$x", 2, 5)
+        self.store.setLastLogin(player.id, 7)
+        self.store.setPlayerDataMany(player.id, {"Base": "x"})
+        self.store.saveGalaxyAtWar(GalaxyAtWar(player.id, 1, 2, 3, 4, 5, 6))
+        self.store.setLeaderboardValue(N7, player.id, 10)
+        self.store.replacePlayer(player.id, "d@e.f", "d", None, 0, None)
+        self.assertEqual(
+            Store._getPlayer(self.connection, player.id),
+            Player(player.id, "d@e.f", "d", None, PlayerRole.DEFAULT, 5, None),
+        )
+        for table in ("player_data", "galaxy_at_war", "leaderboard"):
+            self.assertEqual(
+                self.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone(),
+                (0,),
+                table,
+            )
+
+    def test_replacePlayerEmailTaken(self) -> None:
+        """
+        Replacing an account with another account's email is
+        L{PlayerExists}.
+        """
+        self.store.createPlayer("a@b.c", "a", None, 0, 5)
+        other = self.store.createPlayer("d@e.f", "d", None, 0, 5)
+        self.assertRaises(
+            PlayerExists, self.store.replacePlayer, other.id, "a@b.c", "d", None, 0, 1
+        )
+
+    def test_gameReports(self) -> None:
+        """
+        L{DirectStore.addGameReport} stores compact JSON as L{Store} does;
+        L{DirectStore.gameReportTexts} gives every report's text and times
+        in id order.
+        """
+        first = self.store.addGameReport({"a": [1, 2]}, 10, 20)
+        second = self.store.addGameReport({"b": None}, 30, 40)
+        self.assertEqual(second, first + 1)
+        self.assertEqual(
+            self.store.gameReportTexts(),
+            [('{"a":[1,2]}', 10, 20), ('{"b":null}', 30, 40)],
+        )
+        self.assertRaises(
+            InvalidValue, self.store.addGameReport, {"x": "y" * MAX_REPORT_SIZE}, 1, 2
+        )
+
+    def test_countRoles(self) -> None:
+        """
+        L{DirectStore.countRoles} counts the accounts per stored role.
+        """
+        self.store.createPlayer("a@b.c", "a", None, PlayerRole.ADMIN, 5)
+        self.store.createPlayer("d@e.f", "d", None, PlayerRole.ADMIN, 5)
+        self.store.createPlayer("g@h.i", "g", None, PlayerRole.SUPER_ADMIN, 5)
+        self.assertEqual(self.store.countRoles(), {1: 2, 2: 1})
+

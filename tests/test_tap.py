@@ -24,6 +24,7 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.server import tap
+from pocketrelay.testing.logs import captureLogs, warningTexts
 
 _TWISTD = [os.path.join(os.path.dirname(sys.executable), "twistd")]
 
@@ -163,14 +164,9 @@ class MakeServiceTests(SynchronousTestCase):
         At start one warn line names the missing game data and the command
         that installs it.
         """
-        from twisted.internet.testing import EventLoggingObserver
-        from twisted.logger import LogLevel, formatEvent, globalLogPublisher
-
-        events = EventLoggingObserver()
-        globalLogPublisher.addObserver(events)
-        self.addCleanup(globalLogPublisher.removeObserver, events)
+        events = captureLogs(self)
         self.makeService()
-        warnings = [formatEvent(e) for e in events if e["log_level"] is LogLevel.warn]
+        warnings = warningTexts(events)
         self.assertEqual(len(warnings), 1, warnings)
         self.assertIn("Game data missing", warnings[0])
         self.assertIn("coalesced.json", warnings[0])

@@ -26,7 +26,7 @@ from pocketrelay.client.telemetry import (
     decodeRecord,
     decodeTlm3,
 )
-from tests.test_ssl3 import observeLogs
+from pocketrelay.testing.logs import captureLogs
 
 #: The TLM3 test vector of client-behaviour.md section 3 (the Pocket Relay
 #: client's test_tlm3_line): the whole value, prefix included.
@@ -242,7 +242,7 @@ class ProtocolTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.records: list[TelemetryRecord] = []
-        self.observer = observeLogs(self)
+        self.observer = captureLogs(self)
         self.protocol = TelemetryFactory(self.records.append).buildProtocol(None)
         self.transport = StringTransport()
         self.protocol.makeConnection(self.transport)

@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from pocketrelay.client.telemetry import decodeRecord
 from pocketrelay.server.store import PlayerRole
 from pocketrelay.server.web.api import ROUTES
+from pocketrelay.server.web.api.openapi import buildDocument
 from pocketrelay.server.web.api.telemetry import (
     MAX_BODY,
     MAX_KEY_LENGTH,
@@ -27,7 +28,6 @@ from pocketrelay.server.web.api.telemetry import (
     TelemetryWindow,
     parseValues,
 )
-from pocketrelay.server.web.openapi import buildDocument
 from pocketrelay.testing.web import WebHarness
 
 

@@ -60,8 +60,8 @@ from pocketrelay.client.discovery import (
 )
 from pocketrelay.me3.messages import gamemanager
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.loopback import ServerFixture
 from pocketrelay.testing.web import WebHarness, parseResponse
-from tests.test_integration import ServerFixture
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor

@@ -20,7 +20,7 @@ from twisted.internet.error import (
 from twisted.internet.protocol import DatagramProtocol, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -33,6 +33,7 @@ from pocketrelay.client.tunnel import (
     UdpTunnelConnection,
     tunnelRequest,
 )
+from pocketrelay.testing.logs import captureLogs
 from pocketrelay.tunnelwire import (
     KEEP_ALIVE_FRAME,
     UNASSIGNED,
@@ -48,17 +49,6 @@ from pocketrelay.tunnelwire import (
 )
 
 TOKEN = "c2VjcmV0.dG9rZW4"
-
-
-def logEvents(testCase: SynchronousTestCase) -> list[dict[str, Any]]:
-    """
-    Every log event published until the end of the test.
-    """
-    events: list[dict[str, Any]] = []
-    observer: Any = events.append
-    globalLogPublisher.addObserver(observer)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observer)
-    return events
 
 
 class FakeUdpPort:
@@ -218,7 +208,7 @@ class PoolTests(_ServiceMixin, SynchronousTestCase):
         """
         service = self.makeService(self)
         self.reactor.busy.add(42132)
-        events = logEvents(self)
+        events = captureLogs(self)
         service.startService()
         self.assertEqual(service.state, "failed")
         self.assertEqual(self.reactor.ports, [])
@@ -322,7 +312,7 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
         one the system refuses to send; the tunnel stays open and carries
         the next datagram.
         """
-        events = logEvents(self)
+        events = captureLogs(self)
         upstream = self.open(77)
         pool = self.pool()
         pool[1].receive(b"g" * 65499)
@@ -352,7 +342,7 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
         Oversized datagrams are logged at most once every ten seconds,
         with the number dropped since the last line.
         """
-        events = logEvents(self)
+        events = captureLogs(self)
         self.open(77)
         for _ in range(3):
             self.pool()[0].receive(b"g" * 65500)
@@ -427,7 +417,7 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
         after ten minutes; the client sends its own keep-alive every ten
         seconds and says once per quiet period why it keeps the tunnel.
         """
-        events = logEvents(self)
+        events = captureLogs(self)
         upstream = self.open(77)
         upstream.receive(encodeDatagram(77, Forward(1, b"hello")))
         for _ in range(600):
@@ -476,7 +466,7 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
         waiting five seconds for an answer); after the fifth failure the
         client uses the HTTP tunnel, with one warning line.
         """
-        events = logEvents(self)
+        events = captureLogs(self)
         starts = [self.reactor.seconds()]
         count = len(self.reactor.ports)
         for _ in range(60):
@@ -609,7 +599,7 @@ class HttpTunnelClientTests(_ServiceMixin, SynchronousTestCase):
         Refusals are retried with back-off; after five in a row the
         tunnel is off with one error line saying why.
         """
-        events = logEvents(self)
+        events = captureLogs(self)
         for _ in range(5):
             protocol = self.connector.protocols[-1]
             protocol.dataReceived(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")

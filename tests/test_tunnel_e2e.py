@@ -36,7 +36,7 @@ from pocketrelay.client.discovery import (
 )
 from pocketrelay.client.tunnel import TunnelClientService, httpConnector
 from pocketrelay.testing.gameclient import GameClient
-from tests.test_integration import ServerFixture, _sleep
+from pocketrelay.testing.loopback import ServerFixture, sleep
 
 GM = Component.GAME_MANAGER
 
@@ -112,14 +112,14 @@ class _TunnelE2EBase:
                 yield player.tunnel.stopService()
             if player.gamePort is not None:
                 yield player.gamePort.stopListening()
-        yield _sleep(0.1)
+        yield sleep(0.1)
 
     @defer.inlineCallbacks
     def waitUntil(self, condition: Any, what: str, seconds: float = 10) -> Any:
         for _ in range(int(seconds / 0.02)):
             if condition():
                 return
-            yield _sleep(0.02)
+            yield sleep(0.02)
         testCase: Any = self
         testCase.fail(f"timed out waiting for {what}")
 
@@ -177,7 +177,7 @@ class _TunnelE2EBase:
             for _ in range(25):
                 if expected in receiver.game.received:
                     return
-                yield _sleep(0.01)
+                yield sleep(0.01)
         testCase: Any = self
         testCase.fail(f"{data[:20]!r} ({len(data)} bytes) did not reach {receiver.name}; "
                       f"got {[(d[:20], len(d), port) for d, port in receiver.game.received]}")
@@ -189,7 +189,7 @@ class _TunnelE2EBase:
         C{receiver}'s game.
         """
         send()
-        yield _sleep(0.2)
+        yield sleep(0.2)
         testCase: Any = self
         testCase.assertNotIn(data, [d for d, _ in receiver.game.received])
 
@@ -238,7 +238,7 @@ class _TunnelE2EMixin(_TunnelE2EBase):
         yield self.assertArrives(garrus, 0, host, 1, b"garrus, now slot 1, to host")
         before = len(liara.game.received)
         host.sendTo(2, b"slot 2 is empty")
-        yield _sleep(0.1)
+        yield sleep(0.1)
         testCase.assertEqual(len(liara.game.received), before)
 
         relay = self.server.service.tunnels

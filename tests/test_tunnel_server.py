@@ -18,7 +18,7 @@ from twisted.internet.testing import (
     FakeDatagramTransport,
     StringTransport,
 )
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
@@ -35,6 +35,8 @@ from pocketrelay.server.tunnel import (
     tunnelResource,
 )
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.logs import captureLogs
+from pocketrelay.testing.loopback import sleep
 from pocketrelay.testing.server import ServerHarness
 from pocketrelay.tunnelwire import (
     KEEP_ALIVE_FRAME,
@@ -49,18 +51,6 @@ from pocketrelay.tunnelwire import (
     encodeDatagram,
     encodeFrame,
 )
-from tests.test_integration import _sleep
-
-
-def logEvents(testCase: SynchronousTestCase) -> list[dict[str, Any]]:
-    """
-    Every log event published until the end of the test.
-    """
-    events: list[dict[str, Any]] = []
-    observer: Any = events.append
-    globalLogPublisher.addObserver(observer)
-    testCase.addCleanup(globalLogPublisher.removeObserver, observer)
-    return events
 
 
 class _Players:
@@ -366,7 +356,7 @@ class UdpRelayTests(_RelayTestMixin, SynchronousTestCase):
         counted with one log line; both tunnels stay open and relay the
         next datagram.
         """
-        events = logEvents(self)
+        events = captureLogs(self)
         v6 = ("2001:db8::5", 5005)
         self.receive(encodeDatagram(self.ids[0], Forward(2, b"y" * 65510)), v6)
         self.receive(encodeDatagram(self.ids[0], Forward(1, b"y" * 65510)), v6)
@@ -423,7 +413,7 @@ class UdpRelayTests(_RelayTestMixin, SynchronousTestCase):
         Undecodable datagrams are counted and logged at most once per ten
         seconds, never raised; an Initiated from a client is unexpected.
         """
-        events = logEvents(self)
+        events = captureLogs(self)
         for data in [b"", b"\x01", b"\x07" * 20, b"\x01\x00\x00\x00\x00\x09"]:
             self.receive(data, ("192.0.2.1", 1))
         self.receive(encodeDatagram(self.ids[0], Initiated(1)), self.addresses[0])
@@ -744,7 +734,7 @@ class TapTests(TestCase):
         for _ in range(100):
             if received:
                 break
-            yield _sleep(0.01)
+            yield sleep(0.01)
         self.assertEqual(received, [b"ping"])
         yield listener.stopService()
         self.assertEqual(announced, [19032, None])
@@ -757,7 +747,7 @@ class TapTests(TestCase):
         """
         from twisted.internet import reactor
 
-        events = logEvents(self)
+        events = captureLogs(self)
         announced: list[int | None] = []
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
             taken.bind(("127.0.0.1", 0))

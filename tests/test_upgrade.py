@@ -18,8 +18,9 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from pocketrelay.blaze.frames import FrameDecoder, MessageType, request
-from pocketrelay.blaze.protocol import BlazeProtocol, Router
+from pocketrelay.blaze.protocol import BlazeProtocol
 from pocketrelay.server.web.upgrade import UpgradeRefused, UpgradeResource
+from pocketrelay.testing.fakes import RecordingDispatcher
 
 UPGRADE = (
     b"GET /upgrade HTTP/1.1\r\n"
@@ -191,12 +192,11 @@ class BlazeOverUpgradeTests(SynchronousTestCase):
         after the 101 head.
         """
         clock = Clock()
-        router = Router()
-        router.route(9, 2, lambda frame: b"")
+        dispatcher = RecordingDispatcher()
         root = Resource()
         root.putChild(
             b"upgrade",
-            UpgradeResource(b"blaze", lambda r: BlazeProtocol(router, clock=clock)),
+            UpgradeResource(b"blaze", lambda r: BlazeProtocol(dispatcher, clock=clock)),
         )
         site = Site(root, reactor=clock)
         channel = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))

@@ -31,9 +31,9 @@ from pocketrelay.server.web.api.accounts import (
     isoTime,
     loginCodeMessage,
 )
+from pocketrelay.server.web.api.openapi import OTHER_ROUTES, SCHEMAS, buildDocument
 from pocketrelay.server.web.api.router import MAX_REQUEST_BODY, ApiError
 from pocketrelay.server.web.logbuffer import LogBuffer, LogBufferService
-from pocketrelay.server.web.openapi import OTHER_ROUTES, SCHEMAS, buildDocument
 from pocketrelay.testing.web import START_TIME as START
 from pocketrelay.testing.web import WebHarness
 

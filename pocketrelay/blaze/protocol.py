@@ -25,7 +25,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from twisted.internet import defer
 from twisted.internet.error import ConnectionLost
 from twisted.internet.interfaces import IPushProducer
@@ -52,7 +51,6 @@ __all__ = [
     "BlazeError",
     "BlazeProtocol",
     "IBlazeDispatcher",
-    "Router",
     "encodeBody",
 ]
 
@@ -121,44 +119,6 @@ def encodeBody(value: Any) -> bytes:
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     return tdf.encode(value)
-
-
-Handler = Any
-
-
-@implementer(IBlazeDispatcher)
-@attrs.define(eq=False)
-class Router:
-    """
-    A request dispatcher that maps (component, command) to a handler
-    callable taking the request L{Frame}.  Commands without a handler get
-    an empty reply, as the game waits for an answer to every request.
-    """
-
-    handlers: dict[tuple[int, int], Handler] = attrs.field(factory=dict)
-    log = Logger()
-
-    def route(self, component: int, command: int, handler: Handler) -> None:
-        self.handlers[(int(component), int(command))] = handler
-
-    def connectionMade(self, protocol: BlazeProtocol) -> None:
-        pass
-
-    def requestReceived(self, request: Frame) -> Any:
-        handler = self.handlers.get((request.component, request.command))
-        if handler is None:
-            self.log.debug(
-                "No handler for {command}; answering empty",
-                command=commandName(request.component, request.command),
-            )
-            return None
-        return handler(request)
-
-    def notificationReceived(self, notification: Frame) -> None:
-        pass
-
-    def connectionLost(self, reason: Failure) -> None:
-        pass
 
 
 @implementer(IPushProducer)

@@ -57,6 +57,7 @@ from twisted.web.iweb import IAgent, IResponse
 from zope.interface import implementer
 
 from pocketrelay import __version__
+from pocketrelay.addresses import ipv4
 
 __all__ = [
     "DISCOVERY_TIMEOUT",
@@ -317,19 +318,6 @@ def _optionalPort(value: object) -> int | None:
     return None
 
 
-def _optionalIPv4(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        address = ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped
-        return str(mapped) if mapped is not None else None
-    return str(address)
-
-
 @attrs.frozen
 class ServerInfo:
     """
@@ -389,7 +377,7 @@ def parseServerInfo(url: ServerURL, code: int, phrase: bytes, body: bytes) -> Se
         version=version,
         association=_optionalToken(value.get("association")),
         tunnelPort=_optionalPort(value.get("tunnel_port")),
-        clientAddress=_optionalIPv4(value.get("client_address")),
+        clientAddress=ipv4(value.get("client_address")),
     )
 
 

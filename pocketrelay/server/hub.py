@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 
-import pocketrelay.server.components  # noqa: F401  (registers the handlers)
 from pocketrelay._version import __version__
+from pocketrelay.addresses import fillExternalAddress
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.protocol import BlazeProtocol, encodeBody
 from pocketrelay.me3.messages.gameenums import PlayerRemovedReason
@@ -235,8 +235,6 @@ class Hub:
         request (C{fallbackAddress}) is used, with the observed address
         filled in.
         """
-        from pocketrelay.server.components.usersessions import fillExternalAddress
-
         player = session.player
         assert player is not None
         network = session.network

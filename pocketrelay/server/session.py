@@ -25,7 +25,8 @@ from pocketrelay.blaze.ids import (
     notificationName,
 )
 from pocketrelay.blaze.protocol import BlazeError, BlazeProtocol, IBlazeDispatcher
-from pocketrelay.server.components.base import REGISTRY, Registry
+from pocketrelay.server.components import REGISTRY
+from pocketrelay.server.components.base import Registry
 
 if TYPE_CHECKING:
     from pocketrelay.server.hub import Hub

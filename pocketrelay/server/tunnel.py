@@ -47,6 +47,8 @@ from twisted.python.failure import Failure
 from twisted.web.server import Request
 from zope.interface import implementer
 
+from pocketrelay.addresses import clientHost
+from pocketrelay.server.web.upgrade import UpgradeRefused, UpgradeResource
 from pocketrelay.tunnelwire import (
     KEEP_ALIVE_FRAME,
     KEEP_ALIVE_INDEX,
@@ -663,9 +665,6 @@ def tunnelResource(relay: TunnelRelay) -> UpgradeResource:
     C{Upgrade: tunnel} (else 426) and a valid C{x-association} token
     (else 400).
     """
-    from pocketrelay.server.web.site import clientHost
-    from pocketrelay.server.web.upgrade import UpgradeRefused, UpgradeResource
-
     settings = relay.hub.settings
 
     def buildProtocol(request: Request) -> HttpTunnelProtocol:

@@ -27,8 +27,10 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import formatEvent
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SynchronousTestCase
 
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import Frame, FrameDecoder, MessageType
@@ -42,6 +44,7 @@ from pocketrelay.server.gamedata import GameData
 from pocketrelay.server.hub import Hub
 from pocketrelay.server.security import PasswordHasher, Passwords, TokenSigner
 from pocketrelay.server.store import Player, PlayerRole, Store, StoreError
+from pocketrelay.testing.logs import captureLogs
 
 if TYPE_CHECKING:
     import sqlite3
@@ -55,6 +58,7 @@ __all__ = [
     "BlazeConnection",
     "NoReply",
     "ServerHarness",
+    "ServerTestCase",
     "SynchronousStore",
     "SynchronousThreadPool",
     "SynchronousThreads",
@@ -526,3 +530,48 @@ class ServerHarness:
         connection = self.connect(peerHost, preAuth=True)
         connection.login(email, password)
         return connection
+
+
+class ServerTestCase(SynchronousTestCase):
+    """
+    A L{ServerHarness} per test and the log events of the test.
+    """
+
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def setUp(self) -> None:
+        self.events = captureLogs(self)
+        self.server = ServerHarness(FilePath(self.mktemp()), self.overrides)
+        self.hub = self.server.hub
+        self.store = self.server.store
+
+    def messages(self) -> list[str]:
+        """
+        The text of every log event so far.
+        """
+        return [formatEvent(event) for event in self.events]
+
+    def assertLogged(self, *words: str) -> None:
+        """
+        Some log event contains all of C{words}.
+        """
+        for text in self.messages():
+            if all(word in text for word in words):
+                return
+        self.fail(f"no log event contains {words!r}; events: {self.messages()!r}")
+
+    def player(self, connection: BlazeConnection) -> Player:
+        """
+        The player C{connection} is logged in to.
+        """
+        player = connection.session.player
+        assert player is not None
+        return player
+
+    def stored(self, email: str) -> Player:
+        """
+        The stored account with C{email}.
+        """
+        player = resultOf(self.store.getPlayerByEmail(email))
+        assert player is not None, email
+        return player

@@ -1,6 +1,7 @@
 """
 The Blaze components of the server, one module each.  Importing this
-package registers every handler in L{base.REGISTRY}.
+package registers every handler in L{base.REGISTRY}, exported here as
+L{REGISTRY} (so that whoever takes it from here gets it filled).
 """
 
 from pocketrelay.server.components import (
@@ -13,8 +14,10 @@ from pocketrelay.server.components import (
     usersessions,
     util,
 )
+from pocketrelay.server.components.base import REGISTRY
 
 __all__ = [
+    "REGISTRY",
     "associations",
     "authentication",
     "gamemanager",

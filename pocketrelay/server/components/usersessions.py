@@ -11,17 +11,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from twisted.logger import Logger
 
+from pocketrelay.addresses import fillExternalAddress
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.ids import Component, UserSessionsCommand, UserSessionsError
 from pocketrelay.blaze.protocol import BlazeError
 from pocketrelay.me3.messages.common import (
-    IpAddress,
-    IpPairAddress,
-    NetworkAddressIndex,
     NetworkQosData,
     UserIdentification,
     UserSessionExtendedData,
-    ipv4ToInt,
 )
 from pocketrelay.me3.messages.usersessions import (
     NetworkInfo,
@@ -36,7 +33,7 @@ from pocketrelay.server.components.base import command
 if TYPE_CHECKING:
     from pocketrelay.server.session import Session
 
-__all__ = ["extendedData", "fillExternalAddress", "publicExtendedData", "userIdentification"]
+__all__ = ["extendedData", "publicExtendedData", "userIdentification"]
 
 log = Logger()
 
@@ -45,27 +42,6 @@ MAX_PING_SITES = 8
 
 #: The DMAP key of the N7 rating shown to other players.
 N7_RATING_KEY = 0x70001
-
-
-def fillExternalAddress(address: tdf.Choice, peerHost: str, upnpAddress: int = 0) -> tdf.Choice:
-    """
-    When the game did not know its external address (QoS did not run), use
-    the router's UPnP WAN address if reported, else the address the server
-    sees, with the internal port.
-    """
-    if address.index != NetworkAddressIndex.IP_PAIR or not isinstance(
-        address.value, IpPairAddress
-    ):
-        return address
-    pair: IpPairAddress = address.value
-    if pair.external.ip != 0:
-        return address
-    try:
-        observed = upnpAddress or ipv4ToInt(peerHost)
-    except ValueError:
-        return address
-    external = IpAddress(ip=observed, port=pair.external.port or pair.internal.port)
-    return tdf.Choice(address.index, IpPairAddress(external=external, internal=pair.internal))
 
 
 def userIdentification(session: Session) -> UserIdentification:

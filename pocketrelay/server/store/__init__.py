@@ -19,6 +19,7 @@ from pocketrelay.server.store.store import (
     MAX_PAGE_SIZE,
     MAX_QUERY_LENGTH,
     MAX_REPORT_SIZE,
+    DirectStore,
     GalaxyAtWar,
     GameReport,
     InvalidValue,
@@ -30,6 +31,7 @@ from pocketrelay.server.store.store import (
     Store,
     StoreError,
     UnknownPlayer,
+    prepareConnection,
 )
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "MAX_QUERY_LENGTH",
     "MAX_REPORT_SIZE",
     "SCHEMA_VERSION",
+    "DirectStore",
     "GalaxyAtWar",
     "GameReport",
     "InvalidValue",
@@ -54,4 +57,5 @@ __all__ = [
     "Store",
     "StoreError",
     "UnknownPlayer",
+    "prepareConnection",
 ]

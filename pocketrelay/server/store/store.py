@@ -48,7 +48,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from pocketrelay.server.store.schema import SchemaError, migrate
+from pocketrelay.server.store.schema import Migration, SchemaError, migrate
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
@@ -68,6 +68,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MAX_QUERY_LENGTH",
     "MAX_REPORT_SIZE",
+    "DirectStore",
     "GalaxyAtWar",
     "GameReport",
     "InvalidValue",
@@ -79,6 +80,7 @@ __all__ = [
     "Store",
     "StoreError",
     "UnknownPlayer",
+    "prepareConnection",
 ]
 
 #: Longest email address accepted, in characters (RFC 5321 path limit).
@@ -296,6 +298,24 @@ def _checkDataValue(value: object) -> str:
     return value
 
 
+def _gameReportText(data: object) -> str:
+    """
+    A game report as stored: compact JSON, at most L{MAX_REPORT_SIZE}
+    bytes.
+
+    @raise InvalidValue: if C{data} is not a JSON object or is too large.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidValue("a game report must be a JSON object")
+    try:
+        text = json.dumps(dict(data), separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidValue(f"game report is not valid JSON: {e}")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_REPORT_SIZE:
+        raise InvalidValue(f"game report is over the limit of {MAX_REPORT_SIZE} bytes")
+    return text
+
+
 def _likePattern(text: str) -> str:
     """
     A C{LIKE ... ESCAPE '\\'} pattern matching C{text} as a substring.
@@ -446,6 +466,29 @@ def restrictPermissions(path: str) -> None:
                 os.chmod(name, mode & 0o7700)
         except OSError:
             pass
+
+
+def prepareConnection(
+    connection: sqlite3.Connection, now: int
+) -> tuple[int, list[Migration], str]:
+    """
+    Set up a new connection to the database as the store uses it (busy
+    timeout, C{journal_mode=WAL}, C{synchronous=FULL}, foreign keys) and
+    apply the pending schema migrations.  For L{Store} and for offline
+    tools that open the same file (C{pocketrelay-admin}).
+
+    @param connection: in autocommit mode (C{isolation_level=None}).
+    @param now: Unix time recorded for the migrations.
+    @return: the schema version before migrating, the migrations applied
+        and the journal mode in force (lower case).
+    @raise SchemaError: the database is newer or not pocketrelay's.
+    """
+    connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    (journal,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    initial, applied = migrate(connection, now)
+    return initial, applied, str(journal).lower()
 
 
 class Store:
@@ -638,17 +681,13 @@ class Store:
         except sqlite3.Error as e:
             raise StoreError(f"cannot open database {self.path}: {e}") from e
         try:
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            (journal,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
-            connection.execute("PRAGMA synchronous = FULL")
-            connection.execute("PRAGMA foreign_keys = ON")
-            initial, applied = migrate(connection, now)
+            initial, applied, journal = prepareConnection(connection, now)
         except BaseException:
             connection.close()
             raise
         self._connection = connection
         final = applied[-1].version if applied else initial
-        return initial, final, applied, str(journal).lower()
+        return initial, final, applied, journal
 
     def _close(self) -> None:
         connection, self._connection = self._connection, None
@@ -937,8 +976,8 @@ class Store:
             self._createPlayer, email, displayName, passwordHash, role, now
         )
 
+    @staticmethod
     def _createPlayer(
-        self,
         db: sqlite3.Connection,
         email: str,
         displayName: str,
@@ -1449,16 +1488,7 @@ class Store:
         @return: a L{Deferred} firing with the report id.
         """
         try:
-            if not isinstance(data, Mapping):
-                raise InvalidValue("a game report must be a JSON object")
-            try:
-                text = json.dumps(dict(data), separators=(",", ":"), allow_nan=False)
-            except (TypeError, ValueError) as e:
-                raise InvalidValue(f"game report is not valid JSON: {e}")
-            if len(text.encode("utf-8", "surrogatepass")) > MAX_REPORT_SIZE:
-                raise InvalidValue(
-                    f"game report is over the limit of {MAX_REPORT_SIZE} bytes"
-                )
+            text = _gameReportText(data)
         except InvalidValue:
             return defer.fail()
         return self._write(self._addGameReport, text, createdAt, finishedAt)
@@ -1525,3 +1555,159 @@ class Store:
         if not isinstance(data, dict):
             raise StoreError(f"game report {row[0]} is not a JSON object")
         return GameReport(id=row[0], data=data, createdAt=row[2], finishedAt=row[3])
+
+
+@attrs.frozen
+class DirectStore:
+    """
+    The store's queries run at once on a connection that the caller opened
+    (see L{prepareConnection}) and whose transactions it manages: for
+    offline tools that must keep many changes in one transaction of their
+    own, such as C{pocketrelay-admin}.  Values are checked and errors
+    raised as by L{Store} (L{InvalidValue}, L{PlayerExists},
+    L{UnknownPlayer}; database errors are not wrapped).
+
+    @ivar connection: the open connection, in autocommit mode.
+    """
+
+    connection: sqlite3.Connection
+
+    def getPlayerByEmail(self, email: str) -> Player | None:
+        """
+        See L{Store.getPlayerByEmail}.
+        """
+        return Store._getPlayerByEmail(self.connection, email)
+
+    def createPlayer(
+        self,
+        email: str,
+        displayName: str,
+        passwordHash: str | None,
+        role: int,
+        now: int,
+    ) -> Player:
+        """
+        See L{Store.createPlayer}.
+        """
+        return Store._createPlayer(
+            self.connection, email, displayName, passwordHash, role, now
+        )
+
+    def updatePlayer(
+        self,
+        playerId: int,
+        *,
+        email: str | None = None,
+        displayName: str | None = None,
+        passwordHash: str | None = None,
+        role: int | None = None,
+    ) -> Player | None:
+        """
+        See L{Store.updatePlayer}.
+        """
+        return Store._updatePlayer(
+            self.connection, playerId, email, displayName, passwordHash, role
+        )
+
+    def replacePlayer(
+        self,
+        playerId: int,
+        email: str,
+        displayName: str,
+        passwordHash: str | None,
+        role: int,
+        lastLoginAt: int | None,
+    ) -> None:
+        """
+        Overwrite every field of an account but its id and creation time
+        (L{None} clears the password or the login time), and delete its
+        player data, Galaxy at War ratings and leaderboard values.
+        """
+        db = self.connection
+        _checkInt("player id", playerId)
+        _checkText("email", email, MAX_EMAIL_LENGTH)
+        _checkText("display name", displayName, MAX_DISPLAY_NAME_LENGTH)
+        if passwordHash is not None and not isinstance(passwordHash, str):
+            raise InvalidValue("password hash must be a string or None")
+        checkedRole = _checkRole(role)
+        if lastLoginAt is not None:
+            _checkInt("login time", lastLoginAt)
+        try:
+            db.execute(
+                "UPDATE players SET email = ?, display_name = ?, password = ?, "
+                "role = ?, last_login_at = ? WHERE id = ?",
+                (
+                    email,
+                    displayName,
+                    passwordHash,
+                    int(checkedRole),
+                    lastLoginAt,
+                    playerId,
+                ),
+            )
+        except sqlite3.IntegrityError as e:
+            if _isEmailClash(e):
+                raise PlayerExists(f"a player with email {email!r} exists")
+            raise
+        for table in ("player_data", "galaxy_at_war", "leaderboard"):
+            db.execute(f"DELETE FROM {table} WHERE player_id = ?", (playerId,))
+
+    def setLastLogin(self, playerId: int, now: int) -> None:
+        """
+        See L{Store.setLastLogin}.
+        """
+        Store._setLastLogin(self.connection, playerId, now)
+
+    def setPlayerDataMany(self, playerId: int, values: Mapping[str, str]) -> None:
+        """
+        See L{Store.setPlayerDataMany}.
+        """
+        Store._setPlayerDataMany(self.connection, playerId, dict(values))
+
+    def saveGalaxyAtWar(self, ratings: GalaxyAtWar) -> None:
+        """
+        See L{Store.saveGalaxyAtWar}.
+        """
+        Store._saveGalaxyAtWar(self.connection, ratings)
+
+    def setLeaderboardValue(self, type: int, playerId: int, value: int) -> None:
+        """
+        See L{Store.setLeaderboardValue}.
+        """
+        Store._setLeaderboardValue(self.connection, type, playerId, value)
+
+    def addGameReport(
+        self, data: Mapping[str, Any], createdAt: int, finishedAt: int
+    ) -> int:
+        """
+        See L{Store.addGameReport}.
+
+        @return: the report id.
+        """
+        return Store._addGameReport(
+            self.connection, _gameReportText(data), createdAt, finishedAt
+        )
+
+    def gameReportTexts(self) -> list[tuple[str, int, int]]:
+        """
+        Every stored game report as its JSON text, creation and finish
+        time, in id order.
+        """
+        return [
+            (str(data), int(createdAt), int(finishedAt))
+            for data, createdAt, finishedAt in self.connection.execute(
+                "SELECT data, created_at, finished_at FROM game_reports ORDER BY id"
+            )
+        ]
+
+    def countRoles(self) -> dict[object, int]:
+        """
+        The number of accounts per role as stored (a role number, or
+        whatever an unknown row holds).
+        """
+        return {
+            role: int(count)
+            for role, count in self.connection.execute(
+                "SELECT role, COUNT(*) FROM players GROUP BY role"
+            )
+        }

@@ -24,6 +24,8 @@ from twisted.web import http
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from pocketrelay.addresses import clientHost
+
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
 
@@ -107,7 +109,7 @@ class MetricsResource(Resource):
     C{GET /metrics}: the Prometheus text format (or OpenMetrics when the
     scraper asks for it) of the server's L{ServerMetrics}.  Clients the
     L{AddressFilter} does not allow get 403.  The client address is the
-    one C{site.clientHost} gives, so behind a trusted reverse proxy the
+    one L{pocketrelay.addresses.clientHost} gives, so behind a trusted reverse proxy the
     forwarded address is checked.
     """
 
@@ -125,8 +127,6 @@ class MetricsResource(Resource):
         self.settings = settings
 
     def render_GET(self, request: Request) -> bytes:
-        from pocketrelay.server.web.site import clientHost
-
         _noStore(request)
         if request.postpath not in ([], [b""]):
             request.setResponseCode(404)

@@ -13,7 +13,6 @@ Other modules add their resources to the tree returned by L{buildRoot}.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,24 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
+from pocketrelay.addresses import clientHost
+from pocketrelay.server.limits import limitSite
+from pocketrelay.server.tunnel import tunnelResource
+from pocketrelay.server.web.api import MAX_REQUEST_BODY, BoundedRequest, buildApi
+from pocketrelay.server.web.content import PublicFiles, PublicRoot
+from pocketrelay.server.web.dashboard import DashboardResource
+from pocketrelay.server.web.gaw import (
+    GalaxyAtWarService,
+    authenticationResource,
+    galaxyAtWarResource,
+)
+from pocketrelay.server.web.monitoring import (
+    AddressFilter,
+    HealthResource,
+    MeteredSite,
+    MetricsResource,
+)
+from pocketrelay.server.web.qos import qosResource
 from pocketrelay.server.web.upgrade import UpgradeRefused, UpgradeResource
 
 if TYPE_CHECKING:
@@ -31,53 +48,12 @@ if TYPE_CHECKING:
     from pocketrelay.server.tunnel import TunnelRelay
     from pocketrelay.server.web.logbuffer import LogBuffer
 
-__all__ = ["SERVER_IDENT", "buildRoot", "buildSite", "clientHost"]
+__all__ = ["SERVER_IDENT", "buildRoot", "buildSite"]
 
 #: What C{GET /api/server} answers in C{ident}; clients check it.
 SERVER_IDENT = "POCKET_RELAY_SERVER"
 
 log = Logger()
-
-
-def _trusted(peer: str, trustedProxies: str) -> bool:
-    wanted = {entry.strip() for entry in trustedProxies.split(",") if entry.strip()}
-    return peer in wanted or "*" in wanted
-
-
-def _ipv4(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped
-        return str(mapped) if mapped is not None else None
-    return str(address)
-
-
-def clientHost(request: Request, reverseProxy: bool, trustedProxies: str) -> str:
-    """
-    The client's IP address: the peer of the connection, or, when
-    C{reverseProxy} is on and the peer is a trusted proxy, the address the
-    proxy forwarded in C{X-Real-IP} or (last entry of) C{X-Forwarded-For}.
-    The game only understands IPv4; an IPv6 peer is reported as given.
-    """
-    address = request.getClientAddress()
-    peer = str(getattr(address, "host", ""))
-    if reverseProxy and _trusted(peer, trustedProxies):
-        # Headers are bytes: decode, or ipaddress would read 4 or 16 bytes
-        # as a packed address and refuse every dotted one.
-        realIp = request.getHeader(b"x-real-ip")
-        forwarded = _ipv4(realIp.decode("ascii", "replace") if realIp else None)
-        if forwarded is None:
-            chain = request.getHeader(b"x-forwarded-for")
-            if chain:
-                forwarded = _ipv4(chain.split(b",")[-1].decode("ascii", "replace"))
-        if forwarded is not None:
-            return forwarded
-    return _ipv4(peer) or peer
 
 
 def jsonBody(request: Request, value: Any, code: int = 200) -> bytes:
@@ -193,21 +169,6 @@ def buildRoot(
 
     @raise ValueError: when the C{metrics.allow} setting is malformed.
     """
-    from pocketrelay.server.web.api import buildApi
-    from pocketrelay.server.web.content import PublicFiles, PublicRoot
-    from pocketrelay.server.web.dashboard import DashboardResource
-    from pocketrelay.server.web.gaw import (
-        GalaxyAtWarService,
-        authenticationResource,
-        galaxyAtWarResource,
-    )
-    from pocketrelay.server.web.monitoring import (
-        AddressFilter,
-        HealthResource,
-        MetricsResource,
-    )
-    from pocketrelay.server.web.qos import qosResource
-
     public = hub.gameData.dataDir.child("public")
     # Paths that are no child and no file in public/ get the dashboard.
     root = PublicRoot(PublicFiles(public, fallback=DashboardResource(publicDirectory=public)))
@@ -217,8 +178,6 @@ def buildRoot(
     api.putChild(b"server", server)
     server.putChild(b"upgrade", _blazeUpgrade(hub))
     if tunnels is not None:
-        from pocketrelay.server.tunnel import tunnelResource
-
         server.putChild(b"tunnel", tunnelResource(tunnels))
         hub.metrics.watchTunnelRelay(tunnels)
     server.putChild(b"dashboard", DashboardInfoResource(hub))
@@ -256,12 +215,7 @@ def buildSite(
         defaults of L{HttpLimits} apply, with a connection counter of the
         site's own.
     """
-    from pocketrelay.server.limits import limitSite
-    from pocketrelay.server.web.api import MAX_REQUEST_BODY, BoundedRequest
-
     if metrics is not None:
-        from pocketrelay.server.web.monitoring import MeteredSite
-
         site: Site = MeteredSite(metrics, root, timeout=60, reactor=reactor)
     else:
         site = Site(root, timeout=60, reactor=reactor)

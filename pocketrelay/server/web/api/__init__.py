@@ -20,6 +20,7 @@ from pocketrelay.server.web.api.router import (
     BoundedRequest,
 )
 from pocketrelay.server.web.api.routes import ROUTES, gameSnapshots
+from pocketrelay.server.web.api.telemetry import TelemetryWindow
 
 if TYPE_CHECKING:
     from pocketrelay.server.hub import Hub
@@ -46,5 +47,5 @@ def buildApi(hub: Hub, logBuffer: LogBuffer | None = None) -> ApiResource:
         one that route answers an empty log.
     """
     dispatcher = ApiDispatcher(hub, ROUTES, loginCodes=LoginCodes(hub.clock),
-                               logBuffer=logBuffer)
+                               logBuffer=logBuffer, telemetry=TelemetryWindow())
     return ApiResource(dispatcher)

@@ -7,7 +7,7 @@ the handler that answers it.
 One table drives three things, so they cannot disagree: the dispatch done
 by L{ApiDispatcher}, the checks made before a handler runs (token, role,
 body size, body fields, query parameters), and the OpenAPI document built
-by L{pocketrelay.server.web.openapi}.
+by L{pocketrelay.server.web.api.openapi}.
 
 Handlers take a L{Call} and return (or fire a L{Deferred} with) a value to
 send as JSON with status 200, or a L{Text} for a plain-text answer; they
@@ -35,6 +35,8 @@ from twisted.python.failure import Failure
 from twisted.web import server
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request
+
+from pocketrelay.addresses import clientHost
 
 if TYPE_CHECKING:
     from pocketrelay.server.hub import Hub
@@ -467,7 +469,9 @@ class ApiDispatcher:
     @ivar logBuffer: the recent log events served at C{/api/server/log},
         or L{None} when the server keeps none.
     @ivar telemetry: the recent telemetry records (a
-        L{pocketrelay.server.web.api.telemetry.TelemetryWindow}).
+        L{pocketrelay.server.web.api.telemetry.TelemetryWindow}, made by
+        L{pocketrelay.server.web.api.buildApi}), or L{None} for a route
+        table without the telemetry routes.
     """
 
     log = Logger()
@@ -480,13 +484,11 @@ class ApiDispatcher:
         logBuffer: Any = None,
         telemetry: Any = None,
     ) -> None:
-        from pocketrelay.server.web.api.telemetry import TelemetryWindow
-
         self.hub = hub
         self.routes = tuple(routes)
         self.loginCodes = loginCodes
         self.logBuffer = logBuffer
-        self.telemetry = telemetry if telemetry is not None else TelemetryWindow()
+        self.telemetry = telemetry
         seen = set()
         for route in self.routes:
             key = (route.method, route.path)
@@ -680,10 +682,8 @@ def _typeName(kind: type) -> str:
 def clientAddress(call: Call) -> str:
     """
     The caller's address: the peer, or the address a trusted reverse proxy
-    forwarded (see L{pocketrelay.server.web.site.clientHost}).
+    forwarded (see L{pocketrelay.addresses.clientHost}).
     """
-    from pocketrelay.server.web.site import clientHost
-
     settings = call.hub.settings
     return clientHost(call.request, settings["reverse_proxy"], settings["trusted_proxies"])
 

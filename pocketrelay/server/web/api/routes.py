@@ -28,6 +28,7 @@ from pocketrelay.server.store import (
     PlayerRole,
 )
 from pocketrelay.server.web.api import accounts, telemetry
+from pocketrelay.server.web.api.openapi import cachedDocument
 from pocketrelay.server.web.api.router import (
     Access,
     ApiError,
@@ -271,8 +272,6 @@ def openApiDocument(call: Call) -> Any:
     """
     GET /openapi.json.
     """
-    from pocketrelay.server.web.openapi import cachedDocument
-
     return cachedDocument(call.api.routes, call.hub.version)
 
 

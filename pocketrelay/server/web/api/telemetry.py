@@ -21,6 +21,7 @@ from typing import Any, Final
 import attrs
 from twisted.logger import Logger
 
+from pocketrelay.server.web.api.accounts import isoTime
 from pocketrelay.server.web.api.router import ApiError, Call, clientAddress
 
 __all__ = [
@@ -112,8 +113,6 @@ def parseValues(values: object) -> tuple[tuple[str, str], ...]:
 
 
 def _isoTime(seconds: float) -> str | None:
-    from pocketrelay.server.web.api.accounts import isoTime
-
     return isoTime(seconds)
 
 

@@ -12,24 +12,27 @@ C{pocketrelay-admin game-data}: install, inspect and convert the game data
     pocketrelay-admin game-data compile tlk IN.json OUT.tlk
     pocketrelay-admin game-data decompile tlk IN.tlk OUT.json
 
-The data directory is found as the server finds it (C{--config FILE},
-C{POCKETRELAY_DATA_DIR}, default C{./data}) unless C{--data-dir} names it.
-L{main} is called by L{pocketrelay.admin.main} for the C{game-data}
-command.
+The data directory is the one every C{pocketrelay-admin} command uses
+(C{--data-dir}, else the server's C{data_dir} setting).  Installing and
+describing the data is L{pocketrelay.server.gamedatainstall}'s job; this
+module parses the command line, runs the reactor for a download and
+prints.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Any, NoReturn
+from collections.abc import Callable
+from typing import Any, Final
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from pocketrelay.admin.command import Command, Invocation, addWhereOptions
+from pocketrelay.admin.database import AdminError
 from pocketrelay.server.gamedata import INSTALL_COMMAND
 from pocketrelay.server.gamedatainstall import (
     DEFAULT_TIMEOUT,
@@ -41,102 +44,25 @@ from pocketrelay.server.gamedatainstall import (
     installGameData,
 )
 
-__all__ = ["main"]
+__all__ = ["COMMAND", "MAX_INPUT_SIZE", "convert", "gameDataCommand"]
 
-_PROGRAM = "pocketrelay-admin game-data"
 #: The largest input file compile and decompile read, in bytes.
-MAX_INPUT_SIZE = 64 * 1024 * 1024
+MAX_INPUT_SIZE: Final = 64 * 1024 * 1024
 
 
-class _UsageError(Exception):
-    def __init__(self, message: str, usage: str) -> None:
-        super().__init__(message)
-        self.usage = usage
-
-
-class _HelpShown(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
+def _arguments(parser: argparse.ArgumentParser) -> None:
     """
-    Raises instead of printing and exiting, so L{main} reports to its own
-    streams.
+    The subcommands of C{game-data} and their arguments.
     """
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{self.prog}: error: {message}", self.format_usage())
-
-    def print_help(self, file: Any = None) -> None:
-        raise _HelpShown(self.format_help())
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise _UsageError(message or "", self.format_usage())
-
-
-#: The options of C{pocketrelay-admin} that may come before C{game-data}.
-_GLOBAL_OPTIONS = ("--config", "--data-dir")
-
-
-def commandArguments(arguments: Sequence[str]) -> list[str] | None:
-    """
-    The arguments for L{main} if C{arguments} (a C{pocketrelay-admin}
-    command line) runs C{game-data}: the words after C{game-data}, preceded
-    by the global C{--config}/C{--data-dir} options given before it.
-
-    @return: L{None} if the command is not C{game-data}.
-    """
-    leading: list[str] = []
-    index = 0
-    while index < len(arguments):
-        word = arguments[index]
-        if word in _GLOBAL_OPTIONS and index + 1 < len(arguments):
-            leading += arguments[index : index + 2]
-            index += 2
-        elif word.split("=", 1)[0] in _GLOBAL_OPTIONS and "=" in word:
-            leading.append(word)
-            index += 1
-        elif word == "game-data":
-            return [*leading, *arguments[index + 1 :]]
-        else:
-            return None
-    return None
-
-
-def _whereOptions(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="the server's configuration file, read for data_dir",
-    )
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        dest="dataDir",
-        default=argparse.SUPPRESS,
-        help="the data directory [default: the server's data_dir setting]",
-    )
-
-
-def _parser() -> _Parser:
-    where = _Parser(add_help=False)
-    _whereOptions(where)
-    parser = _Parser(
-        prog=_PROGRAM,
-        description="Install, inspect and convert the game data the server sends "
-        "to Mass Effect 3.",
-    )
-    _whereOptions(parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    install = commands.add_parser(
+    actions = parser.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    install = actions.add_parser(
         "install",
-        parents=[where],
         help="install the coalesced, talk files, entitlements, store and images",
         description="Install the game data into the data directory, all or nothing. "
         "Without --from, the Rust Pocket Relay server's files at a pinned commit "
         "are downloaded from GitHub, each checked against its pinned SHA-256.",
     )
+    addWhereOptions(install)
     install.add_argument(
         "--from",
         dest="source",
@@ -162,18 +88,18 @@ def _parser() -> _Parser:
         help=f"give up a download after this long without progress "
         f"[default: {DEFAULT_TIMEOUT:g}]",
     )
-    commands.add_parser(
+    status = actions.add_parser(
         "status",
-        parents=[where],
         help="what the game gets for each config id, and what is missing",
         description="Read and check every game-data file; exit status 0 when "
         "the data is complete and usable, 1 otherwise.",
     )
+    addWhereOptions(status)
     for verb, inputName, outputName in (
         ("compile", "IN.json", "OUT"),
         ("decompile", "IN", "OUT.json"),
     ):
-        command = commands.add_parser(
+        convertParser = actions.add_parser(
             verb,
             help=f"{verb} a coalesced or talk file "
             + ("from JSON" if verb == "compile" else "to JSON"),
@@ -185,20 +111,11 @@ def _parser() -> _Parser:
                 "talk file."
             ),
         )
-        command.add_argument("kind", choices=("coalesced", "tlk"), metavar="KIND",
-                             help="coalesced or tlk")
-        command.add_argument("input", metavar=inputName)
-        command.add_argument("output", metavar=outputName)
-    return parser
-
-
-def _dataDir(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    from pocketrelay.server.config import loadSettings
-
-    dataDir = getattr(args, "dataDir", None)
-    overrides = [("data_dir", dataDir)] if dataDir is not None else []
-    settings = loadSettings(getattr(args, "config", None), environ, overrides)
-    return str(settings["data_dir"])
+        convertParser.add_argument(
+            "kind", choices=("coalesced", "tlk"), metavar="KIND", help="coalesced or tlk"
+        )
+        convertParser.add_argument("input", metavar=inputName)
+        convertParser.add_argument("output", metavar=outputName)
 
 
 def _wait(d: defer.Deferred[InstallResult], reactor: Any) -> InstallResult:
@@ -277,8 +194,11 @@ def _status(dataDir: str, say: Callable[[str], None]) -> int:
     width = max(len(line.what) for line in lines)
     for line in lines:
         say(f"  {line.what:<{width}}  {line.description}")
-    unusable = [line.what for line in lines if "UNUSABLE" in line.description
-                or "cannot read" in line.description]
+    unusable = [
+        line.what
+        for line in lines
+        if "UNUSABLE" in line.description or "cannot read" in line.description
+    ]
     if missing:
         say("Missing: " + ", ".join(missing))
         say(f"Install with: {INSTALL_COMMAND} --data-dir {dataDir}")
@@ -345,7 +265,7 @@ def convert(verb: str, kind: str, data: bytes) -> bytes:
 def _convert(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     data = _readInput(args.input)
     try:
-        output = convert(args.command, args.kind, data)
+        output = convert(args.action, args.kind, data)
     except ValueError as e:
         raise InstallError(f"{args.input}: {e}")
     _writeOutput(args.output, output)
@@ -353,69 +273,53 @@ def _convert(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     return 0
 
 
-def main(
-    argv: Sequence[str],
-    stdout: IO[str] | None = None,
-    stderr: IO[str] | None = None,
-    environ: Mapping[str, str] | None = None,
-    reactor: Any = None,
-    fetcher: IFetcher | None = None,
-) -> int:
+def _run(invocation: Invocation, reactor: Any, fetcher: IFetcher | None) -> int:
     """
-    Run C{pocketrelay-admin game-data}.
-
-    @param argv: the arguments after C{game-data}.
-    @param environ: where C{POCKETRELAY_*} settings come from; default
-        C{os.environ}.
-    @param reactor: runs downloads; default the global reactor, which is
-        run (and stopped) only if a download is needed.
-    @param fetcher: downloads files; default an L{AgentFetcher}.
-    @return: 0 on success, 1 for an error (or, for C{status}, missing or
-        unusable data), 2 for a usage error.
+    Run C{game-data}; an L{InstallError} becomes an L{AdminError} (one
+    line and exit status 1), which after C{--if-missing} says how to
+    install the data later.
     """
-    out = stdout if stdout is not None else sys.stdout
-    err = stderr if stderr is not None else sys.stderr
+    args = invocation.args
+    console = invocation.console
 
     def say(line: str) -> None:
-        out.write(line + "\n")
-        out.flush()
+        console.say(line)
+        console.stdout.flush()
 
     try:
-        args = _parser().parse_args(argv)
-    except _HelpShown as shown:
-        out.write(str(shown))
-        return 0
-    except _UsageError as e:
-        err.write(e.usage)
-        if str(e):
-            err.write(str(e).rstrip("\n") + "\n")
-        return 2
-    from pocketrelay.server.config import ConfigError
-
-    try:
-        if args.command in ("compile", "decompile"):
+        if args.action in ("compile", "decompile"):
             return _convert(args, say)
-        dataDir = _dataDir(args, os.environ if environ is None else environ)
-        if args.command == "status":
+        dataDir = str(invocation.settings["data_dir"])
+        if args.action == "status":
             return _status(dataDir, say)
         return _install(args, dataDir, say, reactor, fetcher)
     except InstallError as e:
         if getattr(args, "ifMissing", False):
-            err.write(
-                f"{_PROGRAM}: the game data was not installed ({e}); the server "
-                f"works without it but the game may not be playable. Install it "
-                f"later with: {INSTALL_COMMAND}\n"
-            )
-        else:
-            err.write(f"{_PROGRAM}: {e}\n")
-        return 1
-    except ConfigError as e:
-        err.write(f"{_PROGRAM}: {e}\n")
-        return 1
-    except OSError as e:
-        where = f"{e.filename}: " if e.filename else ""
-        err.write(f"{_PROGRAM}: {where}{e.strerror or e}\n")
-        return 1
-    except KeyboardInterrupt:
-        err.write(f"{_PROGRAM}: interrupted; nothing was changed\n")
-        return 130
+            raise AdminError(
+                f"the game data was not installed ({e}); the server works without "
+                f"it but the game may not be playable. Install it later with: "
+                f"{INSTALL_COMMAND}"
+            ) from e
+        raise AdminError(str(e)) from e
+
+
+def gameDataCommand(reactor: Any = None, fetcher: IFetcher | None = None) -> Command:
+    """
+    The C{game-data} subcommand.
+
+    @param reactor: runs downloads; default the global reactor, which is
+        run (and stopped) only if a download is needed.
+    @param fetcher: downloads files; default an L{AgentFetcher}.
+    """
+    return Command(
+        "game-data",
+        help="install, inspect and convert the game data (game-data --help)",
+        description="Install, inspect and convert the game data the server sends "
+        "to Mass Effect 3.",
+        run=functools.partial(_run, reactor=reactor, fetcher=fetcher),
+        arguments=_arguments,
+    )
+
+
+#: C{pocketrelay-admin game-data}.
+COMMAND: Final = gameDataCommand()
