@@ -370,10 +370,16 @@ class GamesMachine(RuleBasedStateMachine):
             self.joinOne(gid, self.idle(0))
 
     def joinOne(self, gid: int, who: PlayerInfo) -> None:
+        """
+        C{who} joins game C{gid}; a private game admits nobody new (C{who}
+        may be one of its members already: L{idle} falls back to any pool
+        player).
+        """
         game = self.games.games.get(gid)
+        outsider = self.games.byPlayer.get(who.playerId) != gid
         private = game is not None and isPrivate(game.attributes)
         self.step(lambda: self.games.join(gid, who, self.now))
-        if private:
+        if private and outsider:
             assert self.games.byPlayer.get(who.playerId) != gid, (
                 "a private game admitted a player")
 
