@@ -241,9 +241,8 @@ def canonical(model: Coalesced) -> Coalesced:
 
 class _Reader:
     """
-    Bounds-checked little-endian reads from one block of the input.
-
-    @ivar base: the block's offset in the whole input (for messages).
+    Bounds-checked little-endian reads from one block of the input; every
+    offset is one in the whole input, so errors name it.
     """
 
     def __init__(self, data: bytes, start: int, end: int, what: str) -> None:

@@ -191,7 +191,6 @@ class Tree:
         if TERMINATOR not in codes:
             raise HuffmanError("the tree has no leaf for the terminator (symbol 0)", root)
         self.codes = codes
-        self._translation = {symbol: code for symbol, code in codes.items()}
         self._table: dict[str, tuple[str, int, bool]] = {}
 
     def encode(self, text: str) -> str:
@@ -199,7 +198,7 @@ class Tree:
         The bits of C{text} followed by the terminator.  Every character of
         C{text} must have a code (the caller checks).
         """
-        return (text + "\0").translate(self._translation)
+        return (text + "\0").translate(self.codes)
 
     def _walk(self, bits: str) -> tuple[str, int, bool]:
         """
