@@ -1190,3 +1190,20 @@ class BenchmarkSampleTests(SynchronousTestCase):
         self.assertTrue(1_000_000 < len(gamedata.sampleJson()) < 1_150_000)
         binary = serializeBinary(parseJson(gamedata.sampleJson()))
         self.assertEqual(parseBinary(binary), canonical(model))
+
+    def test_main(self) -> None:
+        """
+        A default run of the benchmark records the sample size, the compile
+        time (within its target) and the parse time, and succeeds.
+        """
+        import contextlib
+        import io
+
+        from benchmarks import gamedata
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = gamedata.main([])
+        self.assertEqual(code, 0, out.getvalue())
+        for name in ("JSON size", "compile 1 MB coalesced.json", "parse binary"):
+            self.assertIn(name, out.getvalue())

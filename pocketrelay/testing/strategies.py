@@ -567,7 +567,7 @@ def coalescedNames() -> st.SearchStrategy[str]:
     """
     return st.one_of(
         st.text("abcdefghijklmnopqrstuvwxyz0123456789._\\", max_size=24),
-        st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+        st.text(st.characters(blacklist_categories=["Cs"]), max_size=8),
     )
 
 
