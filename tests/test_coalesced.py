@@ -35,6 +35,7 @@ from pocketrelay.me3.coalesced import (
     serializeJson,
 )
 from pocketrelay.me3.huffman import (
+    MAX_CODE_LENGTH,
     HuffmanError,
     Tree,
     bitString,
@@ -341,7 +342,7 @@ def checkInvariants(case: SynchronousTestCase, model: Coalesced, binary: bytes) 
                         case.assertEqual(word, 0x20000000)
                         continue
                     offset = word & 0x1FFFFFFF
-                    text = tree.decode(bits, offset, parts.totalBits, maxValue)
+                    text, _ = tree.decode(bits, offset, parts.totalBits, maxValue)
                     case.assertEqual(offsets.setdefault(text, offset), offset)
     case.assertEqual(covered, indexSize)
 
@@ -439,7 +440,7 @@ class HuffmanTests(SynchronousTestCase):
             at += len(pieces[-1])
         bits = bitString(packBits("".join(pieces)))
         for start, text in zip(starts, texts, strict=True):
-            self.assertEqual(tree.decode(bits, start, at, 1000), text)
+            self.assertEqual(tree.decode(bits, start, at, 1000)[0], text)
 
     def test_longCodes(self) -> None:
         """
@@ -454,7 +455,7 @@ class HuffmanTests(SynchronousTestCase):
         self.assertGreater(max(len(c) for c in tree.codes.values()), 20)
         text = "".join(chr(s) for s in range(0x41, 0x41 + 25)) * 3
         bits = tree.encode(text)
-        self.assertEqual(tree.decode(bits + "0" * 40, 0, len(bits), 1000), text)
+        self.assertEqual(tree.decode(bits + "0" * 40, 0, len(bits), 1000), (text, len(bits)))
 
     def test_bitOrder(self) -> None:
         """
@@ -468,8 +469,8 @@ class HuffmanTests(SynchronousTestCase):
     def test_badTrees(self) -> None:
         """
         A child outside the array, a cycle, a shared node, a symbol above
-        the limit, no terminator or no root: each a HuffmanError naming
-        the pair.
+        the limit, no terminator, no root, a code longer than 64 bits:
+        each a HuffmanError naming the pair.
         """
         cases = [
             ([(-1, 5)], 0, 0),
@@ -482,6 +483,12 @@ class HuffmanTests(SynchronousTestCase):
             e = self.assertRaises(HuffmanError, Tree, pairs, root, 0xFF)
             self.assertEqual(e.position, position, pairs)
         self.assertRaises(HuffmanError, Tree, [], 0, 0xFF)
+        chain = [(-2 - i, i + 1) for i in range(69)] + [(-1, -1)]
+        e = self.assertRaises(HuffmanError, Tree, chain, 0, 0xFF)
+        self.assertEqual(e.position, MAX_CODE_LENGTH)
+        self.assertIn("deeper than 64", str(e))
+        deepest = [(-2 - i, i + 1) for i in range(MAX_CODE_LENGTH - 1)] + [(-1, -1)]
+        self.assertEqual(max(map(len, Tree(deepest, 0, 0xFF).codes.values())), 64)
 
     def test_unterminated(self) -> None:
         """
@@ -816,7 +823,7 @@ class BinaryErrorTests(SynchronousTestCase):
         would produce far more text than the data holds) are refused.
         """
         text = "a" * 30000
-        count = 20
+        count = 60
         words = b"".join(struct.pack("<I", i) for i in range(count))
         index = (
             struct.pack("<HHI", 1, 0, 8)

@@ -210,7 +210,7 @@ def parseTlk(data: bytes) -> TalkFile:
             raise TlkError(f"Huffman tree: {e}", treeStart + 8 * e.position)
     bits = bitString(data[dataStart:])
     end = len(bits)
-    budget = _DECODE_BUDGET_PER_BIT * end + 65536
+    budget = _DECODE_BUDGET_PER_BIT * end + (1 << 20)
     cache: dict[int, str] = {}
     strings = []
     for index in range(refCount):
@@ -225,14 +225,14 @@ def parseTlk(data: bytes) -> TalkFile:
                     where + 4,
                 )
             try:
-                units = tree.decode(bits, offset, end, end)
+                units, after = tree.decode(bits, offset, end, end)
             except HuffmanError as e:
                 raise TlkError(f"string {stringId} at offset {where}: {e}", where + 4)
-            budget -= len(units) + 1
+            budget -= after - offset
             if budget < 0:
                 raise TlkError(
-                    "strings overlap too much: more characters decoded than the "
-                    "data can hold",
+                    "strings overlap too much: decoding them would read the data "
+                    "more than twice over",
                     where,
                 )
             text = cache[offset] = _fromUnits(units)
