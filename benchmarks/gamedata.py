@@ -16,8 +16,8 @@ L{sampleModel}: no EA data.  Measured, each the median of several runs:
     (L{parseJson} then L{serializeBinary}); target under 1 s;
   - parsing the binary back (L{parseBinary}), for information.
 
-Other figures about game data can be added by importing L{sampleModel} /
-L{sampleJson} and appending to L{main}'s list.
+Other figures about game data are added as a function in L{MEASUREMENTS}
+(it may use L{sampleModel}, L{sampleJson} and L{measure}).
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ from pocketrelay.me3.coalesced import (
     serializeJson,
 )
 
-__all__ = ["main", "measure", "sampleJson", "sampleModel"]
+__all__ = [
+    "MEASUREMENTS",
+    "coalescedFigures",
+    "main",
+    "measure",
+    "sampleJson",
+    "sampleModel",
+]
 
 BENCHMARK = "gamedata"
 
@@ -156,17 +163,11 @@ def measure(function: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def coalescedFigures(repeat: int) -> list[report.Figure]:
     """
-    Measure and record the figures; non-zero when a target is missed.
+    Compile the sample JSON to the binary and parse the binary back, each
+    the median of C{repeat} runs.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.gamedata", description=__doc__.split("\n\n")[0].strip()
-    )
-    parser.add_argument("--full", action="store_true", help="more repetitions")
-    args = parser.parse_args(argv)
-    repeat = 15 if args.full else 5
-
     source = sampleJson()
     binary = serializeBinary(parseJson(source))
     model = sampleModel()
@@ -175,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"sample: {len(source):,} bytes of JSON, {values:,} values -> "
         f"{len(binary):,} bytes of binary; median of {repeat} runs"
     )
-    figures = [
+    return [
         report.record(BENCHMARK, "coalesced sample JSON size", len(source) / 1e6, "MB"),
         report.record(
             BENCHMARK,
@@ -191,6 +192,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ms",
         ),
     ]
+
+
+#: What L{main} measures: each function takes the number of repetitions
+#: and returns the figures it recorded.  Add a measurement by appending.
+MEASUREMENTS: list[Callable[[int], list[report.Figure]]] = [coalescedFigures]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """
+    Measure and record the figures; non-zero when a target is missed.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.gamedata", description=__doc__.split("\n\n")[0].strip()
+    )
+    parser.add_argument("--full", action="store_true", help="more repetitions")
+    args = parser.parse_args(argv)
+    repeat = 15 if args.full else 5
+    figures = [figure for measurement in MEASUREMENTS for figure in measurement(repeat)]
     return report.exitCode(figures)
 
 
