@@ -12,7 +12,7 @@ import json
 import struct
 
 import attrs
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -43,7 +43,12 @@ from pocketrelay.me3.huffman import (
     crc32bzip2,
     packBits,
 )
-from pocketrelay.testing.strategies import coalescedModels, coalescedTexts, mutated
+from pocketrelay.testing.strategies import (
+    coalescedModels,
+    coalescedTexts,
+    codecSettings,
+    mutated,
+)
 
 #: The 180-byte worked example of game-data-formats.md section 2.13.
 EXAMPLE = bytes.fromhex(
@@ -362,6 +367,7 @@ class CrcTests(SynchronousTestCase):
         self.assertEqual(crc32bzip2(b"demo.settings"), 0x0572151C)
         self.assertEqual(nameHash("demo.ini"), 0x8F38B610)
 
+    @codecSettings(100)
     @given(st.binary(max_size=64))
     def test_definition(self, data: bytes) -> None:
         """
@@ -408,6 +414,7 @@ class HuffmanTests(SynchronousTestCase):
         tree = Tree(buildTree({0: 5}), 0, 0xFF)
         self.assertEqual(tree.encode(""), "0")
 
+    @codecSettings(100)
     @given(st.dictionaries(st.integers(1, 0xFF), st.integers(1, 10**6), max_size=60))
     def test_properTree(self, frequencies: dict[int, int]) -> None:
         """
@@ -423,6 +430,7 @@ class HuffmanTests(SynchronousTestCase):
         for a, b in itertools.pairwise(codes):
             self.assertFalse(b.startswith(a))
 
+    @codecSettings(100)
     @given(st.lists(coalescedTexts(), min_size=1, max_size=6))
     def test_encodeDecode(self, texts: list[str]) -> None:
         """
@@ -562,7 +570,7 @@ class RoundTripTests(SynchronousTestCase):
     Generated models survive both encodings.
     """
 
-    @settings(max_examples=150)
+    @codecSettings(150)
     @given(coalescedModels())
     def test_binary(self, model: Coalesced) -> None:
         """
@@ -576,7 +584,7 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(serializeBinary(canonical(model)), binary)
         checkInvariants(self, model, binary)
 
-    @settings(max_examples=100)
+    @codecSettings(100)
     @given(coalescedModels())
     def test_json(self, model: Coalesced) -> None:
         """
@@ -586,7 +594,7 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(parseJson(text), model)
         self.assertEqual(serializeJson(model), text)
 
-    @settings(max_examples=50)
+    @codecSettings(50)
     @given(coalescedModels())
     def test_crateLayout(self, model: Coalesced) -> None:
         """
@@ -867,7 +875,7 @@ class BinaryErrorTests(SynchronousTestCase):
             model.files[0].sections[0].properties[0].values, (Value(0, "aa"),)
         )
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.binary(max_size=300))
     def test_randomBytes(self, data: bytes) -> None:
         """
@@ -880,7 +888,7 @@ class BinaryErrorTests(SynchronousTestCase):
             except CoalescedError:
                 pass
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.data())
     def test_mutated(self, data: st.DataObject) -> None:
         """
@@ -1142,7 +1150,7 @@ class JsonTests(SynchronousTestCase):
         self.assertSyntax(b"[" * 100000 + b"]" * 100000, None)
         self.assertSyntax(b" " * (MAX_JSON_SIZE + 1), MAX_JSON_SIZE, "limit")
 
-    @settings(max_examples=200)
+    @codecSettings(200)
     @given(st.data())
     def test_mutatedJson(self, data: st.DataObject) -> None:
         """

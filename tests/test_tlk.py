@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import struct
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -27,7 +27,7 @@ from pocketrelay.me3.tlk import (
     tlkFromJson,
     tlkToJson,
 )
-from pocketrelay.testing.strategies import mutated, talkFiles
+from pocketrelay.testing.strategies import codecSettings, mutated, talkFiles
 
 #: The 53-byte worked example of game-data-formats.md section 5.4.
 EXAMPLE = bytes.fromhex(
@@ -92,7 +92,7 @@ class RoundTripTests(SynchronousTestCase):
     Generated talk files survive both encodings.
     """
 
-    @settings(max_examples=150)
+    @codecSettings(150)
     @given(talkFiles())
     def test_binary(self, talk: TalkFile) -> None:
         """
@@ -122,7 +122,7 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual((position + 7) // 8, length)
         self.assertEqual(bits[position:], "0" * (len(bits) - position))
 
-    @settings(max_examples=100)
+    @codecSettings(100)
     @given(talkFiles())
     def test_json(self, talk: TalkFile) -> None:
         """
@@ -251,7 +251,7 @@ class BinaryErrorTests(SynchronousTestCase):
             parseTlk(data), TalkFile([TalkString(1, "hi")], [TalkString(1, "hi")])
         )
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.binary(max_size=200))
     def test_randomBytes(self, data: bytes) -> None:
         """
@@ -264,7 +264,7 @@ class BinaryErrorTests(SynchronousTestCase):
             except TlkError:
                 pass
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.data())
     def test_mutated(self, data: st.DataObject) -> None:
         """
@@ -342,7 +342,7 @@ class JsonErrorTests(SynchronousTestCase):
         e = self.assertError(b" " * (MAX_TLK_JSON_SIZE + 1), "limit")
         self.assertEqual(e.offset, MAX_TLK_JSON_SIZE)
 
-    @settings(max_examples=200)
+    @codecSettings(200)
     @given(st.data())
     def test_mutatedJson(self, data: st.DataObject) -> None:
         """
