@@ -149,6 +149,16 @@ class RoundTripTests(SynchronousTestCase):
         self.assertIn(b"\\ud800", escaped)
         self.assertEqual(tlkFromJson(escaped), talk)
 
+    def test_surrogatePairsJoined(self) -> None:
+        """
+        A text holding a surrogate pair as two characters is the same as one
+        holding the character they encode, so it survives the file.
+        """
+        self.assertEqual(TalkString(1, "\ud83d\ude00a").text, "😀a")
+        self.assertEqual(TalkString(1, "\ude00\ud83d").text, "\ude00\ud83d")
+        talk = TalkFile([TalkString(1, "\ud83d\ude00")])
+        self.assertEqual(parseTlk(serializeTlk(talk)), talk)
+
     def test_empty(self) -> None:
         """
         A talk file without strings has one tree node and no data.
