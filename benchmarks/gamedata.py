@@ -22,8 +22,8 @@ L{sampleModel}: no EA data.  Measured, each the median of several runs:
     fetch (reading, compiling, compressing and chunking
     C{coalesced.json}) is reported for information.
 
-Other figures about game data can be added by importing L{sampleModel} /
-L{sampleJson} and appending to L{main}'s list.
+Other figures about game data are added as a function in L{MEASUREMENTS}
+(it may use L{sampleModel}, L{sampleJson} and L{measure}).
 """
 
 from __future__ import annotations
@@ -50,7 +50,14 @@ from pocketrelay.me3.coalesced import (
     serializeJson,
 )
 
-__all__ = ["main", "measure", "sampleJson", "sampleModel"]
+__all__ = [
+    "MEASUREMENTS",
+    "coalescedFigures",
+    "main",
+    "measure",
+    "sampleJson",
+    "sampleModel",
+]
 
 BENCHMARK = "gamedata"
 
@@ -212,17 +219,11 @@ def fetchCost(repeat: int) -> tuple[float, float, int]:
         return first, measure(fetch, repeat), size
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def coalescedFigures(repeat: int) -> list[report.Figure]:
     """
-    Measure and record the figures; non-zero when a target is missed.
+    Compile the sample JSON to the binary and parse the binary back, each
+    the median of C{repeat} runs.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.gamedata", description=__doc__.split("\n\n")[0].strip()
-    )
-    parser.add_argument("--full", action="store_true", help="more repetitions")
-    args = parser.parse_args(argv)
-    repeat = 15 if args.full else 5
-
     source = sampleJson()
     binary = serializeBinary(parseJson(source))
     model = sampleModel()
@@ -231,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"sample: {len(source):,} bytes of JSON, {values:,} values -> "
         f"{len(binary):,} bytes of binary; median of {repeat} runs"
     )
-    figures = [
+    return [
         report.record(BENCHMARK, "coalesced sample JSON size", len(source) / 1e6, "MB"),
         report.record(
             BENCHMARK,
@@ -247,9 +248,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ms",
         ),
     ]
+
+
+def fetchFigures(repeat: int) -> list[report.Figure]:
+    """
+    The first and the cached C{fetchClientConfig ME3_BINI_PC_COMPRESSED} at
+    the server (L{fetchCost}); C{repeat} times 20 cached fetches.
+    """
     first, cached, size = fetchCost(repeat * 20)
     print(f"fetchClientConfig ME3_BINI_PC_COMPRESSED reply: {size:,} bytes")
-    figures += [
+    return [
         report.record(
             BENCHMARK,
             "fetchClientConfig ME3_BINI_PC_COMPRESSED, first (builds the map)",
@@ -264,6 +272,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             atMost=FETCH_TARGET * 1000,
         ),
     ]
+
+
+#: What L{main} measures: each function takes the number of repetitions
+#: and returns the figures it recorded.  Add a measurement by appending.
+MEASUREMENTS: list[Callable[[int], list[report.Figure]]] = [coalescedFigures, fetchFigures]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """
+    Measure and record the figures; non-zero when a target is missed.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.gamedata", description=__doc__.split("\n\n")[0].strip()
+    )
+    parser.add_argument("--full", action="store_true", help="more repetitions")
+    args = parser.parse_args(argv)
+    repeat = 15 if args.full else 5
+    figures = [figure for measurement in MEASUREMENTS for figure in measurement(repeat)]
     return report.exitCode(figures)
 
 

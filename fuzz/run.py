@@ -36,6 +36,11 @@ def seeds(target: str) -> str:
             data = b"\x00" + data
         with open(os.path.join(directory, vector["id"]), "wb") as f:
             f.write(data)
+    from pocketrelay.testing.fuzzing import SEEDS
+
+    for number, data in enumerate(SEEDS.get(target, [])):
+        with open(os.path.join(directory, f"seed-{number}"), "wb") as f:
+            f.write(data)
     saved = os.path.join(HERE, "regressions", target)
     if os.path.isdir(saved):
         for name in os.listdir(saved):

@@ -12,7 +12,7 @@ import json
 import struct
 
 import attrs
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -35,6 +35,7 @@ from pocketrelay.me3.coalesced import (
     serializeJson,
 )
 from pocketrelay.me3.huffman import (
+    MAX_CODE_LENGTH,
     HuffmanError,
     Tree,
     bitString,
@@ -42,7 +43,12 @@ from pocketrelay.me3.huffman import (
     crc32bzip2,
     packBits,
 )
-from pocketrelay.testing.strategies import coalescedModels, coalescedTexts, mutated
+from pocketrelay.testing.strategies import (
+    coalescedModels,
+    coalescedTexts,
+    codecSettings,
+    mutated,
+)
 
 #: The 180-byte worked example of game-data-formats.md section 2.13.
 EXAMPLE = bytes.fromhex(
@@ -341,7 +347,7 @@ def checkInvariants(case: SynchronousTestCase, model: Coalesced, binary: bytes) 
                         case.assertEqual(word, 0x20000000)
                         continue
                     offset = word & 0x1FFFFFFF
-                    text = tree.decode(bits, offset, parts.totalBits, maxValue)
+                    text, _ = tree.decode(bits, offset, parts.totalBits, maxValue)
                     case.assertEqual(offsets.setdefault(text, offset), offset)
     case.assertEqual(covered, indexSize)
 
@@ -361,6 +367,7 @@ class CrcTests(SynchronousTestCase):
         self.assertEqual(crc32bzip2(b"demo.settings"), 0x0572151C)
         self.assertEqual(nameHash("demo.ini"), 0x8F38B610)
 
+    @codecSettings(100)
     @given(st.binary(max_size=64))
     def test_definition(self, data: bytes) -> None:
         """
@@ -407,6 +414,7 @@ class HuffmanTests(SynchronousTestCase):
         tree = Tree(buildTree({0: 5}), 0, 0xFF)
         self.assertEqual(tree.encode(""), "0")
 
+    @codecSettings(100)
     @given(st.dictionaries(st.integers(1, 0xFF), st.integers(1, 10**6), max_size=60))
     def test_properTree(self, frequencies: dict[int, int]) -> None:
         """
@@ -422,6 +430,7 @@ class HuffmanTests(SynchronousTestCase):
         for a, b in itertools.pairwise(codes):
             self.assertFalse(b.startswith(a))
 
+    @codecSettings(100)
     @given(st.lists(coalescedTexts(), min_size=1, max_size=6))
     def test_encodeDecode(self, texts: list[str]) -> None:
         """
@@ -439,7 +448,7 @@ class HuffmanTests(SynchronousTestCase):
             at += len(pieces[-1])
         bits = bitString(packBits("".join(pieces)))
         for start, text in zip(starts, texts, strict=True):
-            self.assertEqual(tree.decode(bits, start, at, 1000), text)
+            self.assertEqual(tree.decode(bits, start, at, 1000)[0], text)
 
     def test_longCodes(self) -> None:
         """
@@ -454,7 +463,7 @@ class HuffmanTests(SynchronousTestCase):
         self.assertGreater(max(len(c) for c in tree.codes.values()), 20)
         text = "".join(chr(s) for s in range(0x41, 0x41 + 25)) * 3
         bits = tree.encode(text)
-        self.assertEqual(tree.decode(bits + "0" * 40, 0, len(bits), 1000), text)
+        self.assertEqual(tree.decode(bits + "0" * 40, 0, len(bits), 1000), (text, len(bits)))
 
     def test_bitOrder(self) -> None:
         """
@@ -468,8 +477,8 @@ class HuffmanTests(SynchronousTestCase):
     def test_badTrees(self) -> None:
         """
         A child outside the array, a cycle, a shared node, a symbol above
-        the limit, no terminator or no root: each a HuffmanError naming
-        the pair.
+        the limit, no terminator, no root, a code longer than 64 bits:
+        each a HuffmanError naming the pair.
         """
         cases = [
             ([(-1, 5)], 0, 0),
@@ -482,6 +491,12 @@ class HuffmanTests(SynchronousTestCase):
             e = self.assertRaises(HuffmanError, Tree, pairs, root, 0xFF)
             self.assertEqual(e.position, position, pairs)
         self.assertRaises(HuffmanError, Tree, [], 0, 0xFF)
+        chain = [(-2 - i, i + 1) for i in range(69)] + [(-1, -1)]
+        e = self.assertRaises(HuffmanError, Tree, chain, 0, 0xFF)
+        self.assertEqual(e.position, MAX_CODE_LENGTH)
+        self.assertIn("deeper than 64", str(e))
+        deepest = [(-2 - i, i + 1) for i in range(MAX_CODE_LENGTH - 1)] + [(-1, -1)]
+        self.assertEqual(max(map(len, Tree(deepest, 0, 0xFF).codes.values())), 64)
 
     def test_unterminated(self) -> None:
         """
@@ -555,7 +570,7 @@ class RoundTripTests(SynchronousTestCase):
     Generated models survive both encodings.
     """
 
-    @settings(max_examples=150)
+    @codecSettings(150)
     @given(coalescedModels())
     def test_binary(self, model: Coalesced) -> None:
         """
@@ -569,7 +584,7 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(serializeBinary(canonical(model)), binary)
         checkInvariants(self, model, binary)
 
-    @settings(max_examples=100)
+    @codecSettings(100)
     @given(coalescedModels())
     def test_json(self, model: Coalesced) -> None:
         """
@@ -579,7 +594,7 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(parseJson(text), model)
         self.assertEqual(serializeJson(model), text)
 
-    @settings(max_examples=50)
+    @codecSettings(50)
     @given(coalescedModels())
     def test_crateLayout(self, model: Coalesced) -> None:
         """
@@ -816,7 +831,7 @@ class BinaryErrorTests(SynchronousTestCase):
         would produce far more text than the data holds) are refused.
         """
         text = "a" * 30000
-        count = 20
+        count = 60
         words = b"".join(struct.pack("<I", i) for i in range(count))
         index = (
             struct.pack("<HHI", 1, 0, 8)
@@ -860,7 +875,7 @@ class BinaryErrorTests(SynchronousTestCase):
             model.files[0].sections[0].properties[0].values, (Value(0, "aa"),)
         )
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.binary(max_size=300))
     def test_randomBytes(self, data: bytes) -> None:
         """
@@ -873,7 +888,7 @@ class BinaryErrorTests(SynchronousTestCase):
             except CoalescedError:
                 pass
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.data())
     def test_mutated(self, data: st.DataObject) -> None:
         """
@@ -1135,7 +1150,7 @@ class JsonTests(SynchronousTestCase):
         self.assertSyntax(b"[" * 100000 + b"]" * 100000, None)
         self.assertSyntax(b" " * (MAX_JSON_SIZE + 1), MAX_JSON_SIZE, "limit")
 
-    @settings(max_examples=200)
+    @codecSettings(200)
     @given(st.data())
     def test_mutatedJson(self, data: st.DataObject) -> None:
         """
@@ -1190,3 +1205,20 @@ class BenchmarkSampleTests(SynchronousTestCase):
         self.assertTrue(1_000_000 < len(gamedata.sampleJson()) < 1_150_000)
         binary = serializeBinary(parseJson(gamedata.sampleJson()))
         self.assertEqual(parseBinary(binary), canonical(model))
+
+    def test_main(self) -> None:
+        """
+        A default run of the benchmark records the sample size, the compile
+        time (within its target) and the parse time, and succeeds.
+        """
+        import contextlib
+        import io
+
+        from benchmarks import gamedata
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = gamedata.main([])
+        self.assertEqual(code, 0, out.getvalue())
+        for name in ("JSON size", "compile 1 MB coalesced.json", "parse binary"):
+            self.assertIn(name, out.getvalue())

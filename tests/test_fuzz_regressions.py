@@ -15,7 +15,7 @@ from collections.abc import Callable
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
-from pocketrelay.testing.fuzzing import TARGETS
+from pocketrelay.testing.fuzzing import SEEDS, TARGETS
 
 HERE = FilePath(__file__).parent()
 REGRESSIONS = HERE.sibling("fuzz").child("regressions")
@@ -40,7 +40,7 @@ class FuzzTargetTests(SynchronousTestCase):
 
     def runTarget(self, name: str) -> None:
         target = TARGETS[name]
-        inputs = _seeds()
+        inputs = _seeds() + SEEDS.get(name, [])
         saved = REGRESSIONS.child(name)
         if saved.isdir():
             inputs.extend(child.getContent() for child in saved.children())
@@ -60,7 +60,7 @@ class FuzzTargetTests(SynchronousTestCase):
         self.assertEqual(
             sorted(TARGETS),
             sorted(["tdf-generic", "tdf-declared", "frames", "blaze-server",
-                    "http-server", "telemetry", "redirector"]),
+                    "http-server", "telemetry", "redirector", "coalesced", "tlk"]),
         )
 
 

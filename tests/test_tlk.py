@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import struct
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -27,7 +27,7 @@ from pocketrelay.me3.tlk import (
     tlkFromJson,
     tlkToJson,
 )
-from pocketrelay.testing.strategies import mutated, talkFiles
+from pocketrelay.testing.strategies import codecSettings, mutated, talkFiles
 
 #: The 53-byte worked example of game-data-formats.md section 5.4.
 EXAMPLE = bytes.fromhex(
@@ -92,7 +92,7 @@ class RoundTripTests(SynchronousTestCase):
     Generated talk files survive both encodings.
     """
 
-    @settings(max_examples=150)
+    @codecSettings(150)
     @given(talkFiles())
     def test_binary(self, talk: TalkFile) -> None:
         """
@@ -118,12 +118,11 @@ class RoundTripTests(SynchronousTestCase):
         position = 0
         for offset in refs[1::2]:
             self.assertEqual(offset, position)
-            text = tree.decode(bits, offset, len(bits), len(bits))
-            position += len(tree.encode(text))
+            _, position = tree.decode(bits, offset, len(bits), len(bits))
         self.assertEqual((position + 7) // 8, length)
         self.assertEqual(bits[position:], "0" * (len(bits) - position))
 
-    @settings(max_examples=100)
+    @codecSettings(100)
     @given(talkFiles())
     def test_json(self, talk: TalkFile) -> None:
         """
@@ -149,6 +148,16 @@ class RoundTripTests(SynchronousTestCase):
         escaped = tlkToJson(talk)
         self.assertIn(b"\\ud800", escaped)
         self.assertEqual(tlkFromJson(escaped), talk)
+
+    def test_surrogatePairsJoined(self) -> None:
+        """
+        A text holding a surrogate pair as two characters is the same as one
+        holding the character they encode, so it survives the file.
+        """
+        self.assertEqual(TalkString(1, "\ud83d\ude00a").text, "😀a")
+        self.assertEqual(TalkString(1, "\ude00\ud83d").text, "\ude00\ud83d")
+        talk = TalkFile([TalkString(1, "\ud83d\ude00")])
+        self.assertEqual(parseTlk(serializeTlk(talk)), talk)
 
     def test_empty(self) -> None:
         """
@@ -252,7 +261,7 @@ class BinaryErrorTests(SynchronousTestCase):
             parseTlk(data), TalkFile([TalkString(1, "hi")], [TalkString(1, "hi")])
         )
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.binary(max_size=200))
     def test_randomBytes(self, data: bytes) -> None:
         """
@@ -265,7 +274,7 @@ class BinaryErrorTests(SynchronousTestCase):
             except TlkError:
                 pass
 
-    @settings(max_examples=300)
+    @codecSettings(300)
     @given(st.data())
     def test_mutated(self, data: st.DataObject) -> None:
         """
@@ -343,7 +352,7 @@ class JsonErrorTests(SynchronousTestCase):
         e = self.assertError(b" " * (MAX_TLK_JSON_SIZE + 1), "limit")
         self.assertEqual(e.offset, MAX_TLK_JSON_SIZE)
 
-    @settings(max_examples=200)
+    @codecSettings(200)
     @given(st.data())
     def test_mutatedJson(self, data: st.DataObject) -> None:
         """

@@ -102,9 +102,10 @@ _ENTRY = struct.Struct("<HI")
 _PAIR = struct.Struct("<ii")
 _TYPE_SHIFT = 29
 _OFFSET_MASK = (1 << _TYPE_SHIFT) - 1
-# How many decoded characters per bit of data the parser accepts in total
-# (texts may share bits, but not without bound).
+# How many times over the parser reads the data bits to decode all texts
+# (texts may share bits, but not without bound), plus a fixed allowance.
 _DECODE_BUDGET_PER_BIT = 2
+_DECODE_BUDGET_EXTRA = 1 << 20
 
 
 class CoalescedError(ValueError):
@@ -241,9 +242,8 @@ def canonical(model: Coalesced) -> Coalesced:
 
 class _Reader:
     """
-    Bounds-checked little-endian reads from one block of the input.
-
-    @ivar base: the block's offset in the whole input (for messages).
+    Bounds-checked little-endian reads from one block of the input; every
+    offset is one in the whole input, so errors name it.
     """
 
     def __init__(self, data: bytes, start: int, end: int, what: str) -> None:
@@ -380,18 +380,18 @@ class _TextDecoder:
                 where,
             )
         try:
-            text = self.tree.decode(self.bits, offset, self.totalBits, self.maxLength)
+            text, after = self.tree.decode(self.bits, offset, self.totalBits, self.maxLength)
         except HuffmanError as e:
             raise CoalescedError(
                 f"value word at offset {where}: {e} (header max value length "
                 f"{self.maxLength})",
                 self.dataStart + e.position // 8,
             )
-        self.budget -= len(text) + 1
+        self.budget -= after - offset
         if self.budget < 0:
             raise CoalescedError(
-                "value texts overlap too much: more characters decoded than the "
-                "data block can hold",
+                "value texts overlap too much: decoding them would read the data "
+                "block more than twice over",
                 where,
             )
         self.cache[offset] = text
@@ -444,7 +444,7 @@ def parseBinary(data: bytes) -> Coalesced:
         totalBits,
         dataStart,
         maxValue,
-        _DECODE_BUDGET_PER_BIT * totalBits + 65536,
+        _DECODE_BUDGET_PER_BIT * totalBits + _DECODE_BUDGET_EXTRA,
     )
     index = _Reader(data, indexStart, indexStart + indexSize, "index")
     # Each entry or value word takes at least 4 bytes of the index unless

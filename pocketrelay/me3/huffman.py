@@ -24,6 +24,7 @@ import heapq
 from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "MAX_CODE_LENGTH",
     "TERMINATOR",
     "HuffmanError",
     "Tree",
@@ -35,6 +36,11 @@ __all__ = [
 
 #: The symbol that ends every string.
 TERMINATOR = 0
+
+#: The longest code a tree may have.  A Huffman code for N symbols whose
+#: frequencies add up to F is at most about log1.618(F) bits long (the
+#: Fibonacci worst case): 64 bits would need more than 10**13 characters.
+MAX_CODE_LENGTH = 64
 
 #: How many bits the decoder looks up at once.
 _LOOKUP_BITS = 12
@@ -148,7 +154,8 @@ class Tree:
         """
         Check the tree: every child index inside the array, every node
         reachable from the root at most once (no cycles, no sharing), every
-        symbol at most C{maxSymbol}, and the terminator present.
+        symbol at most C{maxSymbol}, no code longer than
+        L{MAX_CODE_LENGTH}, and the terminator present.
 
         @raise HuffmanError: naming the offending pair's index.
         """
@@ -162,6 +169,11 @@ class Tree:
         stack = [(root, "")]
         while stack:
             node, prefix = stack.pop()
+            if len(prefix) >= MAX_CODE_LENGTH:
+                raise HuffmanError(
+                    f"pair {node} is deeper than {MAX_CODE_LENGTH} levels in the tree",
+                    node,
+                )
             for bit, child in zip("01", self.pairs[node], strict=True):
                 code = prefix + bit
                 if child < 0:
@@ -191,7 +203,6 @@ class Tree:
         if TERMINATOR not in codes:
             raise HuffmanError("the tree has no leaf for the terminator (symbol 0)", root)
         self.codes = codes
-        self._translation = {symbol: code for symbol, code in codes.items()}
         self._table: dict[str, tuple[str, int, bool]] = {}
 
     def encode(self, text: str) -> str:
@@ -199,7 +210,7 @@ class Tree:
         The bits of C{text} followed by the terminator.  Every character of
         C{text} must have a code (the caller checks).
         """
-        return (text + "\0").translate(self._translation)
+        return (text + "\0").translate(self.codes)
 
     def _walk(self, bits: str) -> tuple[str, int, bool]:
         """
@@ -225,13 +236,17 @@ class Tree:
             node = self.root
         return "".join(out), used, False
 
-    def decode(self, bits: str, start: int, end: int, maxLength: int) -> str:
+    def decode(self, bits: str, start: int, end: int, maxLength: int) -> tuple[str, int]:
         """
         Decode one string starting at bit C{start}.
+
+        Each step costs at most L{MAX_CODE_LENGTH} bits' work, so decoding
+        costs time in proportion to the bits it reads.
 
         @param bits: the whole bit stream (see L{bitString}).
         @param end: the first bit past the usable stream.
         @param maxLength: the most characters the string may have.
+        @return: the string and the bit after its terminator.
         @raise HuffmanError: if the stream ends before the terminator
             (position: C{end}) or the string is longer than C{maxLength}
             (position: C{start}).
@@ -264,7 +279,7 @@ class Tree:
                 )
             position += used
             if done:
-                return "".join(out)
+                return "".join(out), position
 
     def _first(self, bits: str, position: int, end: int, start: int) -> str:
         """

@@ -30,6 +30,7 @@ are bounded by the C{MAX_*} constants.  Pure: no I/O, no Twisted.
 from __future__ import annotations
 
 import array
+import re
 import struct
 import sys
 from collections import Counter
@@ -88,14 +89,31 @@ class TlkError(ValueError):
         self.offset = offset
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _joinSurrogates(text: str) -> str:
+    """
+    C{text} with each high surrogate followed by a low one joined into the
+    character they encode (as the file would give it back); lone
+    surrogates kept.
+    """
+    if not isinstance(text, str) or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 @attrs.frozen
 class TalkString:
     """
     One string: its id and its text.
+
+    @ivar text: the text; a surrogate pair in it is joined into the one
+        character it encodes, so a model equals what its file reads back.
     """
 
     id: int
-    text: str
+    text: str = attrs.field(converter=_joinSurrogates)
 
 
 def _toTuple(items: Iterable[TalkString]) -> tuple[TalkString, ...]:
@@ -128,19 +146,6 @@ def canonical(talk: TalkFile) -> TalkFile:
         male=sorted(talk.male, key=lambda s: s.id),
         female=sorted(talk.female, key=lambda s: s.id),
     )
-
-
-def _fromUnits(units: str) -> str:
-    """
-    A string of UTF-16 code units (one character each) as text: surrogate
-    pairs joined, lone surrogates kept.
-    """
-    if not any("\ud800" <= c <= "\udfff" for c in units):
-        return units
-    raw = array.array("H", map(ord, units))
-    if sys.byteorder == "big":  # pragma: no cover
-        raw.byteswap()
-    return raw.tobytes().decode("utf-16-le", "surrogatepass")
 
 
 def _toUnits(text: str) -> str:
@@ -210,7 +215,7 @@ def parseTlk(data: bytes) -> TalkFile:
             raise TlkError(f"Huffman tree: {e}", treeStart + 8 * e.position)
     bits = bitString(data[dataStart:])
     end = len(bits)
-    budget = _DECODE_BUDGET_PER_BIT * end + 65536
+    budget = _DECODE_BUDGET_PER_BIT * end + (1 << 20)
     cache: dict[int, str] = {}
     strings = []
     for index in range(refCount):
@@ -225,17 +230,17 @@ def parseTlk(data: bytes) -> TalkFile:
                     where + 4,
                 )
             try:
-                units = tree.decode(bits, offset, end, end)
+                units, after = tree.decode(bits, offset, end, end)
             except HuffmanError as e:
                 raise TlkError(f"string {stringId} at offset {where}: {e}", where + 4)
-            budget -= len(units) + 1
+            budget -= after - offset
             if budget < 0:
                 raise TlkError(
-                    "strings overlap too much: more characters decoded than the "
-                    "data can hold",
+                    "strings overlap too much: decoding them would read the data "
+                    "more than twice over",
                     where,
                 )
-            text = cache[offset] = _fromUnits(units)
+            text = cache[offset] = _joinSurrogates(units)
         strings.append(TalkString(stringId, text))
     return TalkFile(strings[:maleCount], strings[maleCount:], version, minVersion)
 

@@ -28,7 +28,7 @@ from zope.interface import implementer
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import FrameDecoder, FrameError, request
 
-__all__ = ["TARGETS", "UnexpectedFailure"]
+__all__ = ["SEEDS", "TARGETS", "UnexpectedFailure"]
 
 
 class UnexpectedFailure(AssertionError):
@@ -260,6 +260,106 @@ def redirector(data: bytes) -> None:
             protocol.connectionLost(Failure(ConnectionDone("fuzz done")))
 
 
+def coalesced(data: bytes) -> None:
+    """
+    The binary coalesced parser and the C{coalesced.json} parser; whatever
+    either accepts must survive its writers (or be refused by them cleanly)
+    and read back to the same model.
+    """
+    from pocketrelay.me3 import coalesced as codec
+
+    try:
+        model = codec.parseBinary(data)
+    except codec.CoalescedError:
+        pass
+    else:
+        _checkCoalesced(model)
+    try:
+        model = codec.parseJson(data)
+    except codec.CoalescedError:
+        return
+    if codec.parseJson(codec.serializeJson(model)) != model:
+        raise AssertionError("coalesced JSON does not read back to its model")
+    _checkCoalesced(model)
+
+
+def _checkCoalesced(model: Any) -> None:
+    from pocketrelay.me3 import coalesced as codec
+
+    try:
+        binary = codec.serializeBinary(model)
+    except codec.CoalescedError:
+        return
+    if codec.parseBinary(binary) != codec.canonical(model):
+        raise AssertionError("binary coalesced does not read back to its model")
+
+
+def tlk(data: bytes) -> None:
+    """
+    The talk-file parser and its JSON reader, with the same round trips.
+    """
+    from pocketrelay.me3 import tlk as codec
+
+    talks = []
+    try:
+        talks.append(codec.parseTlk(data))
+    except codec.TlkError:
+        pass
+    try:
+        talks.append(codec.tlkFromJson(data))
+    except codec.TlkError:
+        pass
+    for talk in talks:
+        if codec.tlkFromJson(codec.tlkToJson(talk)) != talk:
+            raise AssertionError("talk file JSON does not read back to its model")
+        try:
+            binary = codec.serializeTlk(talk)
+        except codec.TlkError:
+            continue
+        if codec.parseTlk(binary) != codec.canonical(talk):
+            raise AssertionError("talk file does not read back to its model")
+
+
+def _gameDataSeeds() -> dict[str, list[bytes]]:
+    from pocketrelay.me3 import coalesced as c
+    from pocketrelay.me3 import tlk as t
+
+    model = c.Coalesced(
+        [
+            c.CoalescedFile(
+                "..\\..\\biogame\\config\\demo.ini",
+                [
+                    c.Section(
+                        "demopackage.demoklass",
+                        [
+                            c.Property("maxwidgets", [c.Value(c.ValueType.New, "12")]),
+                            c.Property(
+                                "widgetlist",
+                                [
+                                    c.Value(c.ValueType.RemoveProperty),
+                                    c.Value(c.ValueType.AddUnique, '(Name="alpha",Size=3)'),
+                                    c.Value(c.ValueType.Remove, '(Name="beta",Size=4)'),
+                                ],
+                            ),
+                        ],
+                    )
+                ],
+            )
+        ]
+    )
+    talk = t.TalkFile(
+        [t.TalkString(1, "hi"), t.TalkString(7, "Pocket Relay \u2122")],
+        [t.TalkString(7, "she")],
+    )
+    return {
+        "coalesced": [c.serializeBinary(model), c.serializeJson(model)],
+        "tlk": [t.serializeTlk(talk), t.tlkToJson(talk)],
+    }
+
+
+#: Seed inputs for the targets that the shared test vectors do not cover.
+SEEDS: dict[str, list[bytes]] = _gameDataSeeds()
+
 #: Every target by name.
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "tdf-generic": tdfGeneric,
@@ -269,4 +369,6 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "http-server": httpServer,
     "telemetry": telemetry,
     "redirector": redirector,
+    "coalesced": coalesced,
+    "tlk": tlk,
 }

@@ -19,6 +19,7 @@ import functools
 from typing import Any
 
 import attrs
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from pocketrelay.blaze import frames as _frames
@@ -48,6 +49,7 @@ __all__ = [
     "coalescedModels",
     "coalescedNames",
     "coalescedTexts",
+    "codecSettings",
     "everythings",
     "fireFrames",
     "floats32",
@@ -558,6 +560,14 @@ def mutated(data: bytes, maxMutations: int = 4) -> st.SearchStrategy[bytes]:
 
 # ---------------------------------------------------------------------------
 # Game data: the coalesced and talk files
+
+
+def codecSettings(examples: int) -> settings:
+    """
+    Settings for a codec property: C{examples} examples, no deadline (the
+    machine may be shared and slow), no example database.
+    """
+    return settings(max_examples=examples, deadline=None, database=None)
 
 
 def coalescedNames() -> st.SearchStrategy[str]:
