@@ -49,7 +49,7 @@ from typing import IO, Any, Final, NoReturn, TextIO, cast
 import attrs
 
 from pocketrelay.server.config import ConfigError, loadSettings
-from pocketrelay.server.security import PasswordHasher, syncDirectory
+from pocketrelay.server.security import PasswordHasher, revocationExpiry, syncDirectory
 from pocketrelay.server.store import (
     MAX_DATA_KEY_LENGTH,
     MAX_DATA_KEYS,
@@ -60,6 +60,7 @@ from pocketrelay.server.store import (
     LeaderboardType,
     PlayerRole,
 )
+from pocketrelay.server.store.emails import canonicalEmail, checkedEmail
 from pocketrelay.server.store.schema import (
     SCHEMA_VERSION,
     SchemaError,
@@ -106,8 +107,6 @@ _LOCK_TIMEOUT = 2.0
 #: Most warning lines printed; further ones are only counted.
 _MAX_WARNINGS_SHOWN = 100
 
-#: The same rule as the dashboard's account forms.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 #: The tables counted in summaries, with their labels.
 _COUNTED: Final = (
@@ -514,14 +513,6 @@ def _timestamp(now: float) -> str:
 # -- super-admin ------------------------------------------------------------
 
 
-def _isValidEmail(email: str) -> bool:
-    """
-    Whether C{email} looks like an email address (the dashboard's rule:
-    one C{@}, a dot in the domain, no spaces, at most 254 characters).
-    """
-    return len(email) <= MAX_EMAIL_LENGTH and _EMAIL.match(email) is not None
-
-
 def setSuperAdmin(
     databasePath: str,
     email: str,
@@ -540,9 +531,10 @@ def setSuperAdmin(
     @raise AdminError: for a bad email, name or password, or a missing
         password for a new account.
     """
-    email = email.strip()
-    if not _isValidEmail(email):
-        raise AdminError(f"{email!r} is not a valid email address")
+    given, checked = email, checkedEmail(email)
+    if checked is None:
+        raise AdminError(f"{given.strip()!r} is not a valid email address")
+    email = checked
     if name is not None:
         name = name.strip()
         if not name:
@@ -602,9 +594,11 @@ def setSuperAdmin(
                     (int(PlayerRole.SUPER_ADMIN), playerId),
                 )
                 if passwordHash is not None:
+                    # A new password revokes the account's earlier tokens.
                     connection.execute(
-                        "UPDATE players SET password = ? WHERE id = ?",
-                        (passwordHash, playerId),
+                        "UPDATE players SET password = ?, token_min_expiry = "
+                        "MAX(token_min_expiry, ?) WHERE id = ?",
+                        (passwordHash, revocationExpiry(now), playerId),
                     )
                 if name is not None:
                     connection.execute(
@@ -1139,7 +1133,7 @@ class _Importer:
             return
         self.rustIds.add(identity)
         email = _text(rawEmail)
-        email = email.strip() if email is not None else None
+        email = canonicalEmail(email) if email is not None else None
         if not email or len(email) > MAX_EMAIL_LENGTH:
             self.warn(f"player {identity}: unusable email {rawEmail!r}; skipped")
             self.result.skipped += 1
@@ -1194,7 +1188,7 @@ class _Importer:
             if ours in self.created:
                 self.warn(
                     f"player {identity}: email {email} repeats an earlier Rust "
-                    f"account (emails compare case-insensitively); skipped"
+                    f"account (emails compare in canonical form); skipped"
                 )
                 self.result.skipped += 1
                 return

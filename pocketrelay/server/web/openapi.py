@@ -52,6 +52,19 @@ SCHEMAS: Final[Mapping[str, Any]] = {
             "last_login_at": _TIME,
         },
     },
+    "PlayerWithToken": {
+        "type": "object",
+        "required": ["id", "email", "display_name", "role", "last_login_at", "token"],
+        "properties": {
+            "id": _ID,
+            "email": {"type": "string"},
+            "display_name": {"type": "string"},
+            "role": _ROLE,
+            "last_login_at": _TIME,
+            "token": {"type": "string",
+                      "description": "A new token: the earlier ones are revoked."},
+        },
+    },
     "PlayerList": {
         "type": "object",
         "required": ["players", "more", "total_pages", "total_items"],

@@ -58,6 +58,7 @@ __all__ = [
     "Text",
     "clientAddress",
     "rateLimit",
+    "requireJson",
 ]
 
 #: The largest request body any route accepts by default, in bytes.
@@ -578,6 +579,7 @@ class ApiDispatcher:
         call.player = yield self.authenticate(call.request, route.access)
         call.query = parseQuery(call.request, route.query)
         if route.body is not None:
+            requireJson(call.request)
             call.body = parseBody(call.request, route.body)
         if route.rateLimit is not None:
             rateLimit(call, (route.rateLimit, clientAddress(call)))
@@ -596,6 +598,7 @@ class ApiDispatcher:
         return body
 
     def _failed(self, failure: Failure, call: Call) -> bytes:
+        from pocketrelay.server.security import HashingBusy
         from pocketrelay.server.store import (
             InvalidValue,
             PlayerExists,
@@ -610,6 +613,13 @@ class ApiDispatcher:
             return self._error(call.request, ApiError(400, str(error)))
         if isinstance(error, PlayerExists):
             return self._error(call.request, ApiError(409, "Email address already in use"))
+        if isinstance(error, HashingBusy):
+            from pocketrelay.server.limits import retryAfterHeader
+
+            return self._error(call.request, ApiError(
+                429, f"Too many password checks waiting: {error}; try again",
+                [retryAfterHeader(1)],
+            ))
         if isinstance(error, UnknownPlayer):
             return self._error(call.request, ApiError(404, "Unknown player"))
         if isinstance(error, StoreError):
@@ -640,10 +650,16 @@ class ApiDispatcher:
         """
         The caller's L{Player} (or L{None} when anonymous is allowed).
 
-        @raise ApiError: 401 for a missing, malformed, forged or expired
-            token or a deleted account; 403 for a role below the route's.
+        @raise ApiError: 401 for a missing, malformed, forged, expired or
+            revoked token or a deleted account; 403 for a role below the
+            route's.
         """
-        from pocketrelay.server.security import ExpiredToken, TokenError
+        from pocketrelay.server.security import (
+            ExpiredToken,
+            RevokedToken,
+            TokenError,
+            playerForToken,
+        )
         from pocketrelay.server.store import PlayerRole
 
         if access is Access.PUBLIC:
@@ -655,12 +671,14 @@ class ApiDispatcher:
             raise ApiError(401, "Missing X-Token header: log in first")
         token = raw.strip().decode("ascii", "replace")
         try:
-            playerId = self.hub.signer.verifyToken(token)
+            player = yield playerForToken(self.hub.signer, self.hub.store, token)
         except ExpiredToken:
             raise ApiError(401, "Token expired: log in again")
+        except RevokedToken:
+            raise ApiError(401, "Token revoked (password change or log out "
+                                "everywhere): log in again")
         except TokenError:
             raise ApiError(401, "Invalid token: log in again")
-        player = yield self.hub.store.getPlayer(playerId)
         if player is None:
             raise ApiError(401, "The account of this token no longer exists")
         needed = {
@@ -744,6 +762,23 @@ def parseQuery(request: Request, params: Sequence[QueryParam]) -> dict[str, Any]
                 )
             values[param.name] = text
     return values
+
+
+def requireJson(request: Request) -> None:
+    """
+    Refuse a request body that is not declared as JSON.  A web page of
+    another site can send a cross-origin C{POST} with C{text/plain} (or a
+    form type) without a preflight; C{application/json} needs one, which
+    a browser makes before sending anything.
+
+    @raise ApiError: 415 unless the C{Content-Type} is
+        C{application/json} (parameters such as C{charset} allowed).
+    """
+    raw = request.getHeader(b"content-type")
+    mediaType = (raw or b"").split(b";", 1)[0].strip().lower()
+    if mediaType != b"application/json":
+        raise ApiError(415, "The request body must be sent as Content-Type: "
+                            "application/json")
 
 
 def parseBody(request: Request, fields: Sequence[Field]) -> dict[str, Any]:

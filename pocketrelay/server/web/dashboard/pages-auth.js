@@ -205,7 +205,10 @@ export function accountPage(ctx) {
       return;
     }
     submitting(passwordForm, passwordStatus, async () => {
-      await api.setOwnPassword(current.input.value, next.input.value);
+      const answer = await api.setOwnPassword(current.input.value, next.input.value);
+      if (answer && answer.token) {
+        setToken(answer.token);
+      }
       passwordForm.reset();
       passwordStatus.ok("Password changed.");
     });
