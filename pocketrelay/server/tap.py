@@ -480,7 +480,7 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
     for key, value, origin in settings.describe():
         log.info("Setting {key} = {value} (from {origin})", key=key, value=value, origin=origin)
     for warning in secretWarnings(settings):
-        log.warn("{warning}", warning=warning)
+        log.warn("{problem}", problem=warning)
 
     from twisted.application.internet import TimerService
 

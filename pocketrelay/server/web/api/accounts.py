@@ -23,7 +23,7 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from pocketrelay.server.limits import LOGIN_CODE_PLAYER, retryAfterHeader
+from pocketrelay.server.limits import LOGIN_ADDRESS, LOGIN_CODE_PLAYER, retryAfterHeader
 from pocketrelay.server.security import HashingBusy, revocationExpiry
 from pocketrelay.server.store import (
     MAX_DISPLAY_NAME_LENGTH,
@@ -649,6 +649,7 @@ def setPassword(call: Call) -> Any:
     target = yield _target(call)
     body = call.body or {}
     if target.id == _caller(call).id:
+        rateLimit(call, (LOGIN_ADDRESS, clientAddress(call)))
         result = yield _changeOwnPassword(call, body.get("current_password"),
                                           body["password"])
         return result

@@ -579,7 +579,6 @@ class ApiDispatcher:
         call.player = yield self.authenticate(call.request, route.access)
         call.query = parseQuery(call.request, route.query)
         if route.body is not None:
-            requireJson(call.request)
             call.body = parseBody(call.request, route.body)
         if route.rateLimit is not None:
             rateLimit(call, (route.rateLimit, clientAddress(call)))
@@ -786,7 +785,8 @@ def parseBody(request: Request, fields: Sequence[Field]) -> dict[str, Any]:
     The declared fields of C{request}'s JSON object body; undeclared keys
     are ignored.
 
-    @raise ApiError: 400 with a message naming the problem: no body, not
+    @raise ApiError: 415 for a body not sent as C{application/json} (see
+        L{requireJson}); 400 with a message naming the problem: no body, not
         UTF-8, not JSON, not an object, a missing field, a value of the wrong
         type, too long or not one of the allowed values.
     """
@@ -794,6 +794,7 @@ def parseBody(request: Request, fields: Sequence[Field]) -> dict[str, Any]:
     raw = content.read() if content is not None else b""
     if not raw.strip():
         raise ApiError(400, "Missing JSON request body")
+    requireJson(request)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -361,12 +361,12 @@ ROUTES: Final[tuple[Route, ...]] = (
                       maxLength=accounts.MAX_PASSWORD_LENGTH,
                       description="The caller's current password: required when "
                                   "the player is the caller.")),
-          response="Player", errors=(404, 429), rateLimit=LOGIN_ADDRESS,
+          response="Player", errors=(404, 429),
           description="Needs permission over the player (same account or strictly "
                       "higher role). Revokes the player's earlier tokens and ends "
                       "its game session. For one's own account current_password is "
-                      "required (400 without, 403 when wrong) and the answer "
-                      "carries a new token."),
+                      "required (400 without, 403 when wrong, rate limited as a "
+                      "login) and the answer carries a new token."),
     Route("POST", "/players/{id}/logout", accounts.logoutPlayer, Access.ADMIN,
           "Log a player out everywhere", response="Player", errors=(404,),
           description="Needs permission over the player. Revokes every token of "
