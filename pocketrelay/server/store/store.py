@@ -1191,15 +1191,21 @@ class Store:
 
     # -- player data ----------------------------------------------------------
 
-    def setPlayerData(self, playerId: int, key: str, value: str) -> Deferred[None]:
+    def setPlayerData(
+        self, playerId: int, key: str, value: str, maxTotal: int | None = None
+    ) -> Deferred[None]:
         """
         Insert or replace one player data value.
 
+        @param maxTotal: if given, refuse the write when the player's values
+            would then take more than this many bytes of UTF-8 together
+            (checked in the same transaction).
         @return: a L{Deferred} firing after the commit; failing with
             L{InvalidValue} over the limits (L{MAX_DATA_KEY_LENGTH},
-            L{MAX_DATA_VALUE_SIZE}, L{MAX_DATA_KEYS}) or L{UnknownPlayer}.
+            L{MAX_DATA_VALUE_SIZE}, L{MAX_DATA_KEYS}, C{maxTotal}) or
+            L{UnknownPlayer}.
         """
-        return self._write(self._setPlayerDataMany, playerId, {key: value})
+        return self._write(self._setPlayerDataMany, playerId, {key: value}, maxTotal)
 
     def setPlayerDataMany(
         self, playerId: int, values: Mapping[str, str]
@@ -1218,7 +1224,8 @@ class Store:
 
     @staticmethod
     def _setPlayerDataMany(
-        db: sqlite3.Connection, playerId: int, values: dict[str, str]
+        db: sqlite3.Connection, playerId: int, values: dict[str, str],
+        maxTotal: int | None = None,
     ) -> None:
         _checkInt("player id", playerId)
         for key, value in values.items():
@@ -1226,6 +1233,19 @@ class Store:
             _checkDataValue(value)
         if not values:
             return
+        if maxTotal is not None:
+            placeholders = ", ".join("?" * len(values))
+            (kept,) = db.execute(
+                "SELECT COALESCE(SUM(LENGTH(CAST(value AS BLOB))), 0) FROM player_data "
+                f"WHERE player_id = ? AND key NOT IN ({placeholders})",
+                (playerId, *values),
+            ).fetchone()
+            total = int(kept) + sum(len(value.encode("utf-8")) for value in values.values())
+            if total > maxTotal:
+                raise InvalidValue(
+                    f"player {playerId}'s data would take {total} bytes, over the "
+                    f"limit of {maxTotal}"
+                )
         existing = {
             key
             for (key,) in db.execute(
