@@ -189,6 +189,10 @@ DEFAULT_HASH_QUEUE_PER_CLIENT: Final = 4
 DEFAULT_HASH_QUEUE: Final = 256
 
 
+#: Clients whose last turn a L{FairScheduler} remembers.
+_MAX_SERVED: Final = 4096
+
+
 class HashingBusy(Exception):
     """
     A password hash was refused without being computed: too many are
@@ -214,10 +218,10 @@ class FairScheduler:
     Runs jobs at most C{concurrency} at a time, fairly between clients.
 
     Each client (an address) has its own first-in first-out queue, and a
-    free slot takes the next job of the client that has waited longest
-    for one (round robin): a client with many jobs queued delays another
-    client's job by at most one job per client ahead of it, not by its
-    whole queue.  A client may have at most C{perClient} jobs waiting and
+    free slot takes the next job of the waiting client that was served
+    least recently (round robin; a client never or not lately served
+    comes first): a client with many jobs queued delays another client's
+    job by at most the jobs running, not by its whole queue.  A client may have at most C{perClient} jobs waiting and
     all together C{total}; beyond that L{submit} fails at once with
     L{HashingBusy}, so memory and waiting time stay bounded.
 
@@ -244,6 +248,10 @@ class FairScheduler:
         self.perClient = perClient
         self.total = total
         self._queues: OrderedDict[str, deque[_Job]] = OrderedDict()
+        # When each client was last served (a serial number), least
+        # recent first; bounded, forgetting the least recent.
+        self._served: OrderedDict[str, int] = OrderedDict()
+        self._serial = 0
         self._waiting = 0
         self._running = 0
 
@@ -285,13 +293,17 @@ class FairScheduler:
 
     def _pump(self) -> None:
         while self._running < self.concurrency and self._queues:
-            client, queue = next(iter(self._queues.items()))
+            client = min(self._queues, key=lambda name: self._served.get(name, -1))
+            queue = self._queues[client]
             job = queue.popleft()
             self._waiting -= 1
-            if queue:
-                self._queues.move_to_end(client)
-            else:
+            if not queue:
                 del self._queues[client]
+            self._serial += 1
+            self._served.pop(client, None)
+            self._served[client] = self._serial
+            while len(self._served) > _MAX_SERVED:
+                self._served.popitem(last=False)
             self._running += 1
             self._start(job)
 

@@ -168,14 +168,14 @@ class WebHarness:
             email, name or email.split("@")[0], passwordHash, role=role,
             now=int(self.clock.seconds()),
         )
-        return player, self.signer.issueToken(player.id)
+        return player, self.signer.issueFor(player)
 
-    def send(self, raw: bytes) -> tuple[Any, StringTransport]:
+    def send(self, raw: bytes, peer: str = "127.0.0.1") -> tuple[Any, StringTransport]:
         """
-        Feed raw bytes to a new connection; return the channel and its
-        transport.
+        Feed raw bytes to a new connection from C{peer}; return the channel
+        and its transport.
         """
-        address = IPv4Address("TCP", "127.0.0.1", 40000)
+        address = IPv4Address("TCP", peer, 40000)
         channel = self.site.buildProtocol(address)
         transport = StringTransport(peerAddress=address,
                                     hostAddress=IPv4Address("TCP", "127.0.0.1", 8080))
@@ -192,6 +192,7 @@ class WebHarness:
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
         raw: bytes | None = None,
+        peer: str = "127.0.0.1",
     ) -> Any:
         """
         Send one request (C{Connection: close}) and wait for the complete
@@ -200,6 +201,7 @@ class WebHarness:
         @param body: L{bytes} sent as they are, anything else as JSON.
         @param token: sent as C{X-Token}.
         @param raw: the whole request, sent as it is instead.
+        @param peer: the client's address.
         @return: a L{Deferred} firing with an L{HttpResponse}.
         """
         if raw is None:
@@ -214,7 +216,7 @@ class WebHarness:
             for name, value in (headers or {}).items():
                 lines.append(f"{name}: {value}")
             raw = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + payload
-        _, transport = self.send(raw)
+        _, transport = self.send(raw, peer)
         for _ in range(2000):
             if transport.disconnecting:
                 break

@@ -47,9 +47,10 @@ MAX_EMAIL_LENGTH: Final = 254
 # one "@", a domain with a dot.
 _ATOM = r"[\x21-\x3f\x41-\x7e]"
 _EMAIL = re.compile(rf"{_ATOM}{{1,64}}@{_ATOM}+\.{_ATOM}+")
-# Any characters but "@" and white space: what an address made before
-# the ASCII rule (or imported) may hold.
-_LOGIN = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+# Any characters but "@", white space and controls: what an address made
+# before the ASCII rule (or imported) may hold.
+_ANY = r"[^@\s\x00-\x1f\x7f]"
+_LOGIN = re.compile(rf"{_ANY}{{1,64}}@{_ANY}+\.{_ANY}+")
 
 
 def canonicalEmail(text: str) -> str:

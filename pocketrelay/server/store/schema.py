@@ -120,7 +120,8 @@ def canonicalEmails(connection: sqlite3.Connection) -> None:
     # Two passes, so that no intermediate state breaks the UNIQUE column.
     for playerId, _, _ in changed:
         connection.execute(
-            "UPDATE players SET email = ? WHERE id = ?", (f"\x00migrating {playerId}", playerId)
+            "UPDATE players SET email = ? WHERE id = ?",
+            (f"\u2063migrating {playerId}\u2063", playerId),
         )
     for playerId, _, _ in changed:
         email, role = final[playerId]

@@ -791,6 +791,9 @@ def parseBody(request: Request, fields: Sequence[Field]) -> dict[str, Any]:
         type, too long or not one of the allowed values.
     """
     content = request.content
+    if content is not None:
+        # twisted.web has read a form body already to parse it.
+        content.seek(0)
     raw = content.read() if content is not None else b""
     if not raw.strip():
         raise ApiError(400, "Missing JSON request body")
