@@ -443,6 +443,18 @@ class FairSchedulerTests(SynchronousTestCase):
         busy = self.failureResultOf(scheduler.submit("d", lambda: "x"), HashingBusy)
         self.assertFalse(busy.value.perClient)
 
+    def test_oneRunningPerClient(self) -> None:
+        """
+        A client with many jobs queued runs one at a time, so with two
+        slots another client's job starts at once.
+        """
+        scheduler = FairScheduler(self.runJob, concurrency=2, perClient=4, total=100)
+        for i in range(4):
+            scheduler.submit("attacker", lambda i=i: f"a{i}")
+        self.assertEqual([name for name, _ in self.started], ["a0"])
+        scheduler.submit("victim", lambda: "v")
+        self.assertEqual([name for name, _ in self.started], ["a0", "v"])
+
     def test_results(self) -> None:
         """
         Each job's result (or failure) reaches its own Deferred.
@@ -517,6 +529,43 @@ class PasswordRouteLimitTests(_WebTestCase):
                                       token=token)
         self.assertEqual(response.code, 429)
         self.assertEqual(response.header("retry-after"), "1")
+
+
+class RefusalDelayTests(_WebTestCase):
+    """
+    429 answers are held for limits.refusal_delay seconds.
+    """
+
+    settings = {"limits__refusal_delay": 1.0}
+
+    @defer.inlineCallbacks
+    def test_held(self) -> Any:
+        """
+        A flood of refused password checks on one connection gets one
+        answer per delay, not one per request: the 429 comes only once
+        the hub's clock has advanced by the delay.
+        """
+        _, token = yield self.web.createPlayer("tali@example.org")
+        for _ in range(5):
+            response = yield self.request("DELETE", "/api/players/self",
+                                          {"password": "wrong"}, token=token)
+            self.assertEqual(response.code, 403)
+        body = json.dumps({"password": "wrong"}).encode()
+        raw = (f"DELETE /api/players/self HTTP/1.1\r\nHost: x\r\nX-Token: {token}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+               ).encode() + body
+        _, transport = self.web.send(raw)
+        from twisted.internet import reactor, task
+
+        for _ in range(20):
+            yield task.deferLater(reactor, 0.005, lambda: None)
+        self.assertEqual(transport.value(), b"")
+        self.web.clock.advance(1.0)
+        for _ in range(200):
+            if transport.value():
+                break
+            yield task.deferLater(reactor, 0.005, lambda: None)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 429 "), transport.value())
 
 
 class OwnPasswordTests(_WebTestCase):

@@ -239,6 +239,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.login_email_burst", int, 30,
             "How many of those may come at once before limits.login_email_rate "
             "applies.", minimum=1),
+    Setting("limits.refusal_delay", float, 1.0,
+            "Seconds an API answer 429 (over a rate limit, or too many password "
+            "checks waiting) is held before it is sent, so that a client ignoring "
+            "Retry-After cannot make the server answer refusals as fast as it "
+            "sends. 0: no delay.", minimum=0.0, maximum=30.0),
     Setting("limits.token_login_rate", float, 60.0,
             "Token logins (the game's silent login on reconnect) allowed per minute "
             "per client address. 0: no limit.", minimum=0.0),

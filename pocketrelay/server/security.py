@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_HASH_CONCURRENCY",
     "DEFAULT_HASH_QUEUE",
     "DEFAULT_HASH_QUEUE_PER_CLIENT",
+    "DEFAULT_HASH_RUNNING_PER_CLIENT",
     "DEFAULT_MEMORY_COST",
     "DEFAULT_PARALLELISM",
     "DEFAULT_TIME_COST",
@@ -187,6 +188,9 @@ DEFAULT_HASH_CONCURRENCY: Final = 2
 DEFAULT_HASH_QUEUE_PER_CLIENT: Final = 4
 #: Password hashes all clients together may have waiting.
 DEFAULT_HASH_QUEUE: Final = 256
+#: Password hashes one client address may have running at once: below
+#: L{DEFAULT_HASH_CONCURRENCY}, so one address never holds every thread.
+DEFAULT_HASH_RUNNING_PER_CLIENT: Final = 1
 
 
 #: Clients whose last turn a L{FairScheduler} remembers.
@@ -220,14 +224,16 @@ class FairScheduler:
     Each client (an address) has its own first-in first-out queue, and a
     free slot takes the next job of the waiting client that was served
     least recently (round robin; a client never or not lately served
-    comes first): a client with many jobs queued delays another client's
-    job by at most the jobs running, not by its whole queue.  A client may have at most C{perClient} jobs waiting and
+    comes first), and one client runs at most C{runningPerClient} jobs at
+    once: with a C{concurrency} above that, a client with many jobs queued
+    never holds every slot, and another client's job starts at once.  A client may have at most C{perClient} jobs waiting and
     all together C{total}; beyond that L{submit} fails at once with
     L{HashingBusy}, so memory and waiting time stay bounded.
 
     @ivar concurrency: jobs run at once.
     @ivar perClient: jobs one client may have waiting.
     @ivar total: jobs all clients may have waiting.
+    @ivar runningPerClient: jobs one client may have running.
     """
 
     def __init__(
@@ -236,17 +242,20 @@ class FairScheduler:
         concurrency: int = DEFAULT_HASH_CONCURRENCY,
         perClient: int = DEFAULT_HASH_QUEUE_PER_CLIENT,
         total: int = DEFAULT_HASH_QUEUE,
+        runningPerClient: int = DEFAULT_HASH_RUNNING_PER_CLIENT,
     ) -> None:
         """
         @param run: starts a job (in a thread) and returns a L{Deferred}
             firing with its result.
         """
-        if concurrency < 1 or perClient < 1 or total < 1:
+        if min(concurrency, perClient, total, runningPerClient) < 1:
             raise ValueError("concurrency and queue sizes must be at least 1")
         self._run = run
         self.concurrency = concurrency
         self.perClient = perClient
         self.total = total
+        self.runningPerClient = runningPerClient
+        self._runningFor: dict[str, int] = {}
         self._queues: OrderedDict[str, deque[_Job]] = OrderedDict()
         # When each client was last served (a serial number), least
         # recent first; bounded, forgetting the least recent.
@@ -293,7 +302,11 @@ class FairScheduler:
 
     def _pump(self) -> None:
         while self._running < self.concurrency and self._queues:
-            client = min(self._queues, key=lambda name: self._served.get(name, -1))
+            ready = [name for name in self._queues
+                     if self._runningFor.get(name, 0) < self.runningPerClient]
+            if not ready:
+                return
+            client = min(ready, key=lambda name: self._served.get(name, -1))
             queue = self._queues[client]
             job = queue.popleft()
             self._waiting -= 1
@@ -305,9 +318,10 @@ class FairScheduler:
             while len(self._served) > _MAX_SERVED:
                 self._served.popitem(last=False)
             self._running += 1
-            self._start(job)
+            self._runningFor[client] = self._runningFor.get(client, 0) + 1
+            self._start(client, job)
 
-    def _start(self, job: _Job) -> None:
+    def _start(self, client: str, job: _Job) -> None:
         try:
             d = self._run(job.work)
         except BaseException:
@@ -315,6 +329,9 @@ class FairScheduler:
 
         def done(result: object) -> None:
             self._running -= 1
+            left = self._runningFor.pop(client) - 1
+            if left:
+                self._runningFor[client] = left
             if isinstance(result, Failure):
                 job.deferred.errback(result)
             else:

@@ -125,6 +125,9 @@ class WebHarness:
         self.testCase = testCase
         self.dataDir = FilePath(testCase.mktemp())
         self.dataDir.makedirs()
+        # 429 answers are not held (the hub's clock is a task.Clock); tests
+        # of the delay give limits__refusal_delay.
+        settings = {"limits__refusal_delay": 0.0, **settings}
         self.settings = loadSettings(environ={}).replace(**settings)
         self.clock = task.Clock()
         self.clock.advance(START_TIME)

@@ -606,19 +606,20 @@ class ApiDispatcher:
         )
 
         error = failure.value
+        if isinstance(error, HashingBusy):
+            from pocketrelay.server.limits import retryAfterHeader
+
+            error = ApiError(429, f"Too many password checks waiting: {error}; try again",
+                             [retryAfterHeader(1)])
         if isinstance(error, ApiError):
-            return self._error(call.request, error)
+            body = self._error(call.request, error)
+            if error.code == 429:
+                return self._refusalDelayed(body)
+            return body
         if isinstance(error, InvalidValue):
             return self._error(call.request, ApiError(400, str(error)))
         if isinstance(error, PlayerExists):
             return self._error(call.request, ApiError(409, "Email address already in use"))
-        if isinstance(error, HashingBusy):
-            from pocketrelay.server.limits import retryAfterHeader
-
-            return self._error(call.request, ApiError(
-                429, f"Too many password checks waiting: {error}; try again",
-                [retryAfterHeader(1)],
-            ))
         if isinstance(error, UnknownPlayer):
             return self._error(call.request, ApiError(404, "Unknown player"))
         if isinstance(error, StoreError):
@@ -628,6 +629,20 @@ class ApiDispatcher:
         self.log.failure("Unexpected error answering {method} {path}", failure,
                          method=call.route.method, path=call.route.path)
         return self._error(call.request, ApiError(500, "Internal server error"))
+
+    def _refusalDelayed(self, body: bytes) -> Any:
+        """
+        Hold a 429 answer for C{limits.refusal_delay} seconds, so that a
+        client ignoring C{Retry-After} gets at most one answer per
+        connection and delay (the connections per address are capped)
+        instead of making the server answer refusals as fast as it sends.
+        """
+        delay = self.hub.settings.get("limits.refusal_delay") or 0.0
+        if delay <= 0:
+            return body
+        from twisted.internet import task
+
+        return task.deferLater(self.hub.clock, delay, lambda: body)
 
     def _lastResort(self, failure: Failure, call: Call) -> bytes:
         self.log.failure("Answering {method} {path} with an error failed", failure,
