@@ -305,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         bench = runRound(reactor, settings, args.connections, victims, loginsEach,
                          attack=True)
         total = sum(bench.answers.values())
-        answers = ", ".join(f"{code}: {count}" for code, count in sorted(bench.answers.items()))
+        answers = ", ".join(f"{code or 'cut off at the end'}: {count}"
+                            for code, count in sorted(bench.answers.items()))
         print(f"{label}: attacker answers {answers}; victim logins "
               f"{len(bench.victimLogins)} ok, {bench.victimErrors} refused")
         figures.append(report.record(
