@@ -88,7 +88,8 @@ def launchServer(port: int, dataDir: str, settings: Sequence[tuple[str, str]]) -
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited: {process.stderr.read().decode()}")
+            error = process.stderr.read() if process.stderr is not None else b""
+            raise SystemExit(f"server exited: {error.decode()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return process

@@ -10,6 +10,7 @@ command line) and fails without its fix.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, cast
 
 from twisted.internet import defer
@@ -31,7 +32,6 @@ from pocketrelay.blaze.ids import (
 from pocketrelay.me3.messages.auth import (
     CreateAccountParameters,
     LoginRequest,
-    LoginResponse,
     SilentLoginRequest,
 )
 from pocketrelay.me3.messages.util import UserSettingsSaveRequest
@@ -115,7 +115,7 @@ class CanonicalEmailWebTests(_WebTestCase):
     def test_variants(self) -> Any:
         """
         Full-width letters, mixed case and C{ß} for C{ss} name the existing
-        account (409); a dotless C{ı} or a dotted capital C{İ} is refused
+        account (409); a dotless i (U+0131) or a dotted capital I (U+0130) is refused
         as an address (400).
         """
         yield self.web.createPlayer("kate@kiwi.example")
@@ -232,7 +232,7 @@ class CanonicalEmailBlazeTests(SynchronousTestCase):
     def test_createAccount(self) -> None:
         """
         The attack through the game: the KELVIN SIGN, full-width, mixed
-        case and C{ß} spellings are EXISTS; dotless C{ı} is INVALID_EMAIL;
+        case and C{ß} spellings are EXISTS; a dotless i (U+0131) is INVALID_EMAIL;
         no account is made.
         """
         for email, error in [
@@ -253,6 +253,7 @@ class CanonicalEmailBlazeTests(SynchronousTestCase):
         connection = self.server.connect(preAuth=True)
         response = connection.login(f"{KELVIN}ate@kiwi.example", "password")
         kate = resultOf(self.server.store.getPlayerByEmail("kate@kiwi.example"))
+        assert kate is not None
         self.assertEqual(response.userId, kate.id)
 
 
@@ -340,7 +341,7 @@ class TokenRevocationTests(_WebTestCase):
         The revocation is stored: a new store on the same file still
         refuses the old token.
         """
-        player, old = yield self.web.createPlayer("tali@example.org")
+        _, old = yield self.web.createPlayer("tali@example.org")
         yield self.request("POST", "/api/players/self/logout", token=old)
         from twisted.internet import reactor
 
@@ -364,13 +365,14 @@ class TokenRevocationBlazeTests(SynchronousTestCase):
         server = ServerHarness(FilePath(self.mktemp()))
         player = server.createPlayer("tali@example.org")
         old = server.signer.issueFor(player)
-        player = resultOf(server.store.updatePlayer(
+        revoked = resultOf(server.store.updatePlayer(
             player.id, tokenMinExpiry=revocationExpiry(server.clock.seconds())))
+        assert revoked is not None
         connection = server.connect(preAuth=True)
         self.assertEqual(connection.error(_AUTH, AuthenticationCommand.SILENT_LOGIN,
                                           SilentLoginRequest(authToken=old)),
                          AuthError.INVALID_TOKEN)
-        fresh = server.signer.issueFor(player)
+        fresh = server.signer.issueFor(revoked)
         frame = connection.request(_AUTH, AuthenticationCommand.SILENT_LOGIN,
                                    SilentLoginRequest(authToken=fresh))
         self.assertEqual(frame.error, 0)
@@ -414,7 +416,7 @@ class FairSchedulerTests(SynchronousTestCase):
         """
         scheduler = FairScheduler(self.runJob, concurrency=1, perClient=4, total=100)
         for i in range(5):
-            scheduler.submit("attacker", lambda i=i: f"a{i}")
+            scheduler.submit("attacker", partial(str, f"a{i}"))
         scheduler.submit("victim", lambda: "v")
         self.assertEqual([name for name, _ in self.started], ["a0"])
         self.started[0][1].callback(None)
@@ -450,7 +452,7 @@ class FairSchedulerTests(SynchronousTestCase):
         """
         scheduler = FairScheduler(self.runJob, concurrency=2, perClient=4, total=100)
         for i in range(4):
-            scheduler.submit("attacker", lambda i=i: f"a{i}")
+            scheduler.submit("attacker", partial(str, f"a{i}"))
         self.assertEqual([name for name, _ in self.started], ["a0"])
         scheduler.submit("victim", lambda: "v")
         self.assertEqual([name for name, _ in self.started], ["a0", "v"])
@@ -730,6 +732,7 @@ class UserSettingsCapTests(SynchronousTestCase):
         return frame.error
 
     def stored(self) -> int:
+        assert self.player is not None
         data = resultOf(self.server.store.getPlayerData(self.player.id))
         return sum(len(value.encode()) for value in data.values())
 

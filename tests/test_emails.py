@@ -98,7 +98,7 @@ class CanonicalMigrationTests(SynchronousTestCase):
         return connection
 
     def players(self, connection: sqlite3.Connection) -> list[tuple[int, str, int]]:
-        return [tuple(row) for row in  # type: ignore[misc]
+        return [(int(playerId), str(email), int(role)) for playerId, email, role in
                 connection.execute("SELECT id, email, role FROM players ORDER BY id")]
 
     def test_canonicalised(self) -> None:
