@@ -31,7 +31,6 @@ import argparse
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,56 +46,24 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
 from benchmarks import report
+from benchmarks.sessions import freePort, percentile, startServer
 from pocketrelay.testing.gameclient import GameClient
 
 BENCHMARK = "passwords"
+#: The checkout this module is in (the attacker process runs from there).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ATTACKER = "127.0.0.2"
 #: The victim login latency target, in milliseconds (issue 10, item 5).
 TARGET_P99_MS = 200.0
 
 
-def freeLoopbackPort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
-
-
 def launchServer(port: int, dataDir: str, settings: Sequence[tuple[str, str]]) -> Any:
     """
-    C{twistd -n pocketrelay-server} on 127.0.0.1:C{port}, with C{--set}
-    for each of C{settings}; returns once it accepts connections.
+    The server with C{--set} for each of C{settings} (the rate limits stay
+    on unless C{settings} turn them off).
     """
-    arguments = [arg for key, value in settings for arg in ("--set", f"{key}={value}")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POCKETRELAY_")}
-    # The server runs this checkout's code, wherever the command runs.
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
-         "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
-         "--data-dir", dataDir, "--log-level", "error", "--set", "udp_tunnel.port=0",
-         *arguments],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            error = process.stderr.read() if process.stderr is not None else b""
-            raise SystemExit(f"server exited: {error.decode()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start within 30 s")
+    return startServer(port, dataDir, [
+        arg for key, value in settings for arg in ("--set", f"{key}={value}")])
 
 
 @implementer(IAgentEndpointFactory)
@@ -239,7 +206,7 @@ def runRound(reactor: Any, settings: Sequence[tuple[str, str]], connections: int
     """
     Start a server, run the victims (under attack if C{attack}) and stop.
     """
-    port = freeLoopbackPort()
+    port = freePort()
     with tempfile.TemporaryDirectory() as dataDir:
         server = launchServer(port, dataDir, settings)
         try:
@@ -253,7 +220,7 @@ def runRound(reactor: Any, settings: Sequence[tuple[str, str]], connections: int
                     attacker.append(subprocess.Popen(
                         [sys.executable, "-m", "benchmarks.passwords", "--attack",
                          str(port), token, str(connections)],
-                        stdout=subprocess.PIPE,
+                        stdout=subprocess.PIPE, cwd=ROOT,
                     ))
                     # Let the attack fill the queues first.
                     yield task.deferLater(reactor, 2.0, lambda: None)
@@ -305,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, settings in rounds:
         bench = runRound(reactor, settings, args.connections, victims, loginsEach,
                          attack=True)
-        total = sum(bench.answers.values())
+        total = sum(count for code, count in bench.answers.items() if code)
         answers = ", ".join(f"{code or 'cut off at the end'}: {count}"
                             for code, count in sorted(bench.answers.items()))
         print(f"{label}: attacker answers {answers}; victim logins "
