@@ -335,6 +335,16 @@ class TokenRevocationTests(_WebTestCase):
         self.assertEqual(me.code, 200)
 
     @defer.inlineCallbacks
+    def test_floorNeverLowers(self) -> Any:
+        """
+        A smaller token floor does not undo a revocation.
+        """
+        player, _ = yield self.web.createPlayer("tali@example.org")
+        yield self.web.store.updatePlayer(player.id, tokenMinExpiry=500)
+        stored = yield self.web.store.updatePlayer(player.id, tokenMinExpiry=100)
+        self.assertEqual(stored.tokenMinExpiry, 500)
+
+    @defer.inlineCallbacks
     def test_survivesRestart(self) -> Any:
         """
         The revocation is stored: a new store on the same file still
@@ -650,6 +660,37 @@ class LockoutTests(SynchronousTestCase):
         codes = [self.login(server, "198.51.100.1", "wrong") for _ in range(4)]
         self.assertEqual(codes[-1], GlobalError.TIMEOUT)
         self.assertEqual(self.login(server, "203.0.113.50", "password"), 0)
+
+
+class KnownLoginsTests(SynchronousTestCase):
+    """
+    L{KnownLogins} remembers few addresses per account, for a while.
+    """
+
+    def test_bounds(self) -> None:
+        """
+        An address is known for C{lifetime} seconds after a login (under
+        any spelling of the email); each account keeps its most recent
+        C{perAccount} addresses and at most C{maxAccounts} accounts are
+        kept.
+        """
+        from twisted.internet.task import Clock
+
+        from pocketrelay.server.limits import KnownLogins
+
+        clock = Clock()
+        known = KnownLogins(clock, lifetime=100, perAccount=2, maxAccounts=2)
+        for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+            known.add("Tali@example.org", address)
+        self.assertEqual([known.known("TALI@EXAMPLE.ORG", a)
+                          for a in ("10.0.0.1", "10.0.0.2", "10.0.0.3")],
+                         [False, True, True])
+        clock.advance(100)
+        self.assertFalse(known.known("tali@example.org", "10.0.0.3"))
+        known.add("a@example.org", "10.0.0.9")
+        known.add("b@example.org", "10.0.0.9")
+        self.assertEqual(len(known), 2)
+        self.assertFalse(known.known("tali@example.org", "10.0.0.2"))
 
 
 class DashboardLockoutTests(_WebTestCase):
