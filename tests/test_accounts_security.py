@@ -212,6 +212,37 @@ class SuperAdminByAccountTests(_WebTestCase):
         self.assertEqual(me.json()["role"], "Default")
 
 
+class AdminToolTests(SynchronousTestCase):
+    """
+    C{pocketrelay-admin super-admin} uses the canonical form and revokes
+    tokens when it sets a password.
+    """
+
+    def test_superAdmin(self) -> None:
+        """
+        A KELVIN SIGN spelling names the account created with the plain
+        address (no second account); a new password raises its token
+        floor.
+        """
+        import sqlite3
+
+        from pocketrelay.admin import setSuperAdmin
+        from pocketrelay.testing.server import tinyHasher
+
+        path = FilePath(self.mktemp())
+        path.makedirs()
+        database = path.child("app.db").path
+        first = setSuperAdmin(database, "kate@kiwi.example", "one", None, tinyHasher(), 1000)
+        again = setSuperAdmin(database, f"{KELVIN}ATE@kiwi.example", "two", None,
+                              tinyHasher(), 2000)
+        self.assertEqual((again.playerId, again.created, again.email),
+                         (first.playerId, False, "kate@kiwi.example"))
+        connection = sqlite3.connect(database)
+        self.addCleanup(connection.close)
+        rows = connection.execute("SELECT email, token_min_expiry FROM players").fetchall()
+        self.assertEqual(rows, [("kate@kiwi.example", revocationExpiry(2000))])
+
+
 class CanonicalEmailBlazeTests(SynchronousTestCase):
     """
     Blaze createAccount and login use the same canonical form.

@@ -23,8 +23,8 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from pocketrelay.server.limits import LOGIN_ADDRESS, LOGIN_CODE_PLAYER, retryAfterHeader
-from pocketrelay.server.security import HashingBusy, revocationExpiry
+from pocketrelay.server.limits import LOGIN_ADDRESS, LOGIN_CODE_PLAYER
+from pocketrelay.server.security import revocationExpiry
 from pocketrelay.server.store import (
     MAX_DISPLAY_NAME_LENGTH,
     PlayerRole,
@@ -182,35 +182,19 @@ def _refresh(hub: Hub, player: Player | None) -> None:
         hub.updatePlayer(player)
 
 
-def _busy(error: HashingBusy) -> ApiError:
-    return ApiError(429, f"Too many password checks waiting: {error}; try again",
-                    [retryAfterHeader(1)])
-
-
-@defer.inlineCallbacks
 def _verify(call: Call, passwordHash: str | None, password: str) -> Any:
     """
-    Check a password in the fair hashing queue of the caller's address.
-
-    @raise ApiError: 429 when the queue is full.
+    Check a password in the fair hashing queue of the caller's address
+    (a full queue fails with L{HashingBusy}, answered 429 by the router).
     """
-    try:
-        ok = yield call.hub.passwords.verify(passwordHash, password, clientAddress(call))
-    except HashingBusy as e:
-        raise _busy(e)
-    return ok
+    return call.hub.passwords.verify(passwordHash, password, clientAddress(call))
 
 
-@defer.inlineCallbacks
 def _hash(call: Call, password: str) -> Any:
     """
     Hash a password in the fair hashing queue of the caller's address.
     """
-    try:
-        passwordHash = yield call.hub.passwords.hash(password, clientAddress(call))
-    except HashingBusy as e:
-        raise _busy(e)
-    return passwordHash
+    return call.hub.passwords.hash(password, clientAddress(call))
 
 
 def _limitPasswordCheck(call: Call, email: str) -> None:
@@ -415,10 +399,7 @@ def login(call: Call) -> Any:
     player = yield call.hub.store.getPlayerByEmail(email)
     if player is None:
         # As slow as a wrong password: timing must not reveal accounts.
-        try:
-            yield call.hub.passwords.verifyAbsent(body["password"], clientAddress(call))
-        except HashingBusy as e:
-            raise _busy(e)
+        yield call.hub.passwords.verifyAbsent(body["password"], clientAddress(call))
         raise ApiError(401, "Incorrect email or password")
     if not player.passwordHash:
         raise ApiError(401, "This account has no password; ask an admin to set one")
