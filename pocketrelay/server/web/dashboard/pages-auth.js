@@ -252,6 +252,23 @@ export function accountPage(ctx) {
     ),
     h("div", { class: "grid" }, details, passwordForm),
     deleteForm,
-    h("p", {}, h("button", { type: "button", onclick: () => { logOut(); navigate("/login"); } }, "Log out")),
+    h(
+      "p",
+      {},
+      h("button", { type: "button", onclick: () => { logOut(); navigate("/login"); } }, "Log out"),
+      " ",
+      // Revokes every token of the account (other browsers, the game's).
+      h("button", {
+        type: "button",
+        onclick: async () => {
+          try {
+            await api.logoutEverywhere();
+          } finally {
+            logOut();
+            navigate("/login");
+          }
+        },
+      }, "Log out everywhere"),
+    ),
   );
 }
