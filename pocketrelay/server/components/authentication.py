@@ -196,6 +196,7 @@ def createAccount(session: Session, request: CreateAccountParameters) -> Any:
         raise BlazeError(AuthError.EXISTS)
     log.info("Account {playerId} ({name}) created from the game",
              playerId=player.id, name=player.displayName)
+    hub.limits.loginSucceeded(email, session.peerHost)
     player, token = _completeLogin(session, player)
     return loginResponse(player, token)
 

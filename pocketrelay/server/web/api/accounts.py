@@ -434,6 +434,9 @@ def createAccount(call: Call) -> Any:
     player = yield hub.store.createPlayer(email, name, passwordHash, now=call.now)
     log.info("Account {playerId} ({name}) created from the dashboard",
              playerId=player.id, name=player.displayName)
+    limits = getattr(hub, "limits", None)
+    if limits is not None:
+        limits.loginSucceeded(email, clientAddress(call))
     return {"token": hub.signer.issueFor(player)}
 
 
