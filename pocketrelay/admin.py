@@ -107,7 +107,6 @@ _LOCK_TIMEOUT = 2.0
 #: Most warning lines printed; further ones are only counted.
 _MAX_WARNINGS_SHOWN = 100
 
-
 #: The tables counted in summaries, with their labels.
 _COUNTED: Final = (
     ("players", "players"),
