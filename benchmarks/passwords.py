@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.attack:
         return attack(int(args.attack[0]), args.attack[1], int(args.attack[2]))
-    victims, loginsEach = (40, 5) if args.full else (20, 3)
+    victims, loginsEach = (60, 4) if args.full else (20, 3)
 
     from twisted.internet import reactor
 

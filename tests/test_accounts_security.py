@@ -497,6 +497,23 @@ class FairSchedulerTests(SynchronousTestCase):
         scheduler.submit("victim", lambda: "v")
         self.assertEqual([name for name, _ in self.started], ["a0", "v"])
 
+    def test_perAddressSetting(self) -> None:
+        """
+        L{Passwords.perAddress} bounds each address's queue as configured;
+        0 (the load-test setting) lets one address use every thread and
+        the whole queue.
+        """
+        from pocketrelay.server.limits import LOAD_TEST_SETTINGS
+        from pocketrelay.server.security import DEFAULT_HASH_QUEUE, Passwords
+        from pocketrelay.testing.server import SynchronousThreads
+
+        threads = cast(Any, SynchronousThreads())
+        bounded = Passwords.perAddress(threads, None, 4, 2).scheduler
+        self.assertEqual((bounded.perClient, bounded.runningPerClient), (4, 1))
+        free = Passwords.perAddress(threads, None, 0, 2).scheduler
+        self.assertEqual((free.perClient, free.runningPerClient), (DEFAULT_HASH_QUEUE, 2))
+        self.assertIn(("limits.password_queue_per_address", "0"), LOAD_TEST_SETTINGS)
+
     def test_results(self) -> None:
         """
         Each job's result (or failure) reaches its own Deferred.

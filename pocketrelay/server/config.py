@@ -239,6 +239,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.login_email_burst", int, 30,
             "How many of those may come at once before limits.login_email_rate "
             "applies.", minimum=1),
+    Setting("limits.password_queue_per_address", int, 4,
+            "Password checks (Argon2 hashes) one client address may have waiting; "
+            "more are refused at once (429, or a timeout in the game), and one "
+            "address runs one hash at a time. 0: no per-address bound (load tests "
+            "from one address); 256 may wait in all.", minimum=0, maximum=256),
     Setting("limits.refusal_delay", float, 1.0,
             "Seconds an API answer 429 (over a rate limit, or too many password "
             "checks waiting) is held before it is sent, so that a client ignoring "

@@ -907,6 +907,7 @@ LOAD_TEST_SETTINGS: Final[tuple[tuple[str, str], ...]] = (
     ("limits.max_sessions_per_address", "0"),
     ("limits.login_rate", "0"),
     ("limits.login_email_rate", "0"),
+    ("limits.password_queue_per_address", "0"),
     ("limits.token_login_rate", "0"),
     ("limits.login_code_rate", "0"),
     ("limits.telemetry_rate", "0"),

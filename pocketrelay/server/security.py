@@ -360,6 +360,7 @@ class Passwords:
         concurrency: int = DEFAULT_HASH_CONCURRENCY,
         perClient: int = DEFAULT_HASH_QUEUE_PER_CLIENT,
         total: int = DEFAULT_HASH_QUEUE,
+        runningPerClient: int = DEFAULT_HASH_RUNNING_PER_CLIENT,
     ) -> None:
         """
         @param reactor: delivers results back to the reactor thread.
@@ -370,12 +371,35 @@ class Passwords:
         @param concurrency: hashes computed at once.
         @param perClient: hashes one client address may have waiting.
         @param total: hashes all clients may have waiting.
+        @param runningPerClient: hashes one client address may have
+            running.
         """
         self._reactor = reactor
         self._threadpool = threadpool
         self._dummyHash: str | None = None
         self.hasher = hasher if hasher is not None else PasswordHasher()
-        self.scheduler = FairScheduler(self._inThread, concurrency, perClient, total)
+        self.scheduler = FairScheduler(
+            self._inThread, concurrency, perClient, total, runningPerClient
+        )
+
+    @classmethod
+    def perAddress(
+        cls,
+        reactor: IReactorThreads,
+        threadpool: ThreadPool | None,
+        perClient: int,
+        concurrency: int = DEFAULT_HASH_CONCURRENCY,
+    ) -> Passwords:
+        """
+        L{Passwords} with the OWASP parameters whose queue lets one client
+        address have C{perClient} hashes waiting and one running; 0 lifts
+        both per-address bounds (only L{DEFAULT_HASH_QUEUE} in all
+        remains), for load tests whose players share one address.
+        """
+        if perClient:
+            return cls(reactor, threadpool, concurrency=concurrency, perClient=perClient)
+        return cls(reactor, threadpool, concurrency=concurrency,
+                   perClient=DEFAULT_HASH_QUEUE, runningPerClient=concurrency)
 
     def _pool(self) -> ThreadPool:
         if self._threadpool is None:

@@ -474,7 +474,10 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
         store=store,
         gameData=gameData,
         signer=TokenSigner(secret, reactor),
-        passwords=Passwords(reactor, passwordPool),
+        passwords=Passwords.perAddress(
+            reactor, passwordPool, settings["limits.password_queue_per_address"],
+            PASSWORD_THREADS,
+        ),
         clock=reactor,
     )
     for key, value, origin in settings.describe():
