@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet import defer, task
@@ -129,15 +130,27 @@ class Bench:
             yield self.timed("ping", client.ping())
 
 
-def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.pop("POCKETRELAY_LISTEN", None)
+def startServer(
+    port: int, dataDir: str, arguments: Sequence[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """
+    C{twistd -n pocketrelay-server} on 127.0.0.1:C{port}, running this
+    checkout's code; returns once it accepts connections.
+
+    @param arguments: more command-line arguments; by default those of
+        L{loadTestArguments} (every simulated player comes from 127.0.0.1).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POCKETRELAY_")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    if arguments is None:
+        arguments = loadTestArguments()
     process = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
          "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
          "--data-dir", dataDir, "--log-level", "warn",
-         # Every simulated player comes from 127.0.0.1; no fixed UDP port.
-         *loadTestArguments(), "--set", "udp_tunnel.port=0"],
+         # No fixed UDP port.
+         *arguments, "--set", "udp_tunnel.port=0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,

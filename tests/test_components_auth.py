@@ -186,22 +186,23 @@ class SuperAdminTests(ServerTestCase):
 
     def test_superAdmin(self) -> None:
         """
-        The account whose email is the super email (in any letter case)
-        is made SuperAdmin; others are not.
+        Creating the account whose email is the super email (in any
+        spelling, KELVIN SIGN for the "k" included) gives no role: every
+        new account is Default.
         """
+        self.hub.settings = self.hub.settings.replace(
+            dashboard__super_email="kate@kiwi.example")
         connection = self.server.connect(preAuth=True)
-        for email in ("ADMIN@example.org", "user@example.org"):
+        for email in ("ADMIN@example.org", "\u212aate@kiwi.example", "user@example.org"):
             connection.call(
                 _AUTH,
                 AuthenticationCommand.CREATE_ACCOUNT,
                 CreateAccountParameters(email=email, password="secret"),
                 LoginResponse,
             )
-        admin = self.stored("admin@example.org")
-        user = self.stored("user@example.org")
-        self.assertEqual(
-            (admin.role, user.role), (PlayerRole.SUPER_ADMIN, PlayerRole.DEFAULT)
-        )
+        roles = [self.stored(email).role
+                 for email in ("admin@example.org", "kate@kiwi.example", "user@example.org")]
+        self.assertEqual(roles, [PlayerRole.DEFAULT] * 3)
 
 
 class LoginTests(ServerTestCase):

@@ -653,6 +653,7 @@ class BlazeRateLimitTests(SynchronousTestCase):
         self.server = ServerHarness(
             FilePath(self.mktemp()),
             [("limits.login_rate", 10), ("limits.login_burst", 2),
+             ("limits.login_email_rate", 10), ("limits.login_email_burst", 2),
              ("limits.token_login_rate", 10), ("limits.token_login_burst", 1)],
         )
         self.server.createPlayer("a@example.com")
@@ -680,7 +681,7 @@ class BlazeRateLimitTests(SynchronousTestCase):
     def test_loginPerEmail(self) -> None:
         """
         Guesses at one account from many addresses are limited per email
-        (case-insensitive).
+        (in canonical form) by the per-email fallback.
         """
         codes = [self.login(self.server.connect(f"198.51.100.{i}", preAuth=True), email)
                  for i, email in enumerate(["a@example.com", "A@example.com",

@@ -486,8 +486,8 @@ class PlayerTests(_StoreTestCase):
 
     async def test_create(self) -> None:
         """
-        L{Store.createPlayer} returns the new player with every field, and
-        L{Store.getPlayer} finds the same.
+        L{Store.createPlayer} returns the new player with every field (the
+        email in canonical form), and L{Store.getPlayer} finds the same.
         """
         player = await self.store.createPlayer(
             "Shepard@Example.com", "Shepard", "$argon2id$hash", PlayerRole.ADMIN, now=77
@@ -496,7 +496,7 @@ class PlayerTests(_StoreTestCase):
             player,
             Player(
                 id=player.id,
-                email="Shepard@Example.com",
+                email="shepard@example.com",
                 displayName="Shepard",
                 passwordHash="$argon2id$hash",
                 role=PlayerRole.ADMIN,
@@ -590,7 +590,8 @@ class PlayerTests(_StoreTestCase):
     async def test_updateEmailClash(self) -> None:
         """
         Changing an email to another player's (in any case) is
-        L{PlayerExists}; changing the case of one's own is fine.
+        L{PlayerExists}; changing the case of one's own is fine (and
+        stores the canonical form).
         """
         a, b = await self._players("a", "b")
         await self._assertFails(
@@ -598,7 +599,7 @@ class PlayerTests(_StoreTestCase):
         )
         updated = await self.store.updatePlayer(a.id, email="A@EXAMPLE.COM")
         assert updated is not None
-        self.assertEqual(updated.email, "A@EXAMPLE.COM")
+        self.assertEqual(updated.email, "a@example.com")
 
     async def test_updateInvalid(self) -> None:
         """

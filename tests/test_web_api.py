@@ -184,6 +184,9 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("default", 403, body={"current_password": "wrong", "new_password": "n"}),
         Case("admin", 200, body={"current_password": "password", "new_password": "n"}),
     ],
+    ("POST", "/players/self/logout"): [
+        Case("default", 200), Case("admin", 200),
+    ],
     ("PUT", "/players/self/details"): [
         Case("admin", 409, body={"username": "a", "email": "default@example.com"}),
         Case("default", 200, body=_detailsBody("self")),
@@ -209,9 +212,21 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("admin", 403, "super", {"password": "x"}),
         Case("admin", 404, "nobody", {"password": "x"}),
         Case("admin", 200, "default", {"password": "x"}),
-        Case("admin", 200, "admin", {"password": "x"}, note="oneself"),
+        Case("admin", 400, "admin", {"password": "x"}, note="oneself, no current"),
+        Case("admin", 200, "admin", {"password": "x", "current_password": "password"},
+             note="oneself"),
         Case("super", 200, "admin2", {"password": "x"}),
-        Case("super", 200, "super", {"password": "x"}),
+        Case("super", 403, "super", {"password": "x", "current_password": "wrong"},
+             note="oneself, wrong current"),
+        Case("super", 200, "super", {"password": "x", "current_password": "password"}),
+    ],
+    ("POST", "/players/{id}/logout"): [
+        Case("default", 403, "default", note="Admin route"),
+        Case("admin", 403, "admin2"),
+        Case("admin", 403, "super"),
+        Case("admin", 404, "nobody"),
+        Case("admin", 200, "default"),
+        Case("super", 200, "admin2"),
     ],
     ("PUT", "/players/{id}/details"): [
         Case("default", 403, "default", _detailsBody("a")),
@@ -712,7 +727,7 @@ class RegistrationDisabledTests(_ApiTestCase):
 
 class SuperEmailCreateTests(_ApiTestCase):
     """
-    The account created with dashboard.super_email is SuperAdmin.
+    Registering the address of dashboard.super_email gives no role.
     """
 
     settings = {"dashboard__super_email": "boss@example.com"}
@@ -720,13 +735,15 @@ class SuperEmailCreateTests(_ApiTestCase):
     @defer.inlineCallbacks
     def test_superOnCreate(self) -> Any:
         """
-        Creating the account with the super email makes it SuperAdmin.
+        Creating the account with the super email makes it a Default
+        account: the role belongs to an account made at start or by
+        pocketrelay-admin, not to whoever registers the address first.
         """
         response = yield self.request("POST", "/api/auth/create", {
             "username": "boss", "email": "Boss@example.com", "password": "p"})
         me = yield self.web.request("GET", "/api/players/self",
                                     token=response.json()["token"])
-        self.assertEqual(me.json()["role"], "SuperAdmin")
+        self.assertEqual(me.json()["role"], "Default")
 
 
 class LoginCodeTests(_ApiTestCase):
@@ -1442,13 +1459,31 @@ class EnsureSuperAdminTests(TestCase):
     @defer.inlineCallbacks
     def test_promotedKeepsPassword(self) -> Any:
         """
-        An existing account is promoted; its own password is kept.
+        While there is no SuperAdmin, an existing account is promoted when
+        super_password is its password, which it keeps.
         """
         yield self.web.createPlayer("boss@example.com", DEFAULT, password="mine")
         player = yield self.run_(dashboard__super_email="BOSS@example.com",
-                                 dashboard__super_password="secret")
+                                 dashboard__super_password="mine")
         self.assertEqual(player.role, SUPER)
         ok = yield self.web.passwords.verify(player.passwordHash, "mine")
+        self.assertTrue(ok)
+
+    @defer.inlineCallbacks
+    def test_strangerNotPromoted(self) -> Any:
+        """
+        An account that registered the configured address first, with a
+        password other than super_password, is not promoted (nor without
+        super_password); a warning says what to do.
+        """
+        stranger, _ = yield self.web.createPlayer("boss@example.com", DEFAULT,
+                                                  password="stranger")
+        for settings in ({"dashboard__super_password": "secret"}, {}):
+            result = yield self.run_(dashboard__super_email="boss@example.com", **settings)
+            self.assertIsNone(result)
+        stored = yield self.web.store.getPlayer(stranger.id)
+        self.assertEqual(stored.role, DEFAULT)
+        ok = yield self.web.passwords.verify(stored.passwordHash, "stranger")
         self.assertTrue(ok)
 
     @defer.inlineCallbacks

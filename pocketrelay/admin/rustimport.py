@@ -44,6 +44,7 @@ from pocketrelay.server.store import (
     PlayerRole,
     StoreError,
 )
+from pocketrelay.server.store.emails import canonicalEmail
 
 __all__ = [
     "COMMAND",
@@ -360,7 +361,7 @@ class _Importer:
             return
         self.rustIds.add(identity)
         email = _text(rawEmail)
-        email = email.strip() if email is not None else None
+        email = canonicalEmail(email) if email is not None else None
         if not email or len(email) > MAX_EMAIL_LENGTH:
             self.warn(f"player {identity}: unusable email {rawEmail!r}; skipped")
             self.result.skipped += 1
@@ -413,7 +414,7 @@ class _Importer:
             if ours in self.created:
                 self.warn(
                     f"player {identity}: email {email} repeats an earlier Rust "
-                    f"account (emails compare case-insensitively); skipped"
+                    f"account (emails compare in canonical form); skipped"
                 )
                 self.result.skipped += 1
                 return

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import getpass
 import os
-import re
 import sqlite3
 from typing import Final, TextIO, cast
 
@@ -19,22 +18,20 @@ import attrs
 
 from pocketrelay.admin.command import Command, Console, Invocation
 from pocketrelay.admin.database import AdminError, _openForWrite, _sqliteError
-from pocketrelay.server.security import PasswordHasher
+from pocketrelay.server.security import PasswordHasher, revocationExpiry
 from pocketrelay.server.store import (
     MAX_DISPLAY_NAME_LENGTH,
-    MAX_EMAIL_LENGTH,
     DirectStore,
     PlayerRole,
     StoreError,
 )
+from pocketrelay.server.store.emails import checkedEmail
 
 __all__ = ["COMMAND", "MAX_PASSWORD_LENGTH", "SuperAdminResult", "setSuperAdmin"]
 
 #: Longest password accepted, in characters (the dashboard's limit).
 MAX_PASSWORD_LENGTH: Final = 256
 
-#: The same rule as the dashboard's account forms.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 @attrs.frozen
 class SuperAdminResult:
@@ -50,14 +47,6 @@ class SuperAdminResult:
     displayName: str
     created: bool
     passwordSet: bool
-
-
-def _isValidEmail(email: str) -> bool:
-    """
-    Whether C{email} looks like an email address (the dashboard's rule:
-    one C{@}, a dot in the domain, no spaces, at most 254 characters).
-    """
-    return len(email) <= MAX_EMAIL_LENGTH and _EMAIL.match(email) is not None
 
 
 def setSuperAdmin(
@@ -78,9 +67,10 @@ def setSuperAdmin(
     @raise AdminError: for a bad email, name or password, or a missing
         password for a new account.
     """
-    email = email.strip()
-    if not _isValidEmail(email):
-        raise AdminError(f"{email!r} is not a valid email address")
+    given, checked = email, checkedEmail(email)
+    if checked is None:
+        raise AdminError(f"{given.strip()!r} is not a valid email address")
+    email = checked
     if name is not None:
         name = name.strip()
         if not name:
@@ -118,11 +108,15 @@ def setSuperAdmin(
                 )
                 created = True
             else:
+                # A new password revokes the account's earlier tokens.
                 promoted = store.updatePlayer(
                     player.id,
                     displayName=name,
                     passwordHash=passwordHash,
                     role=PlayerRole.SUPER_ADMIN,
+                    tokenMinExpiry=(
+                        revocationExpiry(now) if passwordHash is not None else None
+                    ),
                 )
                 assert promoted is not None
                 player, created = promoted, False

@@ -395,6 +395,9 @@ class UtilError(enum.IntEnum):
     NO_TELEMETRY_SERVERS = 0x96
     NO_TICKER_SERVERS = 0x9B
     USS_RECORD_NOT_FOUND = 0xC8
+    #: UTIL_USS_TOO_MANY_KEYS in the Blaze SDK: over the storage allowed
+    #: for the user's settings.
+    USS_TOO_MANY_KEYS = 0xC9
     SUSPEND_PING_TIME_TOO_LARGE = 0x12C
     SUSPEND_PING_TIME_TOO_SMALL = 0x12D
     PING_SUSPENDED = 0x12E

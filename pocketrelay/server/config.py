@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -31,6 +31,8 @@ __all__ = [
     "Settings",
     "environmentName",
     "loadSettings",
+    "readSecretFiles",
+    "secretWarnings",
 ]
 
 _ENV_PREFIX = "POCKETRELAY_"
@@ -166,11 +168,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qos.port", int, 42131, "QoS port for qos.type = custom.", minimum=1,
             maximum=65535),
     Setting("dashboard.super_email", str, None,
-            "Email of the account that is made super admin at start."),
+            "Email of the first super admin: while no account is SuperAdmin, the "
+            "account with this email is created at start (with "
+            "dashboard.super_password) or, if it exists, promoted when "
+            "dashboard.super_password is its password. Once a SuperAdmin exists "
+            "this setting changes nothing (use pocketrelay-admin super-admin)."),
     Setting("dashboard.super_password", str, None,
-            "Password of the super admin account: it is created with it at start if "
-            "missing (or given it if it has none); an existing password is kept.",
+            "Password of the first super admin account (see dashboard.super_email); "
+            "an existing password is kept. Give it in the environment or with "
+            "dashboard.super_password_file, not with --set, which other users see "
+            "in the process list.",
             secret=True),
+    Setting("dashboard.super_password_file", str, None,
+            "File holding dashboard.super_password (its first line), read at start; "
+            "used when dashboard.super_password is not set."),
     Setting("dashboard.disable_registration", bool, False,
             "Refuse new accounts from the game and the dashboard."),
     Setting("galaxy_at_war.decay", float, 0.0,
@@ -213,12 +224,31 @@ SETTINGS: tuple[Setting, ...] = (
             "start of the connection (or of a later request on it); then 408 and "
             "closed. 0: no deadline.", minimum=0.0),
     Setting("limits.login_rate", float, 10.0,
-            "Password logins and account creations (game and dashboard, and "
-            "dashboard login-code exchanges) allowed per minute per client address "
-            "and per account email. 0: no limit.", minimum=0.0),
+            "Password checks (game and dashboard logins, account creations, "
+            "dashboard login-code exchanges, password changes and account "
+            "deletions) allowed per minute per client address, and per account "
+            "email and address pair. 0: no limit.", minimum=0.0),
     Setting("limits.login_burst", int, 5,
             "How many of those may come at once before limits.login_rate applies.",
             minimum=1),
+    Setting("limits.login_email_rate", float, 0.5,
+            "Password logins to one account allowed per minute from all addresses "
+            "together, except from addresses it logged in from in the last 30 days "
+            "(the slower fallback behind the per email and address limit of "
+            "limits.login_rate). 0: no limit.", minimum=0.0),
+    Setting("limits.login_email_burst", int, 30,
+            "How many of those may come at once before limits.login_email_rate "
+            "applies.", minimum=1),
+    Setting("limits.password_queue_per_address", int, 4,
+            "Password checks (Argon2 hashes) one client address may have waiting; "
+            "more are refused at once (429, or a timeout in the game), and one "
+            "address runs one hash at a time. 0: no per-address bound (load tests "
+            "from one address); 256 may wait in all.", minimum=0, maximum=256),
+    Setting("limits.refusal_delay", float, 1.0,
+            "Seconds an API answer 429 (over a rate limit, or too many password "
+            "checks waiting) is held before it is sent, so that a client ignoring "
+            "Retry-After cannot make the server answer refusals as fast as it "
+            "sends. 0: no delay.", minimum=0.0, maximum=30.0),
     Setting("limits.token_login_rate", float, 60.0,
             "Token logins (the game's silent login on reconnect) allowed per minute "
             "per client address. 0: no limit.", minimum=0.0),
@@ -359,6 +389,52 @@ def loadSettings(
         origins[key] = "command line"
 
     return Settings(values, origins)
+
+
+#: The secret settings that may also come from a file, and the setting
+#: naming that file.
+SECRET_FILES: Final = (("dashboard.super_password", "dashboard.super_password_file"),)
+
+
+def readSecretFiles(settings: Settings) -> Settings:
+    """
+    Fill in the secrets of L{SECRET_FILES} that are not set from the files
+    their C{_file} settings name (the first line, without its line end).
+
+    @raise ConfigError: when a file cannot be read or is empty; the
+        message names the file, never its content.
+    """
+    for key, fileKey in SECRET_FILES:
+        path = settings[fileKey]
+        if not path or settings[key]:
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read(64 * 1024)
+        except (OSError, UnicodeDecodeError) as e:
+            reason = getattr(e, "strerror", None) or str(e)
+            raise ConfigError(f"{fileKey}: cannot read {path}: {reason}")
+        value = text.splitlines()[0] if text.splitlines() else ""
+        if not value:
+            raise ConfigError(f"{fileKey}: {path} is empty")
+        settings = Settings({**settings.values, key: value},
+                            {**settings.origins, key: f"file {path}"})
+    return settings
+
+
+def secretWarnings(settings: Settings) -> list[str]:
+    """
+    One warning per secret setting given on the command line, where other
+    users of the machine can read it (C{ps}); the value is never part of
+    it.
+    """
+    return [
+        f"{setting.key} was given on the command line, where other users can "
+        f"read it (ps, /proc); set {environmentName(setting.key)} or "
+        f"{setting.key}_file instead"
+        for setting in SETTINGS
+        if setting.secret and settings.origins.get(setting.key) == "command line"
+    ]
 
 
 def settingsDocumentation() -> str:

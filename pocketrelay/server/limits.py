@@ -40,6 +40,8 @@ from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.server import Site
 
+from pocketrelay.server.store.emails import canonicalEmail
+
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
@@ -53,12 +55,14 @@ __all__ = [
     "LOGIN_CODE_ADDRESS",
     "LOGIN_CODE_PLAYER",
     "LOGIN_EMAIL",
+    "LOGIN_EMAIL_ADDRESS",
     "OTHER_MAX_BODY",
     "TELEMETRY_ADDRESS",
     "TOKEN_LOGIN_ADDRESS",
     "Bucket",
     "ConnectionCounter",
     "HttpLimits",
+    "KnownLogins",
     "LimitedHTTPChannel",
     "LimitedSite",
     "Rate",
@@ -693,7 +697,8 @@ class Bucket:
     @ivar setting: the settings prefix: C{<setting>_rate} (per minute) and
         C{<setting>_burst}.
     @ivar kind: what the key is: C{"address"} (grouped by L{addressKey}),
-        C{"email"} (case-insensitive) or C{"player"} (an id).
+        C{"email"} (in canonical form), C{"email and address"} (a pair of
+        those) or C{"player"} (an id).
     """
 
     name: str
@@ -705,8 +710,14 @@ class Bucket:
 #: dashboard login, account creation and login-code exchange), per client
 #: address.
 LOGIN_ADDRESS: Final = "login per address"
-#: Password logins per account email (Blaze and dashboard).
+#: Password logins per account email from all addresses together (Blaze
+#: and dashboard): the slower fallback behind L{LOGIN_EMAIL_ADDRESS}, not
+#: taken from addresses the account logged in from (see
+#: L{ServerLimits.loginChecks}).
 LOGIN_EMAIL: Final = "login per email"
+#: Password logins and password checks per (account email, client
+#: address) pair.
+LOGIN_EMAIL_ADDRESS: Final = "login per email and address"
 #: Token logins (Blaze silentLogin) per client address.
 TOKEN_LOGIN_ADDRESS: Final = "token login per address"
 #: Dashboard login-code requests per client address.
@@ -721,7 +732,8 @@ BUCKETS: Final[Mapping[str, Bucket]] = {
     bucket.name: bucket
     for bucket in (
         Bucket(LOGIN_ADDRESS, "limits.login", "address"),
-        Bucket(LOGIN_EMAIL, "limits.login", "email"),
+        Bucket(LOGIN_EMAIL, "limits.login_email", "email"),
+        Bucket(LOGIN_EMAIL_ADDRESS, "limits.login", "email and address"),
         Bucket(TOKEN_LOGIN_ADDRESS, "limits.token_login", "address"),
         Bucket(LOGIN_CODE_ADDRESS, "limits.login_code", "address"),
         Bucket(LOGIN_CODE_PLAYER, "limits.login_code", "player"),
@@ -734,7 +746,9 @@ def _bucketKey(kind: str, key: object) -> Hashable:
     if kind == "address":
         return addressKey(str(key))
     if kind == "email":
-        return str(key).strip().lower()
+        return canonicalEmail(str(key))
+    if kind == "email and address" and isinstance(key, tuple) and len(key) == 2:
+        return (canonicalEmail(str(key[0])), addressKey(str(key[1])))
     return key if isinstance(key, Hashable) else repr(key)
 
 
@@ -761,6 +775,29 @@ class ServerLimits:
             )
             for name, bucket in BUCKETS.items()
         }
+        self.knownLogins = KnownLogins(clock)
+
+    def loginChecks(self, email: str, address: str) -> list[tuple[str, object]]:
+        """
+        The rate limits a password check for the account C{email} from
+        C{address} takes (besides the per-address L{LOGIN_ADDRESS}, which
+        the caller takes first): the (email, address) pair, so strangers'
+        wrong passwords do not lock the owner out; and the slower
+        per-email fallback against guesses spread over many addresses,
+        except from an address the account logged in from recently (see
+        L{KnownLogins}), so even those cannot lock out its owner.
+        """
+        checks: list[tuple[str, object]] = [(LOGIN_EMAIL_ADDRESS, (email, address))]
+        if not self.knownLogins.known(email, address):
+            checks.append((LOGIN_EMAIL, email))
+        return checks
+
+    def loginSucceeded(self, email: str, address: str) -> None:
+        """
+        Remember that the account C{email} logged in with its password
+        from C{address}.
+        """
+        self.knownLogins.add(email, address)
 
     def check(self, *checks: tuple[str, object]) -> float | None:
         """
@@ -811,12 +848,66 @@ class ServerLimits:
         self.sessions.release(addressKey(peer))
 
 
+class KnownLogins:
+    """
+    The addresses each account logged in from with its password lately,
+    so that a flood of wrong passwords from elsewhere does not lock it
+    out from them.  Bounded: at most C{perAccount} addresses per account
+    and C{maxAccounts} accounts (least recently used go first), each kept
+    for C{lifetime} seconds.
+    """
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        lifetime: float = 30 * 24 * 3600,
+        perAccount: int = 8,
+        maxAccounts: int = DEFAULT_MAX_KEYS,
+    ) -> None:
+        self._clock = clock
+        self.lifetime = lifetime
+        self.perAccount = perAccount
+        self.maxAccounts = maxAccounts
+        self._seen: OrderedDict[str, OrderedDict[str, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def add(self, email: str, address: str) -> None:
+        """
+        C{email} logged in from C{address} now.
+        """
+        key = canonicalEmail(email)
+        addresses = self._seen.pop(key, None) or OrderedDict()
+        where = addressKey(address)
+        addresses.pop(where, None)
+        addresses[where] = self._clock.seconds()
+        while len(addresses) > self.perAccount:
+            addresses.popitem(last=False)
+        self._seen[key] = addresses
+        while len(self._seen) > self.maxAccounts:
+            self._seen.popitem(last=False)
+
+    def known(self, email: str, address: str) -> bool:
+        """
+        Whether C{email} logged in from C{address} in the last
+        C{lifetime} seconds.
+        """
+        addresses = self._seen.get(canonicalEmail(email))
+        if addresses is None:
+            return False
+        when = addresses.get(addressKey(address))
+        return when is not None and self._clock.seconds() - when < self.lifetime
+
+
 #: Settings that turn the per-address limits off, for load tests and
 #: benchmarks whose simulated players all come from one address.
 LOAD_TEST_SETTINGS: Final[tuple[tuple[str, str], ...]] = (
     ("limits.max_connections_per_address", "0"),
     ("limits.max_sessions_per_address", "0"),
     ("limits.login_rate", "0"),
+    ("limits.login_email_rate", "0"),
+    ("limits.password_queue_per_address", "0"),
     ("limits.token_login_rate", "0"),
     ("limits.login_code_rate", "0"),
     ("limits.telemetry_rate", "0"),

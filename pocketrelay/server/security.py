@@ -13,6 +13,11 @@ Passwords, the server's secret key, and signed tokens.
     association tokens, in the Rust server's wire format.  Tokens survive a
     restart because the key is on disk; replacing the key invalidates every
     token ever issued.
+  - L{playerForToken} checks a login token against its account, whose
+    C{tokenMinExpiry} revokes the tokens issued before a password change,
+    a role change or a "log out everywhere" (see L{revocationExpiry}).
+  - L{FairScheduler} runs the password work of L{Passwords} a few jobs at
+    a time, fairly between client addresses, with bounded queues.
 """
 
 from __future__ import annotations
@@ -25,12 +30,17 @@ import re
 import stat
 import struct
 import uuid
-from typing import TYPE_CHECKING, Final, Protocol
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import argon2
+import attrs
 from argon2.exceptions import InvalidHashError, VerificationError
+from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
@@ -38,22 +48,33 @@ if TYPE_CHECKING:
     from twisted.python.filepath import FilePath
     from twisted.python.threadpool import ThreadPool
 
+    from pocketrelay.server.store import Player, Store
+
 __all__ = [
     "ASSOCIATION_PAYLOAD_SIZE",
+    "DEFAULT_HASH_CONCURRENCY",
+    "DEFAULT_HASH_QUEUE",
+    "DEFAULT_HASH_QUEUE_PER_CLIENT",
+    "DEFAULT_HASH_RUNNING_PER_CLIENT",
     "DEFAULT_MEMORY_COST",
     "DEFAULT_PARALLELISM",
     "DEFAULT_TIME_COST",
     "SECRET_SIZE",
     "TOKEN_LIFETIME",
     "ExpiredToken",
+    "FairScheduler",
+    "HashingBusy",
     "InvalidToken",
     "PasswordHasher",
     "Passwords",
+    "RevokedToken",
     "SecretFileError",
     "TokenError",
     "TokenSigner",
     "hashPasswordInThread",
     "loadOrCreateSecret",
+    "playerForToken",
+    "revocationExpiry",
     "verifyPasswordInThread",
 ]
 
@@ -159,11 +180,176 @@ class PasswordHasher:
             return True
 
 
+#: Password hashes computed at once by L{Passwords} (the server has a
+#: thread pool of this size for them).
+DEFAULT_HASH_CONCURRENCY: Final = 2
+#: Password hashes one client address may have waiting; more are refused
+#: at once with L{HashingBusy}.
+DEFAULT_HASH_QUEUE_PER_CLIENT: Final = 4
+#: Password hashes all clients together may have waiting.
+DEFAULT_HASH_QUEUE: Final = 256
+#: Password hashes one client address may have running at once: below
+#: L{DEFAULT_HASH_CONCURRENCY}, so one address never holds every thread.
+DEFAULT_HASH_RUNNING_PER_CLIENT: Final = 1
+
+
+#: Clients whose last turn a L{FairScheduler} remembers.
+_MAX_SERVED: Final = 4096
+
+
+class HashingBusy(Exception):
+    """
+    A password hash was refused without being computed: too many are
+    waiting already, from this client address (C{perClient}) or from all.
+    Answer it like a rate limit (HTTP 429, Blaze timeout).
+
+    @ivar perClient: whether the client's own queue was full.
+    """
+
+    def __init__(self, message: str, perClient: bool) -> None:
+        super().__init__(message)
+        self.perClient = perClient
+
+
+@attrs.define(eq=False)
+class _Job:
+    work: Callable[[], Any]
+    deferred: defer.Deferred[Any]
+
+
+class FairScheduler:
+    """
+    Runs jobs at most C{concurrency} at a time, fairly between clients.
+
+    Each client (an address) has its own first-in first-out queue, and a
+    free slot takes the next job of the waiting client that was served
+    least recently (round robin; a client never or not lately served
+    comes first), and one client runs at most C{runningPerClient} jobs at
+    once: with a C{concurrency} above that, a client with many jobs queued
+    never holds every slot, and another client's job starts at once.  A client may have at most C{perClient} jobs waiting and
+    all together C{total}; beyond that L{submit} fails at once with
+    L{HashingBusy}, so memory and waiting time stay bounded.
+
+    @ivar concurrency: jobs run at once.
+    @ivar perClient: jobs one client may have waiting.
+    @ivar total: jobs all clients may have waiting.
+    @ivar runningPerClient: jobs one client may have running.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[Callable[[], Any]], defer.Deferred[Any]],
+        concurrency: int = DEFAULT_HASH_CONCURRENCY,
+        perClient: int = DEFAULT_HASH_QUEUE_PER_CLIENT,
+        total: int = DEFAULT_HASH_QUEUE,
+        runningPerClient: int = DEFAULT_HASH_RUNNING_PER_CLIENT,
+    ) -> None:
+        """
+        @param run: starts a job (in a thread) and returns a L{Deferred}
+            firing with its result.
+        """
+        if min(concurrency, perClient, total, runningPerClient) < 1:
+            raise ValueError("concurrency and queue sizes must be at least 1")
+        self._run = run
+        self.concurrency = concurrency
+        self.perClient = perClient
+        self.total = total
+        self.runningPerClient = runningPerClient
+        self._runningFor: dict[str, int] = {}
+        self._queues: OrderedDict[str, deque[_Job]] = OrderedDict()
+        # When each client was last served (a serial number), least
+        # recent first; bounded, forgetting the least recent.
+        self._served: OrderedDict[str, int] = OrderedDict()
+        self._serial = 0
+        self._waiting = 0
+        self._running = 0
+
+    @property
+    def waiting(self) -> int:
+        """
+        Jobs waiting for a slot.
+        """
+        return self._waiting
+
+    @property
+    def running(self) -> int:
+        """
+        Jobs running.
+        """
+        return self._running
+
+    def submit(self, client: str, work: Callable[[], Any]) -> defer.Deferred[Any]:
+        """
+        Queue C{work} for C{client}.
+
+        @return: a L{Deferred} firing with C{work}'s result, or failing
+            with L{HashingBusy} (at once) when a queue is full.
+        """
+        queue = self._queues.get(client)
+        if queue is not None and len(queue) >= self.perClient:
+            return defer.fail(HashingBusy(
+                f"{self.perClient} password checks from this address are waiting", True
+            ))
+        if self._waiting >= self.total:
+            return defer.fail(HashingBusy(f"{self.total} password checks are waiting", False))
+        job = _Job(work, defer.Deferred())
+        if queue is None:
+            queue = self._queues[client] = deque()
+        queue.append(job)
+        self._waiting += 1
+        self._pump()
+        return job.deferred
+
+    def _pump(self) -> None:
+        while self._running < self.concurrency and self._queues:
+            ready = [name for name in self._queues
+                     if self._runningFor.get(name, 0) < self.runningPerClient]
+            if not ready:
+                return
+            client = min(ready, key=lambda name: self._served.get(name, -1))
+            queue = self._queues[client]
+            job = queue.popleft()
+            self._waiting -= 1
+            if not queue:
+                del self._queues[client]
+            self._serial += 1
+            self._served.pop(client, None)
+            self._served[client] = self._serial
+            while len(self._served) > _MAX_SERVED:
+                self._served.popitem(last=False)
+            self._running += 1
+            self._runningFor[client] = self._runningFor.get(client, 0) + 1
+            self._start(client, job)
+
+    def _start(self, client: str, job: _Job) -> None:
+        try:
+            d = self._run(job.work)
+        except BaseException:
+            d = defer.fail()
+
+        def done(result: object) -> None:
+            self._running -= 1
+            left = self._runningFor.pop(client) - 1
+            if left:
+                self._runningFor[client] = left
+            if isinstance(result, Failure):
+                job.deferred.errback(result)
+            else:
+                job.deferred.callback(result)
+            self._pump()
+
+        d.addBoth(done)
+
+
 class Passwords:
     """
-    L{PasswordHasher} run in a thread pool, for use from the reactor thread.
+    L{PasswordHasher} run in a thread pool, for use from the reactor thread,
+    through a L{FairScheduler}: every method takes the C{client} address
+    the work is done for, and fails with L{HashingBusy} when that client
+    (or everyone) has too many waiting.
 
     @ivar hasher: the L{PasswordHasher} doing the work.
+    @ivar scheduler: the L{FairScheduler}.
     """
 
     def __init__(
@@ -171,6 +357,10 @@ class Passwords:
         reactor: IReactorThreads,
         threadpool: ThreadPool | None = None,
         hasher: PasswordHasher | None = None,
+        concurrency: int = DEFAULT_HASH_CONCURRENCY,
+        perClient: int = DEFAULT_HASH_QUEUE_PER_CLIENT,
+        total: int = DEFAULT_HASH_QUEUE,
+        runningPerClient: int = DEFAULT_HASH_RUNNING_PER_CLIENT,
     ) -> None:
         """
         @param reactor: delivers results back to the reactor thread.
@@ -178,37 +368,74 @@ class Passwords:
             own pool (C{reactor.getThreadPool()}), looked up at first use.
         @param hasher: the hasher; by default L{PasswordHasher} with the
             OWASP parameters.
+        @param concurrency: hashes computed at once.
+        @param perClient: hashes one client address may have waiting.
+        @param total: hashes all clients may have waiting.
+        @param runningPerClient: hashes one client address may have
+            running.
         """
         self._reactor = reactor
         self._threadpool = threadpool
         self._dummyHash: str | None = None
         self.hasher = hasher if hasher is not None else PasswordHasher()
+        self.scheduler = FairScheduler(
+            self._inThread, concurrency, perClient, total, runningPerClient
+        )
+
+    @classmethod
+    def perAddress(
+        cls,
+        reactor: IReactorThreads,
+        threadpool: ThreadPool | None,
+        perClient: int,
+        concurrency: int = DEFAULT_HASH_CONCURRENCY,
+    ) -> Passwords:
+        """
+        L{Passwords} with the OWASP parameters whose queue lets one client
+        address have C{perClient} hashes waiting and one running; 0 lifts
+        both per-address bounds (only L{DEFAULT_HASH_QUEUE} in all
+        remains), for load tests whose players share one address.
+        """
+        if perClient:
+            return cls(reactor, threadpool, concurrency=concurrency, perClient=perClient)
+        return cls(reactor, threadpool, concurrency=concurrency,
+                   perClient=DEFAULT_HASH_QUEUE, runningPerClient=concurrency)
 
     def _pool(self) -> ThreadPool:
         if self._threadpool is None:
             self._threadpool = self._reactor.getThreadPool()
         return self._threadpool
 
-    def hash(self, password: str) -> Deferred[str]:
+    def _inThread(self, work: Callable[[], Any]) -> defer.Deferred[Any]:
+        return deferToThreadPool(self._reactor, self._pool(), work)
+
+    def _submit(self, client: str | None, work: Callable[[], Any]) -> defer.Deferred[Any]:
+        from pocketrelay.server.limits import addressKey
+
+        return self.scheduler.submit(addressKey(client) if client else "", work)
+
+    def hash(self, password: str, client: str | None = None) -> Deferred[str]:
         """
         Hash C{password} in the thread pool.
 
+        @param client: the address the work is done for (L{None}: the
+            server's own, as at start).
         @return: a L{Deferred} firing with the PHC string.
         """
-        return deferToThreadPool(
-            self._reactor, self._pool(), self.hasher.hashPassword, password
-        )
+        return self._submit(client, lambda: self.hasher.hashPassword(password))
 
-    def verify(self, hash: str | None, password: str) -> Deferred[bool]:
+    def verify(
+        self, hash: str | None, password: str, client: str | None = None
+    ) -> Deferred[bool]:
         """
         Check C{password} against C{hash} in the thread pool.
 
+        @param client: as for L{hash}.
         @return: a L{Deferred} firing with L{True} or L{False}; it never
-            fails for bad input (see L{PasswordHasher.verifyPassword}).
+            fails for bad input (see L{PasswordHasher.verifyPassword}),
+            only with L{HashingBusy}.
         """
-        return deferToThreadPool(
-            self._reactor, self._pool(), self.hasher.verifyPassword, hash, password
-        )
+        return self._submit(client, lambda: self.hasher.verifyPassword(hash, password))
 
     def needsRehash(self, hash: str | None) -> bool:
         """
@@ -216,7 +443,7 @@ class Passwords:
         """
         return self.hasher.needsRehash(hash)
 
-    def verifyAbsent(self, password: str) -> Deferred[bool]:
+    def verifyAbsent(self, password: str, client: str | None = None) -> Deferred[bool]:
         """
         Spend the time of a real check when there is no account to check
         against, so the answer's timing does not tell which emails have an
@@ -229,7 +456,7 @@ class Passwords:
             self.hasher.verifyPassword(self._dummyHash, password)
             return False
 
-        return deferToThreadPool(self._reactor, self._pool(), check)
+        return self._submit(client, check)
 
 
 def hashPasswordInThread(
@@ -421,6 +648,48 @@ class ExpiredToken(TokenError):
     """
 
 
+class RevokedToken(TokenError):
+    """
+    The token is genuine and unexpired but was issued before its account
+    revoked its tokens (see L{revocationExpiry}).
+    """
+
+
+def revocationExpiry(now: float) -> int:
+    """
+    The C{tokenMinExpiry} that revokes every login token of an account
+    issued up to C{now}: one second past the expiry of a token issued now.
+    Tokens issued afterwards (also within the same second) get at least
+    this expiry (see L{TokenSigner.issueToken}), so they stay valid.
+
+    The token format is the Rust server's (player id and expiry only), so
+    revocation compares expiries: a token is revoked when its expiry is
+    before its account's C{tokenMinExpiry}.
+    """
+    return int(now) + TOKEN_LIFETIME + 1
+
+
+def playerForToken(signer: TokenSigner, store: Store, token: str) -> Deferred[Player | None]:
+    """
+    The account a login token belongs to.
+
+    @return: a L{Deferred} firing with the L{Player}, or L{None} when the
+        account no longer exists; failing with L{InvalidToken},
+        L{ExpiredToken} or L{RevokedToken}.
+    """
+    try:
+        playerId, expiry = signer.readToken(token)
+    except TokenError:
+        return defer.fail()
+
+    def check(player: Player | None) -> Player | None:
+        if player is not None and expiry < player.tokenMinExpiry:
+            raise RevokedToken("token revoked")
+        return player
+
+    return store.getPlayer(playerId).addCallback(check)
+
+
 class _Clock(Protocol):
     def seconds(self) -> float: ...
 
@@ -486,15 +755,20 @@ class TokenSigner:
             raise InvalidToken("bad token signature")
         return _b64decode(message)
 
-    def issueToken(self, playerId: int, lifetime: float = TOKEN_LIFETIME) -> str:
+    def issueToken(
+        self, playerId: int, lifetime: float = TOKEN_LIFETIME, minExpiry: int = 0
+    ) -> str:
         """
         Issue a login token for C{playerId}.
 
         @param playerId: the player's id, 0 to 2**32 - 1.
         @param lifetime: seconds from now until the token expires.
+        @param minExpiry: the account's C{tokenMinExpiry}: the expiry is at
+            least this, so a token issued right after a revocation (in the
+            same second) is not revoked itself.
         @raise ValueError: if the id or the expiry does not fit the format.
         """
-        expiry = int(self._clock.seconds() + lifetime)
+        expiry = max(int(self._clock.seconds() + lifetime), minExpiry)
         if not 0 <= playerId <= 0xFFFFFFFF:
             raise ValueError(f"player id {playerId} does not fit 32 bits")
         if not 0 <= expiry <= 0xFFFFFFFFFFFFFFFF:
@@ -502,9 +776,16 @@ class TokenSigner:
         message = _b64encode(_TOKEN_PAYLOAD.pack(playerId, expiry))
         return f"{message}.{self._sign(message)}"
 
+    def issueFor(self, player: Player) -> str:
+        """
+        Issue a login token for C{player}, valid despite its earlier
+        revocations (see L{issueToken}'s C{minExpiry}).
+        """
+        return self.issueToken(player.id, minExpiry=player.tokenMinExpiry)
+
     def verifyToken(self, token: str) -> int:
         """
-        Check a login token.
+        Check a login token (not its revocation: see L{playerForToken}).
 
         @return: the player id it was issued for.
         @raise InvalidToken: for anything that is not a genuine login token
@@ -512,13 +793,21 @@ class TokenSigner:
         @raise ExpiredToken: if it is genuine but its expiry has passed: it
             is valid up to, not including, its expiry second.
         """
+        return self.readToken(token)[0]
+
+    def readToken(self, token: str) -> tuple[int, int]:
+        """
+        Check a login token as L{verifyToken} does.
+
+        @return: the player id and the expiry (Unix seconds).
+        """
         payload = self._check(token, _TOKEN_RE)
         if len(payload) != _TOKEN_PAYLOAD.size:
             raise InvalidToken("wrong token payload size")
         playerId, expiry = _TOKEN_PAYLOAD.unpack(payload)
         if self._clock.seconds() >= expiry:
             raise ExpiredToken("token expired")
-        return int(playerId)
+        return int(playerId), int(expiry)
 
     def issueAssociation(self) -> str:
         """

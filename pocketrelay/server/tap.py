@@ -38,6 +38,8 @@ from pocketrelay.server.config import (
     ConfigError,
     Settings,
     loadSettings,
+    readSecretFiles,
+    secretWarnings,
     settingsDocumentation,
 )
 
@@ -117,7 +119,9 @@ class Options(usage.Options):
                 overrides.append((key, self[option]))
         overrides.extend(self["set"])
         try:
-            self.settings = loadSettings(self["config"], os.environ, overrides)
+            self.settings = readSecretFiles(
+                loadSettings(self["config"], os.environ, overrides)
+            )
         except ConfigError as e:
             raise usage.UsageError(str(e))
         from pocketrelay.server.web.monitoring import AddressFilter
@@ -472,11 +476,16 @@ def makeService(options: Options, reactor: Any = None) -> ServerService:
         store=store,
         gameData=gameData,
         signer=TokenSigner(secret, reactor),
-        passwords=Passwords(reactor, passwordPool),
+        passwords=Passwords.perAddress(
+            reactor, passwordPool, settings["limits.password_queue_per_address"],
+            PASSWORD_THREADS,
+        ),
         clock=reactor,
     )
     for key, value, origin in settings.describe():
         log.info("Setting {key} = {value} (from {origin})", key=key, value=value, origin=origin)
+    for warning in secretWarnings(settings):
+        log.warn("{problem}", problem=warning)
 
     from twisted.application.internet import TimerService
 

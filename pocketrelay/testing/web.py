@@ -125,6 +125,9 @@ class WebHarness:
         self.testCase = testCase
         self.dataDir = FilePath(testCase.mktemp())
         self.dataDir.makedirs()
+        # 429 answers are not held (the hub's clock is a task.Clock); tests
+        # of the delay give limits__refusal_delay.
+        settings = {"limits__refusal_delay": 0.0, **settings}
         self.settings = loadSettings(environ={}).replace(**settings)
         self.clock = task.Clock()
         self.clock.advance(START_TIME)
@@ -168,14 +171,14 @@ class WebHarness:
             email, name or email.split("@")[0], passwordHash, role=role,
             now=int(self.clock.seconds()),
         )
-        return player, self.signer.issueToken(player.id)
+        return player, self.signer.issueFor(player)
 
-    def send(self, raw: bytes) -> tuple[Any, StringTransport]:
+    def send(self, raw: bytes, peer: str = "127.0.0.1") -> tuple[Any, StringTransport]:
         """
-        Feed raw bytes to a new connection; return the channel and its
-        transport.
+        Feed raw bytes to a new connection from C{peer}; return the channel
+        and its transport.
         """
-        address = IPv4Address("TCP", "127.0.0.1", 40000)
+        address = IPv4Address("TCP", peer, 40000)
         channel = self.site.buildProtocol(address)
         transport = StringTransport(peerAddress=address,
                                     hostAddress=IPv4Address("TCP", "127.0.0.1", 8080))
@@ -192,6 +195,7 @@ class WebHarness:
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
         raw: bytes | None = None,
+        peer: str = "127.0.0.1",
     ) -> Any:
         """
         Send one request (C{Connection: close}) and wait for the complete
@@ -200,6 +204,7 @@ class WebHarness:
         @param body: L{bytes} sent as they are, anything else as JSON.
         @param token: sent as C{X-Token}.
         @param raw: the whole request, sent as it is instead.
+        @param peer: the client's address.
         @return: a L{Deferred} firing with an L{HttpResponse}.
         """
         if raw is None:
@@ -214,7 +219,7 @@ class WebHarness:
             for name, value in (headers or {}).items():
                 lines.append(f"{name}: {value}")
             raw = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + payload
-        _, transport = self.send(raw)
+        _, transport = self.send(raw, peer)
         for _ in range(2000):
             if transport.disconnecting:
                 break

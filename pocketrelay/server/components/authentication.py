@@ -8,7 +8,6 @@ slow); the reply to createAccount is sent after the account is committed.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -40,7 +39,10 @@ from pocketrelay.me3.messages.auth import (
 )
 from pocketrelay.me3.messages.common import PersonaDetails, SessionInfo
 from pocketrelay.server.components.base import command
-from pocketrelay.server.limits import LOGIN_ADDRESS, LOGIN_EMAIL, TOKEN_LOGIN_ADDRESS
+from pocketrelay.server.limits import LOGIN_ADDRESS, TOKEN_LOGIN_ADDRESS
+from pocketrelay.server.security import HashingBusy
+from pocketrelay.server.store.emails import MAX_EMAIL_LENGTH as MAX_EMAIL
+from pocketrelay.server.store.emails import checkedEmail, isValidEmail, loginEmail
 
 if TYPE_CHECKING:
     from pocketrelay.server.session import Session
@@ -50,17 +52,7 @@ __all__ = ["isValidEmail", "loginResponse", "sessionInfo", "tokenLogin"]
 
 log = Logger()
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL = 254
 MAX_PASSWORD = 256
-
-
-def isValidEmail(email: str) -> bool:
-    """
-    Whether C{email} looks like an email address (one C{@}, a dot in the
-    domain, no spaces, at most 254 characters).
-    """
-    return len(email) <= MAX_EMAIL and _EMAIL.match(email) is not None
 
 
 def personaDetails(player: Player) -> PersonaDetails:
@@ -111,6 +103,30 @@ def _rateLimit(session: Session, *checks: tuple[str, object]) -> None:
         raise BlazeError(RATE_LIMITED)
 
 
+def _loginChecks(session: Session, email: str) -> None:
+    """
+    Take the rate limits of a password check for the account C{email}:
+    per client address, per (email, address) and the per-email fallback
+    (see L{pocketrelay.server.limits.ServerLimits.loginChecks}).
+    """
+    limits = session.hub.limits
+    _rateLimit(session, (LOGIN_ADDRESS, session.peerHost),
+               *limits.loginChecks(email, session.peerHost))
+
+
+@defer.inlineCallbacks
+def _passwordWork(d: Any) -> Any:
+    """
+    The result of password work from the fair hashing queue; a full queue
+    is answered like a rate limit.
+    """
+    try:
+        result = yield d
+    except HashingBusy:
+        raise BlazeError(RATE_LIMITED)
+    return result
+
+
 def _completeLogin(session: Session, player: Player) -> tuple[Player, str]:
     """
     Bind the session to C{player} and issue its token.  The last-login
@@ -125,7 +141,7 @@ def _completeLogin(session: Session, player: Player) -> tuple[Player, str]:
     player = attrs.evolve(player, lastLoginAt=now)
     hub.bindPlayer(session, player)
     _loadN7Rating(session, player.id)
-    return player, hub.signer.issueToken(player.id)
+    return player, hub.signer.issueFor(player)
 
 
 def _loadN7Rating(session: Session, playerId: int) -> None:
@@ -153,33 +169,34 @@ def createAccount(session: Session, request: CreateAccountParameters) -> Any:
     from pocketrelay.server.store import PlayerExists, PlayerRole
 
     hub = session.hub
-    email = request.email.strip()
     if hub.settings["dashboard.disable_registration"]:
         log.info("Refused account creation for {email}: registration is disabled",
-                 email=email)
+                 email=request.email.strip()[:MAX_EMAIL])
         raise BlazeError(AuthError.DISABLED)
-    if not isValidEmail(email):
+    email = checkedEmail(request.email)
+    if email is None:
         raise BlazeError(AuthError.INVALID_EMAIL)
     if not request.password or len(request.password) > MAX_PASSWORD:
         raise BlazeError(AuthError.INVALID_PASSWORD)
-    _rateLimit(session, (LOGIN_ADDRESS, session.peerHost), (LOGIN_EMAIL, email))
+    _loginChecks(session, email)
     existing = yield hub.store.getPlayerByEmail(email)
     if existing is not None:
         raise BlazeError(AuthError.EXISTS)
     displayName = (request.personaName.strip() or email.split("@", 1)[0])[:99]
-    role = PlayerRole.DEFAULT
-    superEmail = hub.settings["dashboard.super_email"]
-    if superEmail and superEmail.lower() == email.lower():
-        role = PlayerRole.SUPER_ADMIN
-    passwordHash = yield hub.passwords.hash(request.password)
+    # Never SuperAdmin: that role belongs to an account, given at start or
+    # by pocketrelay-admin, not to whoever registers an address.
+    passwordHash = yield _passwordWork(
+        hub.passwords.hash(request.password, session.peerHost)
+    )
     try:
         player = yield hub.store.createPlayer(
-            email, displayName, passwordHash, role=role, now=_now(session)
+            email, displayName, passwordHash, role=PlayerRole.DEFAULT, now=_now(session)
         )
     except PlayerExists:
         raise BlazeError(AuthError.EXISTS)
     log.info("Account {playerId} ({name}) created from the game",
              playerId=player.id, name=player.displayName)
+    hub.limits.loginSucceeded(email, session.peerHost)
     player, token = _completeLogin(session, player)
     return loginResponse(player, token)
 
@@ -188,46 +205,49 @@ def createAccount(session: Session, request: CreateAccountParameters) -> Any:
 @defer.inlineCallbacks
 def login(session: Session, request: LoginRequest) -> Any:
     hub = session.hub
-    email = request.email.strip()
-    if not isValidEmail(email):
+    email = loginEmail(request.email)
+    if email is None:
         raise BlazeError(AuthError.INVALID_EMAIL)
-    _rateLimit(session, (LOGIN_ADDRESS, session.peerHost), (LOGIN_EMAIL, email))
+    _loginChecks(session, email)
     player = yield hub.store.getPlayerByEmail(email)
     if player is None:
         log.info("Login refused from {peer}: no account {email}",
                  peer=session.peerHost, email=email)
         # As slow as a wrong password, so the reply's timing adds nothing
         # to what the error code already says.
-        yield hub.passwords.verifyAbsent(request.password[:MAX_PASSWORD])
+        yield _passwordWork(
+            hub.passwords.verifyAbsent(request.password[:MAX_PASSWORD], session.peerHost)
+        )
         raise BlazeError(AuthError.INVALID_USER)
     if len(request.password) > MAX_PASSWORD:
         raise BlazeError(AuthError.INVALID_PASSWORD)
-    ok = yield hub.passwords.verify(player.passwordHash, request.password)
+    ok = yield _passwordWork(
+        hub.passwords.verify(player.passwordHash, request.password, session.peerHost)
+    )
     if not ok:
         log.info("Login refused for {email}: wrong password", email=email)
         raise BlazeError(AuthError.INVALID_PASSWORD)
+    hub.limits.loginSucceeded(email, session.peerHost)
     player, token = _completeLogin(session, player)
     return loginResponse(player, token)
 
 
+@defer.inlineCallbacks
 def _tokenPlayer(session: Session, token: str) -> Any:
-    from pocketrelay.server.security import ExpiredToken, TokenError
+    from pocketrelay.server.security import ExpiredToken, TokenError, playerForToken
 
     hub = session.hub
     try:
-        playerId = hub.signer.verifyToken(token)
+        player = yield playerForToken(hub.signer, hub.store, token)
     except ExpiredToken:
         raise BlazeError(AuthError.EXPIRED_TOKEN)
     except TokenError:
+        # Forged, malformed or revoked (password change, log out
+        # everywhere): the game shows its login screen.
         raise BlazeError(AuthError.INVALID_TOKEN)
-    d = hub.store.getPlayer(playerId)
-
-    def found(player: Player | None) -> Player:
-        if player is None:
-            raise BlazeError(AuthError.INVALID_TOKEN)
-        return player
-
-    return d.addCallback(found)
+    if player is None:
+        raise BlazeError(AuthError.INVALID_TOKEN)
+    return player
 
 
 @defer.inlineCallbacks
@@ -263,7 +283,7 @@ def originLogin(session: Session, request: OriginLoginRequest) -> None:
 def loginPersona(session: Session, request: LoginPersonaRequest) -> SessionInfo:
     player = session.player
     assert player is not None
-    return sessionInfo(player, session.hub.signer.issueToken(player.id))
+    return sessionInfo(player, session.hub.signer.issueFor(player))
 
 
 @command(Component.AUTHENTICATION, AuthenticationCommand.LOGOUT)
@@ -277,7 +297,9 @@ def logout(session: Session, request: None) -> None:
 
 @command(Component.AUTHENTICATION, AuthenticationCommand.GET_AUTH_TOKEN)
 def getAuthToken(session: Session, request: None) -> GetAuthTokenResponse:
-    return GetAuthTokenResponse(authToken=session.hub.signer.issueToken(session.playerId))
+    player = session.player
+    assert player is not None
+    return GetAuthTokenResponse(authToken=session.hub.signer.issueFor(player))
 
 
 @command(Component.AUTHENTICATION, AuthenticationCommand.LIST_USER_ENTITLEMENTS_2,

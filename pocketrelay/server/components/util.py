@@ -6,7 +6,7 @@ configuration and the player's settings (the multiplayer profile).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -138,25 +138,49 @@ def getTickerServer(session: Session, request: None) -> GetTickerServerResponse:
     return GetTickerServerResponse()
 
 
+#: Largest value one userSettingsSave may store, in bytes of UTF-8.  The
+#: game's largest keys (C{Progress}, C{Completion}, the challenge
+#: time stamps) are under 10 KiB.
+MAX_SETTINGS_VALUE: Final = 64 * 1024
+#: Most bytes all of a player's settings may take together through
+#: userSettingsSave.  A full profile (C{Base}, six classes, 66 kits, the
+#: challenge keys) is tens of KiB.
+MAX_SETTINGS_TOTAL: Final = 512 * 1024
+
+
 @command(Component.UTIL, UtilCommand.USER_SETTINGS_SAVE, UserSettingsSaveRequest)
 def userSettingsSave(session: Session, request: UserSettingsSaveRequest) -> Any:
     """
     Save one key of the player's profile; the empty reply is sent only
-    after the commit.
+    after the commit.  A value over L{MAX_SETTINGS_VALUE} bytes, or one
+    that would take the player's settings over L{MAX_SETTINGS_TOTAL} or
+    the store's key count, is refused with C{USS_TOO_MANY_KEYS} (0xC9);
+    a key the store cannot hold with C{USS_RECORD_NOT_FOUND}.
     """
     from pocketrelay.server.store import InvalidValue
 
-    def refused(failure: Any) -> None:
-        failure.trap(InvalidValue)
+    def refuse(reason: str, error: UtilError) -> None:
         log.warn(
             "Refused settings key {key!r} from {name}: {reason}",
             key=request.key[:64],
             name=session.player.displayName if session.player else "?",
-            reason=failure.getErrorMessage(),
+            reason=reason,
         )
-        raise BlazeError(UtilError.USS_RECORD_NOT_FOUND)
+        raise BlazeError(error)
 
-    d = session.hub.store.setPlayerData(session.playerId, request.key, request.data)
+    def refused(failure: Any) -> None:
+        failure.trap(InvalidValue)
+        reason = failure.getErrorMessage()
+        tooMuch = "limit" in reason or "more than" in reason
+        refuse(reason, UtilError.USS_TOO_MANY_KEYS if tooMuch else UtilError.USS_RECORD_NOT_FOUND)
+
+    size = len(request.data.encode("utf-8", "replace"))
+    if size > MAX_SETTINGS_VALUE:
+        refuse(f"a value of {size} bytes, over the limit of {MAX_SETTINGS_VALUE}",
+               UtilError.USS_TOO_MANY_KEYS)
+    d = session.hub.store.setPlayerData(
+        session.playerId, request.key, request.data, maxTotal=MAX_SETTINGS_TOTAL
+    )
     d.addCallback(lambda _: None)
     d.addErrback(refused)
     return d

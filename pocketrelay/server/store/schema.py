@@ -17,8 +17,12 @@ thread, never in the reactor thread.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 import attrs
+from twisted.logger import Logger
+
+from pocketrelay.server.store.emails import canonicalEmail
 
 __all__ = [
     "MIGRATIONS",
@@ -47,11 +51,83 @@ class Migration:
         and increase by one.
     @ivar description: one line for the log.
     @ivar statements: SQL statements run in order, in one transaction.
+    @ivar run: Python work done after the statements, in the same
+        transaction, for changes SQL cannot compute; L{None} for none.
     """
 
     version: int
     description: str
     statements: tuple[str, ...]
+    run: Callable[[sqlite3.Connection], None] | None = None
+
+
+log = Logger()
+
+#: Role numbers, as in L{pocketrelay.server.store.PlayerRole} (which this
+#: module cannot import).
+_DEFAULT_ROLE = 0
+_SUPER_ADMIN_ROLE = 2
+
+
+def duplicateEmail(email: str, playerId: int) -> str:
+    """
+    The address given to an account whose email repeats another's in
+    canonical form: it contains spaces, so no one can register or log in
+    with it, and it names the account, so it stays unique.
+    """
+    return f"{email} (duplicate, account {playerId})"
+
+
+def canonicalEmails(connection: sqlite3.Connection) -> None:
+    """
+    Migration 2: store every email in canonical form (see
+    L{pocketrelay.server.store.emails.canonicalEmail}).
+
+    Addresses that become equal are a collision (say C{kate@kiwi.example}
+    and the same with a KELVIN SIGN for the C{k}, which SQLite's C{NOCASE}
+    told apart).  The account that keeps the address is the one whose
+    stored address was already ASCII, then the oldest (lowest id); every
+    other gets L{duplicateEmail}, keeps its data, password and tokens, and
+    loses the SuperAdmin role if it had it (that role was probably gained
+    through the collision).  Each collision is logged as a warning; an
+    admin can give those accounts a new address in the dashboard.
+    """
+    rows = connection.execute("SELECT id, email, role FROM players ORDER BY id").fetchall()
+    groups: dict[str, list[tuple[int, str, int]]] = {}
+    for playerId, email, role in rows:
+        groups.setdefault(canonicalEmail(str(email)), []).append((playerId, str(email), role))
+    final: dict[int, tuple[str, int]] = {}
+    for canonical, members in groups.items():
+        members.sort(key=lambda member: (not member[1].isascii(), member[0]))
+        keeper, *others = members
+        final[keeper[0]] = (canonical, keeper[2])
+        for playerId, email, role in others:
+            newRole = _DEFAULT_ROLE if role == _SUPER_ADMIN_ROLE else role
+            final[playerId] = (duplicateEmail(canonical, playerId), newRole)
+            log.warn(
+                "Account {playerId} had email {email!r}, the same as account "
+                "{keeperId}'s once compared in canonical form; it is now "
+                "{newEmail!r}{demoted}",
+                playerId=playerId, email=email, keeperId=keeper[0],
+                newEmail=final[playerId][0],
+                demoted=" and no longer SuperAdmin" if newRole != role else "",
+            )
+    changed = [
+        (playerId, email, role)
+        for playerId, email, role in rows
+        if final[playerId] != (email, role)
+    ]
+    # Two passes, so that no intermediate state breaks the UNIQUE column.
+    for playerId, _, _ in changed:
+        connection.execute(
+            "UPDATE players SET email = ? WHERE id = ?",
+            (f"\u2063migrating {playerId}\u2063", playerId),
+        )
+    for playerId, _, _ in changed:
+        email, role = final[playerId]
+        connection.execute(
+            "UPDATE players SET email = ?, role = ? WHERE id = ?", (email, role, playerId)
+        )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -116,6 +192,19 @@ MIGRATIONS: tuple[Migration, ...] = (
                 finished_at INTEGER NOT NULL
             )
             """,
+        ),
+    ),
+    Migration(
+        2,
+        "emails in canonical form (NFKC, case-folded)",
+        (),
+        canonicalEmails,
+    ),
+    Migration(
+        3,
+        "revocable login tokens (players.token_min_expiry)",
+        (
+            "ALTER TABLE players ADD COLUMN token_min_expiry INTEGER NOT NULL DEFAULT 0",
         ),
     ),
 )
@@ -220,6 +309,8 @@ def migrate(
             connection.execute(_CREATE_VERSION_TABLE)
             for statement in migration.statements:
                 connection.execute(statement)
+            if migration.run is not None:
+                migration.run(connection)
             connection.execute(
                 "INSERT INTO schema_version (version, description, applied_at) "
                 "VALUES (?, ?, ?)",

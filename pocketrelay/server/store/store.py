@@ -48,6 +48,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from pocketrelay.server.store.emails import MAX_EMAIL_LENGTH, canonicalEmail
 from pocketrelay.server.store.schema import Migration, SchemaError, migrate
 
 if TYPE_CHECKING:
@@ -83,8 +84,6 @@ __all__ = [
     "prepareConnection",
 ]
 
-#: Longest email address accepted, in characters (RFC 5321 path limit).
-MAX_EMAIL_LENGTH: Final = 254
 #: Longest display name accepted, in characters (as Pocket Relay).
 MAX_DISPLAY_NAME_LENGTH: Final = 99
 #: Longest player data key accepted, in characters.
@@ -127,8 +126,8 @@ class InvalidValue(StoreError, ValueError):
 
 class PlayerExists(StoreError):
     """
-    Another player already has this email address (compared
-    case-insensitively).
+    Another player already has this email address (compared in canonical
+    form, see L{pocketrelay.server.store.emails.canonicalEmail}).
     """
 
 
@@ -163,13 +162,17 @@ class Player:
     A player account.
 
     @ivar id: the account id, also the Blaze player and persona id.
-    @ivar email: the login email, unique case-insensitively.
+    @ivar email: the login email in canonical form (see
+        L{pocketrelay.server.store.emails.canonicalEmail}), unique.
     @ivar displayName: the persona name shown in game.
     @ivar passwordHash: an Argon2 PHC string, or L{None} for an account
         without a password (created through Origin); kept out of C{repr}.
     @ivar role: the dashboard role.
     @ivar createdAt: Unix time of creation.
     @ivar lastLoginAt: Unix time of the last login, or L{None}.
+    @ivar tokenMinExpiry: login tokens of this account whose expiry is
+        before this Unix time are revoked (see
+        L{pocketrelay.server.security.TokenSigner}); 0 when none is.
     """
 
     id: int
@@ -179,6 +182,7 @@ class Player:
     role: PlayerRole
     createdAt: int
     lastLoginAt: int | None
+    tokenMinExpiry: int = 0
 
 
 @attrs.frozen
@@ -265,6 +269,16 @@ def _checkPage(offset: object, count: object) -> tuple[int, int]:
     return first, min(size, MAX_PAGE_SIZE)
 
 
+def _checkEmail(email: object) -> str:
+    """
+    The canonical form of an email to store (see
+    L{pocketrelay.server.store.emails.canonicalEmail}).
+    """
+    if isinstance(email, str):
+        email = canonicalEmail(email)
+    return _checkText("email", email, MAX_EMAIL_LENGTH)
+
+
 def _checkRole(role: object) -> PlayerRole:
     try:
         return PlayerRole(cast(int, role))
@@ -332,7 +346,9 @@ def _role(value: int) -> PlayerRole:
         return PlayerRole.DEFAULT
 
 
-_PLAYER_COLUMNS = "id, email, display_name, password, role, created_at, last_login_at"
+_PLAYER_COLUMNS = (
+    "id, email, display_name, password, role, created_at, last_login_at, token_min_expiry"
+)
 
 
 def _player(row: tuple[Any, ...]) -> Player:
@@ -344,6 +360,7 @@ def _player(row: tuple[Any, ...]) -> Player:
         role=_role(row[4]),
         createdAt=row[5],
         lastLoginAt=row[6],
+        tokenMinExpiry=row[7],
     )
 
 
@@ -985,7 +1002,7 @@ class Store:
         role: int,
         now: int,
     ) -> Player:
-        _checkText("email", email, MAX_EMAIL_LENGTH)
+        email = _checkEmail(email)
         _checkText("display name", displayName, MAX_DISPLAY_NAME_LENGTH)
         if passwordHash is not None and not isinstance(passwordHash, str):
             raise InvalidValue("password hash must be a string or None")
@@ -1031,7 +1048,8 @@ class Store:
     def getPlayerByEmail(self, email: str) -> Deferred[Player | None]:
         """
         @return: a L{Deferred} firing with the L{Player} with this email
-            (compared case-insensitively for ASCII letters), or L{None}.
+            (compared in canonical form, see
+            L{pocketrelay.server.store.emails.canonicalEmail}), or L{None}.
         """
         return self._read(self._getPlayerByEmail, email)
 
@@ -1039,10 +1057,11 @@ class Store:
     def _getPlayerByEmail(db: sqlite3.Connection, email: str) -> Player | None:
         if not isinstance(email, str):
             raise InvalidValue("email must be a string")
-        if not email or len(email) > MAX_EMAIL_LENGTH:
+        if not email or len(email) > 4 * MAX_EMAIL_LENGTH:
             return None
         row = db.execute(
-            f"SELECT {_PLAYER_COLUMNS} FROM players WHERE email = ?", (email,)
+            f"SELECT {_PLAYER_COLUMNS} FROM players WHERE email = ?",
+            (canonicalEmail(email),),
         ).fetchone()
         return None if row is None else _player(row)
 
@@ -1100,16 +1119,22 @@ class Store:
         displayName: str | None = None,
         passwordHash: str | None = None,
         role: int | None = None,
+        tokenMinExpiry: int | None = None,
     ) -> Deferred[Player | None]:
         """
         Change some of a player's fields; L{None} leaves a field as it is.
 
+        @param email: stored in canonical form.
+        @param tokenMinExpiry: revokes the login tokens expiring before
+            this Unix time (see L{Player.tokenMinExpiry}); it never goes
+            down, so a smaller value changes nothing.
         @return: a L{Deferred} firing with the updated L{Player}, or
             L{None} if there is no such player; failing with
             L{PlayerExists} if the new email belongs to another player.
         """
         return self._write(
-            self._updatePlayer, playerId, email, displayName, passwordHash, role
+            self._updatePlayer, playerId, email, displayName, passwordHash, role,
+            tokenMinExpiry,
         )
 
     @classmethod
@@ -1121,11 +1146,13 @@ class Store:
         displayName: str | None,
         passwordHash: str | None,
         role: int | None,
+        tokenMinExpiry: int | None = None,
     ) -> Player | None:
         _checkInt("player id", playerId)
         changes: list[tuple[str, Any]] = []
         if email is not None:
-            changes.append(("email", _checkText("email", email, MAX_EMAIL_LENGTH)))
+            email = _checkEmail(email)
+            changes.append(("email", email))
         if displayName is not None:
             changes.append(
                 (
@@ -1139,8 +1166,15 @@ class Store:
             changes.append(("password", passwordHash))
         if role is not None:
             changes.append(("role", int(_checkRole(role))))
+        if tokenMinExpiry is not None:
+            _checkInt("token expiry", tokenMinExpiry)
+            changes.append(("token_min_expiry", tokenMinExpiry))
         if changes:
-            assignments = ", ".join(f"{column} = ?" for column, _ in changes)
+            assignments = ", ".join(
+                "token_min_expiry = MAX(token_min_expiry, ?)"
+                if column == "token_min_expiry" else f"{column} = ?"
+                for column, _ in changes
+            )
             try:
                 db.execute(
                     f"UPDATE players SET {assignments} WHERE id = ?",
@@ -1166,6 +1200,22 @@ class Store:
         _checkInt("player id", playerId)
         return db.execute("DELETE FROM players WHERE id = ?", (playerId,)).rowcount > 0
 
+    def playersWithRole(self, role: int) -> Deferred[list[Player]]:
+        """
+        @return: a L{Deferred} firing with every player of C{role}, in id
+            order.
+        """
+        return self._read(self._playersWithRole, role)
+
+    @staticmethod
+    def _playersWithRole(db: sqlite3.Connection, role: int) -> list[Player]:
+        checked = _checkRole(role)
+        rows = db.execute(
+            f"SELECT {_PLAYER_COLUMNS} FROM players WHERE role = ? ORDER BY id",
+            (int(checked),),
+        ).fetchall()
+        return [_player(row) for row in rows]
+
     def setLastLogin(self, playerId: int, now: int) -> Deferred[None]:
         """
         Record a login time.  An unknown player is ignored.
@@ -1180,15 +1230,21 @@ class Store:
 
     # -- player data ----------------------------------------------------------
 
-    def setPlayerData(self, playerId: int, key: str, value: str) -> Deferred[None]:
+    def setPlayerData(
+        self, playerId: int, key: str, value: str, maxTotal: int | None = None
+    ) -> Deferred[None]:
         """
         Insert or replace one player data value.
 
+        @param maxTotal: if given, refuse the write when the player's values
+            would then take more than this many bytes of UTF-8 together
+            (checked in the same transaction).
         @return: a L{Deferred} firing after the commit; failing with
             L{InvalidValue} over the limits (L{MAX_DATA_KEY_LENGTH},
-            L{MAX_DATA_VALUE_SIZE}, L{MAX_DATA_KEYS}) or L{UnknownPlayer}.
+            L{MAX_DATA_VALUE_SIZE}, L{MAX_DATA_KEYS}, C{maxTotal}) or
+            L{UnknownPlayer}.
         """
-        return self._write(self._setPlayerDataMany, playerId, {key: value})
+        return self._write(self._setPlayerDataMany, playerId, {key: value}, maxTotal)
 
     def setPlayerDataMany(
         self, playerId: int, values: Mapping[str, str]
@@ -1207,7 +1263,8 @@ class Store:
 
     @staticmethod
     def _setPlayerDataMany(
-        db: sqlite3.Connection, playerId: int, values: dict[str, str]
+        db: sqlite3.Connection, playerId: int, values: dict[str, str],
+        maxTotal: int | None = None,
     ) -> None:
         _checkInt("player id", playerId)
         for key, value in values.items():
@@ -1215,6 +1272,19 @@ class Store:
             _checkDataValue(value)
         if not values:
             return
+        if maxTotal is not None:
+            placeholders = ", ".join("?" * len(values))
+            (kept,) = db.execute(
+                "SELECT COALESCE(SUM(LENGTH(CAST(value AS BLOB))), 0) FROM player_data "
+                f"WHERE player_id = ? AND key NOT IN ({placeholders})",
+                (playerId, *values),
+            ).fetchone()
+            total = int(kept) + sum(len(value.encode("utf-8")) for value in values.values())
+            if total > maxTotal:
+                raise InvalidValue(
+                    f"player {playerId}'s data would take {total} bytes, over the "
+                    f"limit of {maxTotal}"
+                )
         existing = {
             key
             for (key,) in db.execute(
@@ -1601,12 +1671,19 @@ class DirectStore:
         displayName: str | None = None,
         passwordHash: str | None = None,
         role: int | None = None,
+        tokenMinExpiry: int | None = None,
     ) -> Player | None:
         """
         See L{Store.updatePlayer}.
         """
         return Store._updatePlayer(
-            self.connection, playerId, email, displayName, passwordHash, role
+            self.connection,
+            playerId,
+            email,
+            displayName,
+            passwordHash,
+            role,
+            tokenMinExpiry,
         )
 
     def replacePlayer(
@@ -1625,7 +1702,7 @@ class DirectStore:
         """
         db = self.connection
         _checkInt("player id", playerId)
-        _checkText("email", email, MAX_EMAIL_LENGTH)
+        email = _checkEmail(email)
         _checkText("display name", displayName, MAX_DISPLAY_NAME_LENGTH)
         if passwordHash is not None and not isinstance(passwordHash, str):
             raise InvalidValue("password hash must be a string or None")

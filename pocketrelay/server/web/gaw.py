@@ -381,16 +381,6 @@ class _XmlResource(Resource):
         request.setHeader(b"cache-control", b"no-store")
         return text.encode("utf-8")
 
-    def _verify(self, token: str | None) -> int | None:
-        from pocketrelay.server.security import TokenError
-
-        if not token:
-            return None
-        try:
-            return self.hub.signer.verifyToken(token)
-        except TokenError:
-            return None
-
     def _respond(self, request: Request, d: defer.Deferred[Any]) -> int:
         """
         Write the document C{d} fires with (a (text, code) pair), or a 500
@@ -424,10 +414,13 @@ class _XmlResource(Resource):
         """
         The player of a GAW token, or L{None}.
         """
-        playerId = self._verify(token)
-        if playerId is None:
+        from pocketrelay.server.security import TokenError, playerForToken
+
+        if not token:
             return defer.succeed(None)
-        return self.hub.store.getPlayer(playerId)
+        d = playerForToken(self.hub.signer, self.hub.store, token)
+        d.addErrback(lambda failure: failure.trap(TokenError) and None)
+        return d
 
 
 class SharedTokenLoginResource(_XmlResource):

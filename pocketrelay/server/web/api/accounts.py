@@ -23,13 +23,14 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from pocketrelay.server.limits import LOGIN_CODE_PLAYER, LOGIN_EMAIL
+from pocketrelay.server.limits import LOGIN_ADDRESS, LOGIN_CODE_PLAYER
+from pocketrelay.server.security import revocationExpiry
 from pocketrelay.server.store import (
     MAX_DISPLAY_NAME_LENGTH,
-    MAX_EMAIL_LENGTH,
     PlayerRole,
 )
-from pocketrelay.server.web.api.router import ApiError, Call, rateLimit
+from pocketrelay.server.store.emails import checkedEmail, loginEmail
+from pocketrelay.server.web.api.router import ApiError, Call, clientAddress, rateLimit
 
 if TYPE_CHECKING:
     from pocketrelay.server.config import Settings
@@ -73,17 +74,7 @@ CODE_COOLDOWN: Final = 10
 #: Most login codes pending at once (a bound on memory).
 MAX_PENDING_CODES: Final = 10000
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _CODE = re.compile(f"[A-Z0-9]{{{CODE_LENGTH}}}")
-
-
-def isValidEmail(email: str) -> bool:
-    """
-    Whether C{email} looks like an email address (one C{@}, a dot in the
-    domain, no spaces, at most 254 characters), as the game's account
-    creation checks it.
-    """
-    return len(email) <= MAX_EMAIL_LENGTH and _EMAIL.match(email) is not None
 
 
 def isoTime(seconds: int | float | None) -> str | None:
@@ -137,9 +128,14 @@ def hasPermissionOver(actor: Player, target: Player) -> bool:
 
 
 def _checkedEmail(value: str) -> str:
-    email = value.strip()
-    if not isValidEmail(email):
-        raise ApiError(400, "Invalid email address")
+    """
+    The canonical form of a new address (see
+    L{pocketrelay.server.store.emails}).
+    """
+    email = checkedEmail(value)
+    if email is None:
+        raise ApiError(400, "Invalid email address (letters, digits and symbols "
+                            "of ASCII only)")
     return email
 
 
@@ -184,6 +180,78 @@ def _target(call: Call, permission: bool = True) -> Any:
 def _refresh(hub: Hub, player: Player | None) -> None:
     if player is not None:
         hub.updatePlayer(player)
+
+
+def _verify(call: Call, passwordHash: str | None, password: str) -> Any:
+    """
+    Check a password in the fair hashing queue of the caller's address
+    (a full queue fails with L{HashingBusy}, answered 429 by the router).
+    """
+    return call.hub.passwords.verify(passwordHash, password, clientAddress(call))
+
+
+def _hash(call: Call, password: str) -> Any:
+    """
+    Hash a password in the fair hashing queue of the caller's address.
+    """
+    return call.hub.passwords.hash(password, clientAddress(call))
+
+
+def _limitPasswordCheck(call: Call, email: str) -> None:
+    """
+    Take the rate limits of a password check for the account C{email}
+    (per email and address, then the per-email fallback; the route took
+    the per-address one).
+    """
+    limits = getattr(call.hub, "limits", None)
+    if limits is not None:
+        rateLimit(call, *limits.loginChecks(email, clientAddress(call)))
+
+
+@defer.inlineCallbacks
+def _checkOwnPassword(call: Call, me: Player, password: str | None, message: str) -> Any:
+    """
+    Require the caller's current password (rate limited like a login).
+
+    @raise ApiError: 400 when it is missing, 403 when it is wrong.
+    """
+    if not password:
+        raise ApiError(400, "Give your current password (current_password)")
+    _limitPasswordCheck(call, me.email)
+    ok = yield _verify(call, me.passwordHash, password)
+    if not ok:
+        log.info("Wrong current password for account {playerId} from the dashboard",
+                 playerId=me.id)
+        raise ApiError(403, message)
+
+
+@defer.inlineCallbacks
+def revokeTokens(
+    hub: Hub, player: Player, now: int, disconnect: bool, **changes: Any
+) -> Any:
+    """
+    Apply C{changes} to C{player} and revoke its earlier login tokens in the
+    same write (see L{pocketrelay.server.security.revocationExpiry}); with
+    C{disconnect}, also end its game session, which logged in with the old
+    password or token.
+
+    @return: a L{Deferred} firing with the updated L{Player}.
+    @raise ApiError: 404 when the account is gone.
+    """
+    updated = yield hub.store.updatePlayer(
+        player.id, tokenMinExpiry=revocationExpiry(now), **changes
+    )
+    if updated is None:
+        raise ApiError(404, "Unknown player")
+    session = hub.sessionForPlayer(updated.id)
+    if session is not None:
+        if disconnect:
+            hub.unbindPlayer(session)
+            session.disconnect()
+        else:
+            hub.updatePlayer(updated)
+    log.info("Earlier login tokens of account {playerId} revoked", playerId=updated.id)
+    return updated
 
 
 # -- login codes ----------------------------------------------------------
@@ -322,22 +390,27 @@ def login(call: Call) -> Any:
     POST /auth/login {email, password} -> {token}.
     """
     body = call.body or {}
-    email = body["email"].strip()
-    # Per address is checked by the route; guesses spread over many
-    # addresses are limited per account.
-    rateLimit(call, (LOGIN_EMAIL, email))
-    player = yield call.hub.store.getPlayerByEmail(email) if email else None
+    email = loginEmail(body["email"])
+    if email is None:
+        raise ApiError(401, "Incorrect email or password")
+    # Per address is checked by the route; then per email and address,
+    # and guesses spread over many addresses per account.
+    _limitPasswordCheck(call, email)
+    player = yield call.hub.store.getPlayerByEmail(email)
     if player is None:
         # As slow as a wrong password: timing must not reveal accounts.
-        yield call.hub.passwords.verifyAbsent(body["password"])
+        yield call.hub.passwords.verifyAbsent(body["password"], clientAddress(call))
         raise ApiError(401, "Incorrect email or password")
     if not player.passwordHash:
         raise ApiError(401, "This account has no password; ask an admin to set one")
-    ok = yield call.hub.passwords.verify(player.passwordHash, body["password"])
+    ok = yield _verify(call, player.passwordHash, body["password"])
     if not ok:
         log.info("Dashboard login refused for {email}: wrong password", email=email)
         raise ApiError(401, "Incorrect email or password")
-    return {"token": call.hub.signer.issueToken(player.id)}
+    limits = getattr(call.hub, "limits", None)
+    if limits is not None:
+        limits.loginSucceeded(email, clientAddress(call))
+    return {"token": call.hub.signer.issueFor(player)}
 
 
 @defer.inlineCallbacks
@@ -355,15 +428,16 @@ def createAccount(call: Call) -> Any:
     existing = yield hub.store.getPlayerByEmail(email)
     if existing is not None:
         raise ApiError(409, "Email address already in use")
-    role = PlayerRole.DEFAULT
-    superEmail = hub.settings["dashboard.super_email"]
-    if superEmail and superEmail.strip().lower() == email.lower():
-        role = PlayerRole.SUPER_ADMIN
-    passwordHash = yield hub.passwords.hash(password)
-    player = yield hub.store.createPlayer(email, name, passwordHash, role=role, now=call.now)
+    # Never SuperAdmin: that role belongs to an account, given at start or
+    # by pocketrelay-admin, not to whoever registers an address.
+    passwordHash = yield _hash(call, password)
+    player = yield hub.store.createPlayer(email, name, passwordHash, now=call.now)
     log.info("Account {playerId} ({name}) created from the dashboard",
              playerId=player.id, name=player.displayName)
-    return {"token": hub.signer.issueToken(player.id)}
+    limits = getattr(hub, "limits", None)
+    if limits is not None:
+        limits.loginSucceeded(email, clientAddress(call))
+    return {"token": hub.signer.issueFor(player)}
 
 
 @defer.inlineCallbacks
@@ -373,7 +447,7 @@ def requestCode(call: Call) -> Any:
     the (online) player.
     """
     hub = call.hub
-    email = (call.body or {})["email"].strip()
+    email = loginEmail((call.body or {})["email"])
     player = yield hub.store.getPlayerByEmail(email) if email else None
     if player is None:
         raise ApiError(404, "No account with this email address")
@@ -400,7 +474,7 @@ def exchangeCode(call: Call) -> Any:
     player = yield call.hub.store.getPlayer(playerId)
     if player is None:
         raise ApiError(400, "Invalid or expired login code")
-    return {"token": call.hub.signer.issueToken(player.id)}
+    return {"token": call.hub.signer.issueFor(player)}
 
 
 # -- players -------------------------------------------------------------
@@ -436,28 +510,54 @@ def deleteSelf(call: Call) -> Any:
     DELETE /players/self {password}.
     """
     me = _caller(call)
-    ok = yield call.hub.passwords.verify(me.passwordHash, (call.body or {})["password"])
-    if not ok:
-        raise ApiError(403, "Incorrect password")
+    yield _checkOwnPassword(call, me, (call.body or {})["password"], "Incorrect password")
     yield _delete(call.hub, me)
     return {}
 
 
 @defer.inlineCallbacks
+def _changeOwnPassword(call: Call, current: str | None, new: str) -> Any:
+    """
+    Change the caller's own password after checking the current one;
+    revoke its earlier tokens and answer the player with a new C{token}
+    for the caller's dashboard.
+    """
+    me = _caller(call)
+    new = _checkedPassword(new)
+    yield _checkOwnPassword(call, me, current, "Incorrect current password")
+    passwordHash = yield _hash(call, new)
+    player = yield revokeTokens(call.hub, me, call.now, True, passwordHash=passwordHash)
+    log.info("Account {playerId} changed its password", playerId=player.id)
+    return {**playerJson(player), "token": call.hub.signer.issueFor(player)}
+
+
 def setOwnPassword(call: Call) -> Any:
     """
     PUT /players/self/password {current_password, new_password}.
     """
-    me = _caller(call)
     body = call.body or {}
-    new = _checkedPassword(body["new_password"])
-    ok = yield call.hub.passwords.verify(me.passwordHash, body["current_password"])
-    if not ok:
-        raise ApiError(403, "Incorrect current password")
-    passwordHash = yield call.hub.passwords.hash(new)
-    player = yield call.hub.store.updatePlayer(me.id, passwordHash=passwordHash)
-    if player is None:
-        raise ApiError(404, "Unknown player")
+    return _changeOwnPassword(call, body["current_password"], body["new_password"])
+
+
+@defer.inlineCallbacks
+def logoutEverywhere(call: Call) -> Any:
+    """
+    POST /players/self/logout: revoke every login token of the caller
+    (also the one used for this call) and end its game session.
+    """
+    me = _caller(call)
+    yield revokeTokens(call.hub, me, call.now, True)
+    return {}
+
+
+@defer.inlineCallbacks
+def logoutPlayer(call: Call) -> Any:
+    """
+    POST /players/{id}/logout: revoke every login token of a player the
+    caller has permission over and end its game session.
+    """
+    target = yield _target(call)
+    player = yield revokeTokens(call.hub, target, call.now, True)
     return playerJson(player)
 
 
@@ -466,7 +566,7 @@ def _setDetails(call: Call, target: Player) -> Any:
     body = call.body or {}
     email = _checkedEmail(body["email"])
     name = _checkedName(body["username"])
-    if email.lower() != target.email.lower():
+    if email != target.email:
         other = yield call.hub.store.getPlayerByEmail(email)
         if other is not None and other.id != target.id:
             raise ApiError(409, "Email address already in use")
@@ -525,14 +625,23 @@ def deletePlayer(call: Call) -> Any:
 @defer.inlineCallbacks
 def setPassword(call: Call) -> Any:
     """
-    PUT /players/{id}/password {password}.
+    PUT /players/{id}/password {password, current_password}: an admin
+    sets the password of a player of a lower role, revoking the player's
+    tokens; for one's own account C{current_password} is required, as on
+    C{PUT /players/self/password}.
     """
     target = yield _target(call)
-    password = _checkedPassword((call.body or {})["password"])
-    passwordHash = yield call.hub.passwords.hash(password)
-    player = yield call.hub.store.updatePlayer(target.id, passwordHash=passwordHash)
-    if player is None:
-        raise ApiError(404, "Unknown player")
+    body = call.body or {}
+    if target.id == _caller(call).id:
+        rateLimit(call, (LOGIN_ADDRESS, clientAddress(call)))
+        result = yield _changeOwnPassword(call, body.get("current_password"),
+                                          body["password"])
+        return result
+    password = _checkedPassword(body["password"])
+    passwordHash = yield _hash(call, password)
+    player = yield revokeTokens(call.hub, target, call.now, True, passwordHash=passwordHash)
+    log.info("Account {playerId}'s password was set by account {adminId}",
+             playerId=player.id, adminId=_caller(call).id)
     return playerJson(player)
 
 
@@ -558,10 +667,7 @@ def setRole(call: Call) -> Any:
         raise ApiError(403, "The SuperAdmin role cannot be granted")
     if target.role is PlayerRole.SUPER_ADMIN:
         raise ApiError(403, "The role of a SuperAdmin cannot be changed")
-    player = yield call.hub.store.updatePlayer(target.id, role=role)
-    if player is None:
-        raise ApiError(404, "Unknown player")
-    _refresh(call.hub, player)
+    player = yield revokeTokens(call.hub, target, call.now, False, role=role)
     log.info("Player {playerId} is now {role}", playerId=player.id, role=roleName(player.role))
     return playerJson(player)
 
@@ -641,29 +747,57 @@ def getGalaxyAtWar(call: Call) -> Any:
 @defer.inlineCallbacks
 def ensureSuperAdmin(store: Store, passwords: Passwords, settings: Settings) -> Any:
     """
-    Apply C{dashboard.super_email} and C{dashboard.super_password} once the
-    store runs: the account with that email becomes SuperAdmin; if it does
-    not exist and a password is set, it is created with that password (and
-    a password is also given to an existing account that has none).  An
-    existing password is never replaced.
+    Make the first super admin from C{dashboard.super_email} and
+    C{dashboard.super_password}, once the store runs.
 
-    @return: a L{Deferred} firing with the super admin L{Player}, or
-        L{None} when there is none (no email set, or no account and no
-        password).
+    The SuperAdmin role belongs to an account (its id), never to an email
+    address: once any account is SuperAdmin this does nothing but check
+    that it is the configured one, so a player who takes the configured
+    address (after its owner changed it, or by changing their own) gains
+    nothing, also at a later start.  While no account is SuperAdmin:
+
+      - no account has the address: it is created as SuperAdmin with the
+        password, if one is configured;
+      - an account has it: it is promoted only if the configured password
+        is its password (or it has none, and then gets it), so that a
+        stranger who registered the operator's address first is not.
+
+    Anything else is logged with what to do (C{pocketrelay-admin
+    super-admin} promotes an account explicitly).
+
+    @return: a L{Deferred} firing with the configured super admin
+        L{Player}, or L{None} when there is none.
     """
     from pocketrelay.server.store import PlayerExists
 
-    email = (settings["dashboard.super_email"] or "").strip()
+    configured = (settings["dashboard.super_email"] or "").strip()
     password = settings["dashboard.super_password"] or ""
-    if not email:
+    if not configured:
         return None
-    if not isValidEmail(email):
-        log.error("dashboard.super_email {email!r} is not a valid email address", email=email)
+    email = checkedEmail(configured)
+    if email is None:
+        log.error("dashboard.super_email {email!r} is not a valid email address",
+                  email=configured)
         return None
+    admins = yield store.playersWithRole(PlayerRole.SUPER_ADMIN)
     player = yield store.getPlayerByEmail(email)
+    if admins:
+        if player is not None and player.role is PlayerRole.SUPER_ADMIN:
+            if password and not player.passwordHash:
+                passwordHash = yield passwords.hash(password)
+                player = yield store.updatePlayer(player.id, passwordHash=passwordHash)
+            return player
+        log.warn(
+            "dashboard.super_email is {email}, but the SuperAdmin is account "
+            "{playerIds}; the setting only makes the first super admin. Use "
+            "pocketrelay-admin super-admin to promote another account",
+            email=email, playerIds=", ".join(str(admin.id) for admin in admins),
+        )
+        return None
     if player is None:
         if not password:
-            log.info("No account {email} yet: it becomes SuperAdmin when it is created",
+            log.warn("No account {email} yet: set dashboard.super_password to create "
+                     "it as SuperAdmin at start, or use pocketrelay-admin super-admin",
                      email=email)
             return None
         passwordHash = yield passwords.hash(password)
@@ -672,20 +806,30 @@ def ensureSuperAdmin(store: Store, passwords: Passwords, settings: Settings) -> 
             player = yield store.createPlayer(email, name, passwordHash,
                                               role=PlayerRole.SUPER_ADMIN)
         except PlayerExists:
-            # Created meanwhile (from the game): update it below.
-            player = yield store.getPlayerByEmail(email)
-            if player is None:
-                return None
-        else:
-            log.info("Created the super admin account {email} ({playerId})",
-                     email=email, playerId=player.id)
-            return player
-    changes: dict[str, Any] = {}
-    if player.role is not PlayerRole.SUPER_ADMIN:
-        changes["role"] = PlayerRole.SUPER_ADMIN
-    if password and not player.passwordHash:
+            log.warn("Account {email} was created meanwhile; not made SuperAdmin "
+                     "(restart to try again)", email=email)
+            return None
+        log.info("Created the super admin account {email} ({playerId})",
+                 email=email, playerId=player.id)
+        return player
+    changes: dict[str, Any] = {"role": PlayerRole.SUPER_ADMIN}
+    if player.passwordHash:
+        ok = bool(password) and (yield passwords.verify(player.passwordHash, password))
+        if not ok:
+            log.warn(
+                "Account {playerId} has the address {email} of dashboard.super_email "
+                "but dashboard.super_password is not its password: not made "
+                "SuperAdmin. Use pocketrelay-admin super-admin if it is yours",
+                playerId=player.id, email=email,
+            )
+            return None
+    elif password:
         changes["passwordHash"] = yield passwords.hash(password)
-    if changes:
-        player = yield store.updatePlayer(player.id, **changes)
-        log.info("Account {email} is the super admin", email=email)
+    else:
+        log.warn("Account {email} has no password: set dashboard.super_password to "
+                 "make it SuperAdmin", email=email)
+        return None
+    player = yield store.updatePlayer(player.id, **changes)
+    log.info("Account {email} ({playerId}) is the super admin", email=email,
+             playerId=player.id if player is not None else None)
     return player

@@ -31,6 +31,13 @@ _ROLE = {"type": "string", "enum": ["Default", "Admin", "SuperAdmin"]}
 _TIME = {"type": ["string", "null"], "format": "date-time",
          "description": "ISO 8601 UTC time, or null."}
 _ID = {"type": "integer", "format": "int64"}
+_PLAYER: Final[Mapping[str, Any]] = {
+    "id": _ID,
+    "email": {"type": "string"},
+    "display_name": {"type": "string"},
+    "role": _ROLE,
+    "last_login_at": _TIME,
+}
 
 #: The component schemas the routes' C{response} names refer to.
 SCHEMAS: Final[Mapping[str, Any]] = {
@@ -43,13 +50,16 @@ SCHEMAS: Final[Mapping[str, Any]] = {
     },
     "Player": {
         "type": "object",
-        "required": ["id", "email", "display_name", "role", "last_login_at"],
+        "required": list(_PLAYER),
+        "properties": _PLAYER,
+    },
+    "PlayerWithToken": {
+        "type": "object",
+        "required": [*_PLAYER, "token"],
         "properties": {
-            "id": _ID,
-            "email": {"type": "string"},
-            "display_name": {"type": "string"},
-            "role": _ROLE,
-            "last_login_at": _TIME,
+            **_PLAYER,
+            "token": {"type": "string",
+                      "description": "A new token: the earlier ones are revoked."},
         },
     },
     "PlayerList": {

@@ -60,6 +60,7 @@ __all__ = [
     "Text",
     "clientAddress",
     "rateLimit",
+    "requireJson",
 ]
 
 #: The largest request body any route accepts by default, in bytes.
@@ -598,6 +599,7 @@ class ApiDispatcher:
         return body
 
     def _failed(self, failure: Failure, call: Call) -> bytes:
+        from pocketrelay.server.security import HashingBusy
         from pocketrelay.server.store import (
             InvalidValue,
             PlayerExists,
@@ -606,8 +608,16 @@ class ApiDispatcher:
         )
 
         error = failure.value
+        if isinstance(error, HashingBusy):
+            from pocketrelay.server.limits import retryAfterHeader
+
+            error = ApiError(429, f"Too many password checks waiting: {error}; try again",
+                             [retryAfterHeader(1)])
         if isinstance(error, ApiError):
-            return self._error(call.request, error)
+            body = self._error(call.request, error)
+            if error.code == 429:
+                return self._refusalDelayed(body)
+            return body
         if isinstance(error, InvalidValue):
             return self._error(call.request, ApiError(400, str(error)))
         if isinstance(error, PlayerExists):
@@ -621,6 +631,20 @@ class ApiDispatcher:
         self.log.failure("Unexpected error answering {method} {path}", failure,
                          method=call.route.method, path=call.route.path)
         return self._error(call.request, ApiError(500, "Internal server error"))
+
+    def _refusalDelayed(self, body: bytes) -> Any:
+        """
+        Hold a 429 answer for C{limits.refusal_delay} seconds, so that a
+        client ignoring C{Retry-After} gets at most one answer per
+        connection and delay (the connections per address are capped)
+        instead of making the server answer refusals as fast as it sends.
+        """
+        delay = self.hub.settings.get("limits.refusal_delay") or 0.0
+        if delay <= 0:
+            return body
+        from twisted.internet import task
+
+        return task.deferLater(self.hub.clock, delay, lambda: body)
 
     def _lastResort(self, failure: Failure, call: Call) -> bytes:
         self.log.failure("Answering {method} {path} with an error failed", failure,
@@ -642,10 +666,16 @@ class ApiDispatcher:
         """
         The caller's L{Player} (or L{None} when anonymous is allowed).
 
-        @raise ApiError: 401 for a missing, malformed, forged or expired
-            token or a deleted account; 403 for a role below the route's.
+        @raise ApiError: 401 for a missing, malformed, forged, expired or
+            revoked token or a deleted account; 403 for a role below the
+            route's.
         """
-        from pocketrelay.server.security import ExpiredToken, TokenError
+        from pocketrelay.server.security import (
+            ExpiredToken,
+            RevokedToken,
+            TokenError,
+            playerForToken,
+        )
         from pocketrelay.server.store import PlayerRole
 
         if access is Access.PUBLIC:
@@ -657,12 +687,14 @@ class ApiDispatcher:
             raise ApiError(401, "Missing X-Token header: log in first")
         token = raw.strip().decode("ascii", "replace")
         try:
-            playerId = self.hub.signer.verifyToken(token)
+            player = yield playerForToken(self.hub.signer, self.hub.store, token)
         except ExpiredToken:
             raise ApiError(401, "Token expired: log in again")
+        except RevokedToken:
+            raise ApiError(401, "Token revoked (password change or log out "
+                                "everywhere): log in again")
         except TokenError:
             raise ApiError(401, "Invalid token: log in again")
-        player = yield self.hub.store.getPlayer(playerId)
         if player is None:
             raise ApiError(401, "The account of this token no longer exists")
         needed = {
@@ -746,19 +778,41 @@ def parseQuery(request: Request, params: Sequence[QueryParam]) -> dict[str, Any]
     return values
 
 
+def requireJson(request: Request) -> None:
+    """
+    Refuse a request body that is not declared as JSON.  A web page of
+    another site can send a cross-origin C{POST} with C{text/plain} (or a
+    form type) without a preflight; C{application/json} needs one, which
+    a browser makes before sending anything.
+
+    @raise ApiError: 415 unless the C{Content-Type} is
+        C{application/json} (parameters such as C{charset} allowed).
+    """
+    raw = request.getHeader(b"content-type")
+    mediaType = (raw or b"").split(b";", 1)[0].strip().lower()
+    if mediaType != b"application/json":
+        raise ApiError(415, "The request body must be sent as Content-Type: "
+                            "application/json")
+
+
 def parseBody(request: Request, fields: Sequence[Field]) -> dict[str, Any]:
     """
     The declared fields of C{request}'s JSON object body; undeclared keys
     are ignored.
 
-    @raise ApiError: 400 with a message naming the problem: no body, not
+    @raise ApiError: 415 for a body not sent as C{application/json} (see
+        L{requireJson}); 400 with a message naming the problem: no body, not
         UTF-8, not JSON, not an object, a missing field, a value of the wrong
         type, too long or not one of the allowed values.
     """
     content = request.content
+    if content is not None:
+        # twisted.web has read a form body already to parse it.
+        content.seek(0)
     raw = content.read() if content is not None else b""
     if not raw.strip():
         raise ApiError(400, "Missing JSON request body")
+    requireJson(request)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

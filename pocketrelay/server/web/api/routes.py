@@ -291,13 +291,16 @@ ROUTES: Final[tuple[Route, ...]] = (
           body=(_EMAIL, _PASSWORD), response="Token", errors=(401, 429),
           rateLimit=LOGIN_ADDRESS,
           description="429 (with Retry-After) beyond limits.login_rate per client "
-                      "address or per email."),
+                      "address or per email and address, or beyond "
+                      "limits.login_email_rate per email from addresses the account "
+                      "did not log in from lately."),
     Route("POST", "/auth/create", accounts.createAccount, Access.PUBLIC,
           "Create an account",
           body=(_USERNAME, _EMAIL, _PASSWORD), response="Token", errors=(403, 409, 429),
           rateLimit=LOGIN_ADDRESS,
-          description="403 when dashboard.disable_registration is on. The account "
-                      "whose email is dashboard.super_email becomes SuperAdmin. 429 "
+          description="403 when dashboard.disable_registration is on. The email is "
+                      "stored in canonical form (NFKC, case-folded) and must be ASCII "
+                      "once canonical. A new account is never SuperAdmin. 429 "
                       "beyond limits.login_rate per client address."),
     Route("POST", "/auth/request-code", accounts.requestCode, Access.PUBLIC,
           "Send a login code into the player's game",
@@ -326,14 +329,21 @@ ROUTES: Final[tuple[Route, ...]] = (
           "Delete the caller's account",
           body=(Field("password", str, maxLength=accounts.MAX_PASSWORD_LENGTH,
                       description="The current password."),),
-          response="Empty", errors=(404,),
-          description="403 for a wrong password."),
+          response="Empty", errors=(404, 429), rateLimit=LOGIN_ADDRESS,
+          description="403 for a wrong password. Rate limited as a login."),
     Route("PUT", "/players/self/password", accounts.setOwnPassword, Access.USER,
           "Change the caller's password",
           body=(Field("current_password", str, maxLength=accounts.MAX_PASSWORD_LENGTH),
                 Field("new_password", str, maxLength=accounts.MAX_PASSWORD_LENGTH)),
-          response="Player", errors=(404,),
-          description="403 for a wrong current password."),
+          response="PlayerWithToken", errors=(404, 429), rateLimit=LOGIN_ADDRESS,
+          description="403 for a wrong current password. Rate limited as a login. "
+                      "Revokes every earlier token of the account and ends its game "
+                      "session; the answer carries a new token."),
+    Route("POST", "/players/self/logout", accounts.logoutEverywhere, Access.USER,
+          "Log out everywhere",
+          response="Empty",
+          description="Revokes every token of the caller's account, the one sent "
+                      "included, and ends its game session."),
     Route("PUT", "/players/self/details", accounts.setOwnDetails, Access.USER,
           "Change the caller's display name and email",
           body=(_USERNAME, _EMAIL), response="Player", errors=(404, 409)),
@@ -345,9 +355,21 @@ ROUTES: Final[tuple[Route, ...]] = (
                       "oneself (use DELETE /players/self)."),
     Route("PUT", "/players/{id}/password", accounts.setPassword, Access.ADMIN,
           "Set a player's password",
-          body=(_PASSWORD,), response="Player", errors=(404,),
+          body=(_PASSWORD,
+                Field("current_password", str, required=False,
+                      maxLength=accounts.MAX_PASSWORD_LENGTH,
+                      description="The caller's current password: required when "
+                                  "the player is the caller.")),
+          response="Player", errors=(404, 429),
           description="Needs permission over the player (same account or strictly "
-                      "higher role)."),
+                      "higher role). Revokes the player's earlier tokens and ends "
+                      "its game session. For one's own account current_password is "
+                      "required (400 without, 403 when wrong, rate limited as a "
+                      "login) and the answer carries a new token."),
+    Route("POST", "/players/{id}/logout", accounts.logoutPlayer, Access.ADMIN,
+          "Log a player out everywhere", response="Player", errors=(404,),
+          description="Needs permission over the player. Revokes every token of "
+                      "the player and ends its game session."),
     Route("PUT", "/players/{id}/details", accounts.setDetails, Access.ADMIN,
           "Change a player's display name and email",
           body=(_USERNAME, _EMAIL), response="Player", errors=(404, 409),
@@ -357,7 +379,8 @@ ROUTES: Final[tuple[Route, ...]] = (
           body=(Field("role", str, enum=_ROLES,
                       description="Default or Admin; SuperAdmin cannot be granted."),),
           response="Player", errors=(404,),
-          description="403 when granting SuperAdmin or changing a SuperAdmin."),
+          description="403 when granting SuperAdmin or changing a SuperAdmin. "
+                      "Revokes the player's earlier tokens."),
     Route("GET", "/players/{id}/data", accounts.getAllData, Access.USER,
           "All of a player's data", response="PlayerData", errors=(404,),
           description="Needs permission over the player (owners read their own)."),

@@ -117,11 +117,12 @@ export const api = {
   self: () => request("GET", "players/self"),
   setOwnDetails: (username, email) =>
     request("PUT", "players/self/details", { body: { username, email }, text: true }),
+  // The answer carries a new token: the change revokes the earlier ones.
   setOwnPassword: (currentPassword, newPassword) =>
     request("PUT", "players/self/password", {
       body: { current_password: currentPassword, new_password: newPassword },
-      text: true,
     }),
+  logoutEverywhere: () => request("POST", "players/self/logout", { text: true }),
   deleteSelf: (password) =>
     request("DELETE", "players/self", { body: { password }, text: true }),
 

@@ -205,7 +205,10 @@ export function accountPage(ctx) {
       return;
     }
     submitting(passwordForm, passwordStatus, async () => {
-      await api.setOwnPassword(current.input.value, next.input.value);
+      const answer = await api.setOwnPassword(current.input.value, next.input.value);
+      if (answer && answer.token) {
+        setToken(answer.token);
+      }
       passwordForm.reset();
       passwordStatus.ok("Password changed.");
     });
@@ -249,6 +252,23 @@ export function accountPage(ctx) {
     ),
     h("div", { class: "grid" }, details, passwordForm),
     deleteForm,
-    h("p", {}, h("button", { type: "button", onclick: () => { logOut(); navigate("/login"); } }, "Log out")),
+    h(
+      "p",
+      {},
+      h("button", { type: "button", onclick: () => { logOut(); navigate("/login"); } }, "Log out"),
+      " ",
+      // Revokes every token of the account (other browsers, the game's).
+      h("button", {
+        type: "button",
+        onclick: async () => {
+          try {
+            await api.logoutEverywhere();
+          } finally {
+            logOut();
+            navigate("/login");
+          }
+        },
+      }, "Log out everywhere"),
+    ),
   );
 }

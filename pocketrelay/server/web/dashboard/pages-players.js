@@ -132,7 +132,13 @@ export function playerPage(ctx) {
     }
     const forms = [];
     if (hasPermissionOver(me, player)) {
-      forms.push(detailsForm(player, load), passwordForm(player));
+      forms.push(detailsForm(player, load));
+      // One's own password needs the current one: the account page asks for it.
+      if (!me || me.id !== player.id) {
+        forms.push(passwordForm(player));
+      } else {
+        forms.push(h("p", {}, "Change your own password on ", h("a", { href: "/account" }, "your account page"), "."));
+      }
     }
     if (canSetRole(me, player)) {
       forms.push(roleForm(player, load));
