@@ -15,8 +15,8 @@ from typing import Any, cast
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import EventLoggingObserver, StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.internet.testing import StringTransport
+from twisted.logger import formatEvent
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -52,6 +52,7 @@ from pocketrelay.server.security import (
 )
 from pocketrelay.server.store import PlayerRole, Store
 from pocketrelay.server.web.api import ensureSuperAdmin
+from pocketrelay.testing.logs import captureLogs
 from pocketrelay.testing.server import ServerHarness, resultOf
 from pocketrelay.testing.web import HttpResponse, WebHarness
 
@@ -908,9 +909,7 @@ class SuperPasswordSourceTests(SynchronousTestCase):
 
         from pocketrelay.server import tap
 
-        events = EventLoggingObserver()
-        globalLogPublisher.addObserver(events)
-        self.addCleanup(globalLogPublisher.removeObserver, events)
+        events = captureLogs(self)
         options = tap.Options()
         options.parseOptions([
             "--listen", "tcp:0:interface=127.0.0.1", "--data-dir", self.mktemp(),
