@@ -31,7 +31,7 @@ from pocketrelay import admin
 from pocketrelay.admin import backup as backupModule
 from pocketrelay.admin import cli, main, parseRustTime, rustimport
 from pocketrelay.admin.command import Command, Invocation
-from pocketrelay.server.security import PasswordHasher
+from pocketrelay.server.security import PasswordHasher, revocationExpiry
 from pocketrelay.server.store import SCHEMA_VERSION, Store
 from pocketrelay.server.store.schema import migrate
 from pocketrelay.testing.sources import parsedModules
@@ -552,7 +552,7 @@ class SuperAdminTests(_AdminTestCase):
 
     def test_promoteKeepsPassword(self) -> None:
         """
-        An existing account (matched case-insensitively) becomes SuperAdmin;
+        An existing account (matched in canonical form) becomes SuperAdmin;
         without a password option its password hash is unchanged.
         """
         db = makeOurDatabase(self.dbPath)
@@ -565,8 +565,8 @@ class SuperAdminTests(_AdminTestCase):
             f"Promoted super admin admin@example.org ('Anderson', id {playerId})", out
         )
         self.assertEqual(
-            self.query("SELECT id, role, password FROM players"),
-            [(playerId, 2, hashed)],
+            self.query("SELECT id, role, password, token_min_expiry FROM players"),
+            [(playerId, 2, hashed, 0)],
         )
 
     def test_promoteResetsPassword(self) -> None:
@@ -591,12 +591,14 @@ class SuperAdminTests(_AdminTestCase):
         self.assertIn("warning: --password is visible", err)
         self.assertIn("set its password", out)
         self.assertNotIn("n3w-secret", out + err)
-        [(name, role, password)] = self.query(
-            "SELECT display_name, role, password FROM players"
+        [(name, role, password, floor)] = self.query(
+            "SELECT display_name, role, password, token_min_expiry FROM players"
         )
         self.assertEqual((name, role), ("Hackett", 2))
         self.assertTrue(FAST_HASHER.verifyPassword(password, "n3w-secret"))
         self.assertFalse(FAST_HASHER.verifyPassword(password, "old"))
+        # The new password revokes the tokens issued until now.
+        self.assertEqual(floor, revocationExpiry(NOW))
 
     def test_createNeedsPassword(self) -> None:
         """
@@ -646,6 +648,28 @@ class SuperAdminTests(_AdminTestCase):
             "not a valid email address",
         )
         self.assertFalse(os.path.exists(self.dbPath))
+
+    def test_emailInCanonicalForm(self) -> None:
+        """
+        A new account is stored under the canonical form of the address
+        (NFKC, case-folded); a letter that folds to no ASCII letter (the
+        dotless i) is refused before the database is touched.
+        """
+        self.assertOneLineError(
+            self.run_(
+                "super-admin", "k\u0131te@example.org", "--password-stdin", stdin="x\n"
+            ),
+            "not a valid email address",
+        )
+        self.assertFalse(os.path.exists(self.dbPath))
+        code, out, err = self.run_(
+            "super-admin", " \u212aATE@Example.ORG", "--password-stdin", stdin="x\n"
+        )
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("Created super admin kate@example.org", out)
+        self.assertEqual(
+            self.query("SELECT email, role FROM players"), [("kate@example.org", 2)]
+        )
 
     def test_bothPasswordOptions(self) -> None:
         """
@@ -1207,7 +1231,7 @@ class ImportRustTests(_AdminTestCase):
 
     def test_conflictSkipped(self) -> None:
         """
-        An email that already has an account (case-insensitively) is
+        An email that already has an account (in canonical form) is
         skipped with a warning; its account and data stay as they were;
         the other players are imported.
         """
@@ -1392,7 +1416,7 @@ class ImportRustTests(_AdminTestCase):
     def test_duplicateEmailsInRust(self) -> None:
         """
         Two Rust accounts whose emails differ only in case: the second is
-        skipped, since our emails are unique case-insensitively.
+        skipped, since our emails are unique in canonical form.
         """
         db = sqlite3.connect(self.rustPath, isolation_level=None)
         db.execute(
@@ -1404,6 +1428,28 @@ class ImportRustTests(_AdminTestCase):
         self.assertEqual(code, 0)
         self.assertIn("repeats an earlier Rust account", err)
         self.assertIn("3 players (0 replaced, 1 skipped)", out)
+
+    def test_canonicalEmails(self) -> None:
+        """
+        Rust emails are stored in canonical form; a Rust account whose
+        email equals an earlier one only once canonical (a KELVIN SIGN for
+        the C{k}) is skipped with a warning saying so.
+        """
+        db = sqlite3.connect(self.rustPath, isolation_level=None)
+        db.executemany(
+            "INSERT INTO players (id, email, display_name, role) VALUES (?, ?, ?, 0)",
+            [(12, "Kaidan@Example.ORG", "Kaidan"), (13, "\u212aaidan@example.org", "K2")],
+        )
+        db.close()
+        code, out, err = self.run_("import-rust", self.rustPath)
+        self.assertEqual(code, 0)
+        self.assertIn(
+            "player 13: email kaidan@example.org repeats an earlier Rust account "
+            "(emails compare in canonical form); skipped",
+            err,
+        )
+        self.assertIn("4 players (0 replaced, 1 skipped)", out)
+        self.assertEqual(self.players()["kaidan@example.org"][2], "Kaidan")
 
     def test_garbageFile(self) -> None:
         """

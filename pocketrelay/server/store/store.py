@@ -984,8 +984,8 @@ class Store:
         @param passwordHash: an Argon2 PHC string, or L{None} for none.
         @param now: creation time; by default the reactor's time.
         @return: a L{Deferred} firing with the new L{Player}, or failing
-            with L{PlayerExists} if the email is taken (case-insensitively)
-            or L{InvalidValue} for an empty or too long email or name.
+            with L{PlayerExists} if the email is taken (compared in canonical
+            form) or L{InvalidValue} for an empty or too long email or name.
         """
         if now is None:
             now = int(self._time.seconds())
