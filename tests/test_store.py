@@ -1373,19 +1373,19 @@ class DirectStoreTests(SynchronousTestCase):
     def test_replacePlayer(self) -> None:
         """
         L{DirectStore.replacePlayer} overwrites every field but the id and
-        creation time, clearing the password and login time given as
-        L{None}, and deletes the account's data, ratings and leaderboard
-        values.
+        creation time (the email in canonical form), clearing the password
+        and login time given as L{None}, and deletes the account's data,
+        ratings and leaderboard values.
         """
         player = self.store.createPlayer("a@b.c", "a", "$argon2id$x", 2, 5)
         self.store.setLastLogin(player.id, 7)
         self.store.setPlayerDataMany(player.id, {"Base": "x"})
         self.store.saveGalaxyAtWar(GalaxyAtWar(player.id, 1, 2, 3, 4, 5, 6))
         self.store.setLeaderboardValue(N7, player.id, 10)
-        self.store.replacePlayer(player.id, "d@e.f", "d", None, 0, None)
+        self.store.replacePlayer(player.id, " \u212a@E.f", "d", None, 0, None)
         self.assertEqual(
             Store._getPlayer(self.connection, player.id),
-            Player(player.id, "d@e.f", "d", None, PlayerRole.DEFAULT, 5, None),
+            Player(player.id, "k@e.f", "d", None, PlayerRole.DEFAULT, 5, None),
         )
         for table in ("player_data", "galaxy_at_war", "leaderboard"):
             self.assertEqual(
@@ -1393,6 +1393,20 @@ class DirectStoreTests(SynchronousTestCase):
                 (0,),
                 table,
             )
+
+    def test_updatePlayerRevokes(self) -> None:
+        """
+        L{DirectStore.updatePlayer} raises the account's token floor with
+        the other changes, as L{Store.updatePlayer} does; a lower floor
+        changes nothing.
+        """
+        player = self.store.createPlayer("a@b.c", "a", None, 0, 5)
+        raised = self.store.updatePlayer(player.id, passwordHash="$h", tokenMinExpiry=100)
+        assert raised is not None
+        self.assertEqual((raised.passwordHash, raised.tokenMinExpiry), ("$h", 100))
+        kept = self.store.updatePlayer(player.id, tokenMinExpiry=50)
+        assert kept is not None
+        self.assertEqual(kept.tokenMinExpiry, 100)
 
     def test_replacePlayerEmailTaken(self) -> None:
         """
