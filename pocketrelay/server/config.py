@@ -198,6 +198,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_sessions_per_address", int, 16,
             "Most Blaze sessions at once from one client address (an IPv6 /64); "
             "further upgrades are refused with 429. 0: no limit.", minimum=0),
+    Setting("limits.max_tunnels_per_address", int, 16,
+            "Most game tunnels (UDP and HTTP) open at once from one client address "
+            "(an IPv6 /64); further ones are refused (HTTP: 429). 0: no limit.",
+            minimum=0),
+    Setting("limits.tunnel_login_timeout", float, 60.0,
+            "Seconds a game tunnel may stay open without a logged-in Blaze session "
+            "that presented its association token; then it is dropped (the client "
+            "opens a new one when it needs it).", minimum=5.0),
     Setting("limits.max_connections_per_address", int, 64,
             "Most open HTTP connections from one peer address, upgraded Blaze "
             "connections included; more are answered 503 and closed. Trusted "

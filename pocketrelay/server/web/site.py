@@ -165,7 +165,7 @@ def _blazeUpgrade(hub: Hub) -> UpgradeResource:
             )
         return hub.buildProtocol(peer, association)
 
-    return UpgradeResource(b"blaze", buildProtocol)
+    return UpgradeResource(b"blaze", buildProtocol, refusals=hub.limits.refusals)
 
 
 def buildRoot(
