@@ -24,13 +24,16 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Request
+from zope.interface.verify import verifyObject
 
+from pocketrelay.blaze.frames import Frame, MessageType
 from pocketrelay.blaze.ids import (
     AuthenticationCommand,
     AuthError,
     Component,
     GlobalError,
 )
+from pocketrelay.blaze.protocol import IInputBudget
 from pocketrelay.me3.messages.auth import (
     CreateAccountParameters,
     LoginRequest,
@@ -485,6 +488,76 @@ class DeadlineTests(_SiteTestCase):
         self.assertFalse(transport.disconnecting)
 
 
+class RequestDeadlineTests(_SiteTestCase):
+    """
+    The whole request, body included, must arrive within
+    C{requestTimeout} (issue 10, item 8).
+    """
+
+    limits = HttpLimits(maxHeaderSize=2048, maxHeaders=10, maxConnectionsPerAddress=2,
+                        requestHeadTimeout=10.0, requestTimeout=60.0)
+
+    def test_trickledBodyClosed(self) -> None:
+        """
+        The attack: a body trickled one byte every 30 seconds (each byte
+        resets the idle timeout) is answered 408 and closed 60 seconds
+        after the request started, with one log line.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        channel.dataReceived(b"z")
+        self.clock.advance(30)
+        channel.dataReceived(b"z")
+        self.clock.advance(29.9)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(0.1)
+        self.assertIn(b"longer than 60 seconds", self.assertRefused(transport, 408))
+        [line] = _refusals(self.events)
+        self.assertEqual(line["what"], "slow request")
+
+    def test_completeInTimeServed(self) -> None:
+        """
+        A request whose body is complete just before the deadline is
+        served, and the deadline does not fire afterwards.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab")
+        self.clock.advance(59)
+        channel.dataReceived(b"c")
+        self.assertEqual(parseResponse(transport.value()).body, b"got 3")
+        self.clock.advance(120)
+        self.assertNotIn(b"408", transport.value())
+
+    def test_laterRequestHasItsOwnDeadline(self) -> None:
+        """
+        On a kept-alive connection the deadline of the next request starts
+        with its first byte and covers its body.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(GET)
+        transport.clear()
+        self.clock.advance(50)
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n")
+        for _ in range(5):
+            self.clock.advance(11.9)
+            channel.dataReceived(b"z")
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(0.5)
+        self.assertRefused(transport, 408)
+
+    def test_chunkedBody(self) -> None:
+        """
+        A chunked body is under the same deadline.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                             b"\r\n\r\n1\r\nz\r\n")
+        for _ in range(3):
+            self.clock.advance(20)
+            channel.dataReceived(b"1\r\nz\r\n")
+        self.assertRefused(transport, 408)
+
+
 class HeadLimitTests(_SiteTestCase):
     """
     The request head's size and header count are limited.
@@ -647,6 +720,76 @@ class BlazeSessionCapTests(SynchronousTestCase):
         self.assertEqual(self.hub.limits.connections.count(PEER), 0)
         self.assertEqual(self.hub.limits.sessions.count(PEER), 0)
         self.assertEqual(self.hub.sessions, {})
+
+
+class AnonymousFrameMemoryTests(SynchronousTestCase):
+    """
+    Incomplete frames of Blaze sessions that have not logged in hold at
+    most C{limits.anonymous_frame_memory} bytes, server-wide, and frames
+    must arrive within C{limits.frame_timeout} (issue 10, item 8).
+    """
+
+    def setUp(self) -> None:
+        self.events = _observe(self)
+        self.server = ServerHarness(
+            FilePath(self.mktemp()), [("limits.anonymous_frame_memory", 1024 * 1024)]
+        )
+        self.budget = self.server.hub.limits.frameBudget
+
+    def test_verifyObject(self) -> None:
+        """
+        L{BufferBudget} provides L{IInputBudget}.
+        """
+        self.assertTrue(verifyObject(IInputBudget, self.budget))
+
+    def partial(self, connection: Any, size: int) -> None:
+        """
+        Send the start of a 4 MiB frame: its header and C{size} bytes.
+        """
+        frame = Frame(9, 2, MessageType.REQUEST, 1, 0, b"x" * (4 * 1024 * 1024))
+        connection.sendRaw(frame.encode()[: size + 14])
+
+    def test_anonymousSessionsCapped(self) -> None:
+        """
+        The attack: sessions from several addresses each hold part of a
+        4 MiB frame.  Once the held total would pass the cap, the session
+        sending more is closed (one log line per refusal, rate-limited);
+        the others keep their connection and the total stays under the
+        cap.
+        """
+        connections = [self.server.connect(f"198.51.100.{n}", preAuth=True) for n in range(6)]
+        for connection in connections:
+            self.partial(connection, 300 * 1024)
+        closed = [c.transport.disconnecting for c in connections]
+        self.assertEqual(closed, [False, False, False, True, True, True])
+        self.assertLessEqual(self.budget.total, 1024 * 1024)
+        self.assertEqual(len(self.budget), 3)
+        self.assertEqual({e["what"] for e in _refusals(self.events)}, {"incomplete Blaze frame"})
+
+    def test_loggedInNotCounted(self) -> None:
+        """
+        A logged-in session's incomplete frames are not counted (it may
+        send large settings); logging out counts it again.
+        """
+        connection = self.server.loggedIn("a@example.com")
+        self.partial(connection, 2 * 1024 * 1024)
+        self.assertFalse(connection.transport.disconnecting)
+        self.assertEqual(self.budget.total, 0)
+        self.server.hub.unbindPlayer(connection.session)
+        self.assertIs(connection.protocol.inputBudget, self.budget)
+
+    def test_frameDeadlineFromSettings(self) -> None:
+        """
+        A session's frame must arrive within C{limits.frame_timeout}
+        seconds, however often bytes come.
+        """
+        connection = self.server.connect(PEER, preAuth=True)
+        self.partial(connection, 10)
+        for _ in range(3):
+            self.server.clock.advance(10)
+            connection.sendRaw(b"x")
+        self.assertTrue(connection.transport.disconnecting)
+        self.assertEqual(self.budget.total, 0)
 
 
 class BlazeRateLimitTests(SynchronousTestCase):

@@ -52,6 +52,7 @@ __all__ = [
     "BlazeError",
     "BlazeProtocol",
     "IBlazeDispatcher",
+    "IInputBudget",
     "Router",
     "encodeBody",
 ]
@@ -107,6 +108,27 @@ class IBlazeDispatcher(Interface):
     def connectionLost(reason: Failure) -> None:
         """
         The connection is gone.
+        """
+
+
+class IInputBudget(Interface):
+    """
+    A bound on the bytes held by incomplete frames, shared by several
+    L{BlazeProtocol}s (see C{BlazeProtocol.inputBudget}).
+    """
+
+    def hold(owner: object, size: int, peer: str) -> bool:
+        """
+        C{owner} now holds C{size} bytes of an incomplete frame (0: none).
+
+        @param peer: who C{owner} is, for the log line of a refusal.
+        @return: whether that fits the budget; when it does not, C{owner}
+            is counted as holding nothing and must drop its connection.
+        """
+
+    def release(owner: object) -> None:
+        """
+        C{owner} holds nothing any more (closed, or no longer counted).
         """
 
 
@@ -184,6 +206,13 @@ class BlazeProtocol(Protocol, TimeoutMixin):
     @ivar maxPausedOutput: how many bytes of notifications may be written
         while the transport has paused this protocol (its buffer is full:
         the peer is not reading) before the connection is dropped.
+    @ivar frameTimeout: seconds a frame may take to arrive once its first
+        byte came (the idle timeout restarts on every byte, so a peer
+        trickling a large frame would otherwise hold its buffer for good);
+        L{None} for no deadline.
+    @ivar inputBudget: L{None}, or the L{IInputBudget} the bytes of an
+        incomplete frame are counted against; when it refuses, the
+        connection is dropped.  Change it with L{setInputBudget}.
     """
 
     log = Logger()
@@ -197,6 +226,7 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         maxFrameSize: int = DEFAULT_MAX_FRAME_SIZE,
         maxQueued: int = 32,
         maxPausedOutput: int = 4 * 1024 * 1024,
+        frameTimeout: float | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         if clock is None:
@@ -207,6 +237,9 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self.maxFrameSize = maxFrameSize
         self.maxQueued = maxQueued
         self.maxPausedOutput = maxPausedOutput
+        self.frameTimeout = frameTimeout
+        self.inputBudget: IInputBudget | None = None
+        self._frameCall: Any = None
         # Notification bytes written since the transport paused us.
         self._pausedOutput = 0
         self._overflowed = False
@@ -244,6 +277,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             return
         self._closed = True
         self.setTimeout(None)
+        self._cancelFrameDeadline()
+        self.setInputBudget(None)
         self._queue.clear()
         self._held = []
         pending, self._pending = self._pending, {}
@@ -283,6 +318,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         """
         self._inputRefused = True
         self.setTimeout(None)
+        self._cancelFrameDeadline()
+        self.setInputBudget(None)
         self._closeIfDrained()
 
     def _closeIfDrained(self) -> None:
@@ -305,12 +342,73 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             pass
         transport.loseConnection()
 
+    def setInputBudget(self, budget: IInputBudget | None) -> None:
+        """
+        Count incomplete frames against C{budget} from now on (L{None}: no
+        budget); the previous budget forgets this connection.
+        """
+        old, self.inputBudget = self.inputBudget, budget
+        if old is not None and old is not budget:
+            old.release(self)
+
+    def _cancelFrameDeadline(self) -> None:
+        call, self._frameCall = self._frameCall, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _frameTimedOut(self) -> None:
+        self._frameCall = None
+        if self._closed:
+            return
+        self.log.info(
+            "Closing Blaze connection from {peer}: a frame took longer than {seconds:g} s "
+            "to arrive ({size} bytes of it received)",
+            peer=self.peer,
+            seconds=self.frameTimeout,
+            size=self._decoder.buffered,
+        )
+        self._dropInput()
+
+    def _dropInput(self) -> None:
+        """
+        Read nothing more, forget the incomplete frame and drop the
+        connection.
+        """
+        self._inputRefused = True
+        self.setTimeout(None)
+        self._cancelFrameDeadline()
+        self.setInputBudget(None)
+        self._decoder = FrameDecoder(self.maxFrameSize)
+        self._abort()
+
+    def _watchIncomplete(self, completed: bool) -> bool:
+        """
+        After a read: start the frame deadline when a frame is under way
+        (a new one if frames were completed) and count its bytes against
+        the input budget.
+
+        @return: whether the connection may go on.
+        """
+        held = self._decoder.buffered
+        if not held:
+            self._cancelFrameDeadline()
+        elif self.frameTimeout is not None and (completed or self._frameCall is None):
+            self._cancelFrameDeadline()
+            self._frameCall = self.clock.callLater(self.frameTimeout, self._frameTimedOut)
+        budget = self.inputBudget
+        if budget is not None and not budget.hold(self, held, self.peer):
+            self._dropInput()
+            return False
+        return True
+
     def dataReceived(self, data: bytes) -> None:
         if self._closed or self._inputRefused:
             return
         self.resetTimeout()
         try:
             frames = self._decoder.feed(data)
+            if not self._watchIncomplete(bool(frames)):
+                return
         except FrameError as e:
             self.log.warn(
                 "Closing Blaze connection from {peer}: malformed frame: {reason}",

@@ -189,6 +189,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_frame_size", int, 4 * 1024 * 1024,
             "Largest Blaze frame body accepted, in bytes.", minimum=65536,
             maximum=64 * 1024 * 1024),
+    Setting("limits.frame_timeout", float, 30.0,
+            "Seconds a Blaze frame may take to arrive once its first byte came; then "
+            "the session is closed (the idle timeout restarts on every byte).",
+            minimum=1.0),
+    Setting("limits.anonymous_frame_memory", int, 16 * 1024 * 1024,
+            "Most bytes held, all together, in incomplete Blaze frames of sessions "
+            "that have not logged in; a session that would pass it is closed. "
+            "0: no limit.", minimum=0),
     Setting("limits.idle_timeout", float, 60.0,
             "Seconds without a message (the game pings every 15 s) before a Blaze "
             "session is closed.", minimum=5.0),
@@ -220,6 +228,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds a client has to send a complete HTTP request head from the "
             "start of the connection (or of a later request on it); then 408 and "
             "closed. 0: no deadline.", minimum=0.0),
+    Setting("limits.request_timeout", float, 60.0,
+            "Seconds a client has to send a whole HTTP request, body included, from "
+            "the same moment; then 408 and closed. 0: no deadline.", minimum=0.0),
     Setting("limits.login_rate", float, 10.0,
             "Password logins and account creations (game and dashboard, and "
             "dashboard login-code exchanges) allowed per minute per client address "

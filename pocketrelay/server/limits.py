@@ -14,9 +14,12 @@ Limits that keep one client from exhausting the server.
     request head limits (size and header count, answered 431), early
     refusal of request bodies over the limit of their path (413), a cap on
     open connections per client address (503, then close) and a deadline
-    for the complete request head (408, then close): Twisted's idle
-    timeout restarts on every byte, so a client dribbling a byte every few
-    seconds would otherwise hold a connection forever.
+    for the complete request head and one for the complete request, body
+    included (408, then close): Twisted's idle timeout restarts on every
+    byte, so a client dribbling a byte every few seconds would otherwise
+    hold a connection forever.
+  - L{BufferBudget}: a server-wide cap on the bytes held in incomplete
+    Blaze frames of sessions that have not logged in.
   - L{ServerLimits}: all of the above for one server, built from the
     settings; the L{pocketrelay.server.hub.Hub} holds it as C{hub.limits}.
 
@@ -39,6 +42,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.server import Site
+from zope.interface import implementer
+
+from pocketrelay.blaze.protocol import IInputBudget
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -57,6 +63,7 @@ __all__ = [
     "TELEMETRY_ADDRESS",
     "TOKEN_LOGIN_ADDRESS",
     "Bucket",
+    "BufferBudget",
     "ConnectionCounter",
     "HttpLimits",
     "LimitedHTTPChannel",
@@ -277,6 +284,58 @@ class ConnectionCounter:
             self._open.pop(key, None)
 
 
+# -- memory held by incomplete frames ---------------------------------------------
+
+
+@implementer(IInputBudget)
+class BufferBudget:
+    """
+    A cap on the bytes held, all owners together, in incomplete frames:
+    the L{IInputBudget} of the Blaze sessions that have not logged in (see
+    L{pocketrelay.blaze.protocol.BlazeProtocol.inputBudget}).  An owner
+    whose new total would pass the cap is refused (its connection is then
+    dropped) and the refusal logged through a L{RefusalLog}.
+
+    @ivar limit: the most bytes held in total; 0 for no limit.
+    @ivar total: the bytes held now.
+    """
+
+    def __init__(self, limit: int, refusals: RefusalLog | None = None) -> None:
+        self.limit = limit
+        self.refusals = refusals
+        self.total = 0
+        self._held: dict[object, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def hold(self, owner: object, size: int, peer: str) -> bool:
+        """
+        See L{IInputBudget.hold}.
+        """
+        before = self._held.pop(owner, 0)
+        self.total -= before
+        if not size:
+            return True
+        if self.limit and self.total + size > self.limit:
+            if self.refusals is not None:
+                self.refusals.refused(
+                    "incomplete Blaze frame", peer,
+                    f"sessions not logged in already hold {self.total} bytes of incomplete "
+                    f"frames (limit {self.limit})",
+                )
+            return False
+        self._held[owner] = size
+        self.total += size
+        return True
+
+    def release(self, owner: object) -> None:
+        """
+        See L{IInputBudget.release}.
+        """
+        self.total -= self._held.pop(owner, 0)
+
+
 # -- logging refusals -------------------------------------------------------------
 
 
@@ -340,6 +399,8 @@ class HttpLimits:
     @ivar requestHeadTimeout: seconds from the start of a connection (or
         from the first byte of a later request on it) until its request
         head must be complete; 0 for no deadline.
+    @ivar requestTimeout: seconds from the same moment until the whole
+        request, body included, must be received; 0 for no deadline.
     @ivar exemptPeers: peers not subject to the connection cap: the trusted
         reverse proxies when C{reverse_proxy} is on (all clients come
         through them; their real addresses are known only from the
@@ -351,6 +412,7 @@ class HttpLimits:
     maxHeaders: int = 100
     maxConnectionsPerAddress: int = 64
     requestHeadTimeout: float = 10.0
+    requestTimeout: float = 60.0
     exemptPeers: frozenset[str] = frozenset()
     exemptAll: bool = False
 
@@ -365,6 +427,7 @@ class HttpLimits:
             maxHeaders=settings["limits.max_headers"],
             maxConnectionsPerAddress=settings["limits.max_connections_per_address"],
             requestHeadTimeout=settings["limits.request_head_timeout"],
+            requestTimeout=settings["limits.request_timeout"],
             exemptPeers=exempt,
             exemptAll=everyone,
         )
@@ -430,7 +493,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
     factory as C{httpLimits} (see L{limitSite}).
 
     The HTTP upgrade of L{pocketrelay.server.web.upgrade} keeps working:
-    the deadline ends with the request head, and the takeover chains the
+    the deadlines end once the request is received, and the takeover chains the
     channel's C{connectionLost}, so the connection stays counted until the
     upgraded connection closes.
     """
@@ -439,6 +502,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
     _peer: str = ""
     _countedAs: str | None = None
     _headCall: IDelayedCall | None = None
+    _requestCall: IDelayedCall | None = None
     _inHead = True
     _headBytes = 0
     _headLines = 0
@@ -480,6 +544,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._cancelHead()
+        self._cancelRequest()
         key, self._countedAs = self._countedAs, None
         if key is not None and self._guard is not None:
             self._guard.connections.release(key)
@@ -488,9 +553,13 @@ class LimitedHTTPChannel(http.HTTPChannel):
     # -- the request head
 
     def dataReceived(self, data: bytes) -> None:
-        if self._inHead and self._headCall is None and not self._refused:
-            # The first byte of a later request on a kept-alive connection.
-            self._armHead()
+        if not self._refused and not self._handlingRequest:
+            # The first byte of a later request on a kept-alive connection
+            # (or of the body of a request that was pipelined).
+            if self._inHead and self._headCall is None:
+                self._armHead()
+            elif self._requestCall is None:
+                self._armRequest()
         super().dataReceived(data)
 
     def lineReceived(self, line: bytes) -> None:
@@ -529,6 +598,10 @@ class LimitedHTTPChannel(http.HTTPChannel):
                 request.maxBody = limit
         super().allHeadersReceived()
 
+    def allContentReceived(self) -> None:
+        self._cancelRequest()
+        super().allContentReceived()
+
     def rawDataReceived(self, data: bytes) -> None:
         super().rawDataReceived(data)
         if self._refused or self._handlingRequest or not self.requests:
@@ -553,11 +626,30 @@ class LimitedHTTPChannel(http.HTTPChannel):
         timeout = self.limits.requestHeadTimeout
         if timeout and self._headCall is None:
             self._headCall = self.callLater(timeout, self._headTimedOut)
+        self._armRequest()
+
+    def _armRequest(self) -> None:
+        timeout = self.limits.requestTimeout
+        if timeout and self._requestCall is None:
+            self._requestCall = self.callLater(timeout, self._requestTimedOut)
 
     def _cancelHead(self) -> None:
         call, self._headCall = self._headCall, None
         if call is not None and call.active():
             call.cancel()
+
+    def _cancelRequest(self) -> None:
+        call, self._requestCall = self._requestCall, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _requestTimedOut(self) -> None:
+        self._requestCall = None
+        if self._refused or self.transport is None or self.transport.disconnecting:
+            return
+        timeout = self.limits.requestTimeout
+        self._logRefusal("slow request", f"no complete request within {timeout:g} s")
+        self._refuse(408, f"The request took longer than {timeout:g} seconds to arrive")
 
     def _headTimedOut(self) -> None:
         self._headCall = None
@@ -591,6 +683,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
             return
         self._refused = True
         self._cancelHead()
+        self._cancelRequest()
         body = (message + "\n").encode("utf-8")
         head = [
             b"HTTP/1.1 %d %s" % (code, _REASONS.get(code, b"Error")),
@@ -747,6 +840,8 @@ class ServerLimits:
     @ivar sessions: open Blaze sessions per client address.
     @ivar refusals: the L{RefusalLog}.
     @ivar rates: a L{RateLimiter} per name of L{BUCKETS}.
+    @ivar frameBudget: the L{BufferBudget} of the Blaze sessions that have
+        not logged in.
     """
 
     def __init__(self, settings: Settings, clock: IReactorTime) -> None:
@@ -754,6 +849,9 @@ class ServerLimits:
         self.connections = ConnectionCounter(self.http.maxConnectionsPerAddress)
         self.sessions = ConnectionCounter(settings["limits.max_sessions_per_address"])
         self.refusals = RefusalLog(clock)
+        self.frameBudget = BufferBudget(
+            settings["limits.anonymous_frame_memory"], self.refusals
+        )
         self.rates = {
             name: RateLimiter(
                 Rate(settings[bucket.setting + "_rate"], settings[bucket.setting + "_burst"]),
