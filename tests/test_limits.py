@@ -32,6 +32,7 @@ from pocketrelay.blaze.ids import (
     AuthError,
     Component,
     GlobalError,
+    UtilCommand,
 )
 from pocketrelay.blaze.protocol import IInputBudget
 from pocketrelay.me3.messages.auth import (
@@ -790,6 +791,97 @@ class AnonymousFrameMemoryTests(SynchronousTestCase):
             connection.sendRaw(b"x")
         self.assertTrue(connection.transport.disconnecting)
         self.assertEqual(self.budget.total, 0)
+
+
+class BlazeFloodTests(SynchronousTestCase):
+    """
+    Blaze requests are rate-limited per session and per client address: a
+    flooding session waits for its turn (reading from it stops), other
+    sessions are served at once (issue 10, item 9).
+    """
+
+    def setUp(self) -> None:
+        self.events = _observe(self)
+        self.server = ServerHarness(
+            FilePath(self.mktemp()),
+            [("limits.session_request_rate", 1200), ("limits.session_request_burst", 200),
+             ("limits.address_request_rate", 2400), ("limits.address_request_burst", 400)],
+        )
+
+    def pings(self, connection: Any, count: int, kind: MessageType = MessageType.REQUEST) -> None:
+        """
+        Send C{count} Util.ping requests (or Fire2 pings) in one read.
+        """
+        connection.sendRaw(b"".join(
+            Frame(Component.UTIL, UtilCommand.PING, kind, seq).encode() for seq in range(count)
+        ))
+
+    def answered(self, connection: Any) -> int:
+        return sum(1 for frame in connection.written()
+                   if frame.type in (MessageType.REPLY, MessageType.PING_REPLY))
+
+    def test_floodingSessionWaits(self) -> None:
+        """
+        The attack: a session sends 1,000 pings at once.  The burst is
+        answered, the rest at the session's rate; the session stops being
+        read; a session from another address is answered at once; one log
+        line says so.
+        """
+        flood = self.server.connect(PEER)
+        self.pings(flood, 1000)
+        self.assertEqual(self.answered(flood), 200)
+        self.assertEqual(flood.transport.producerState, "paused")
+        victim = self.server.connect("203.0.113.9")
+        self.pings(victim, 1)
+        self.assertEqual(self.answered(victim), 1)
+        self.server.clock.advance(1)
+        self.assertEqual(self.answered(flood), 220)
+        self.server.clock.pump([0.1] * 400)
+        self.assertEqual(self.answered(flood), 1000)
+        self.assertEqual(flood.transport.producerState, "producing")
+        [line] = _refusals(self.events)
+        self.assertEqual(line["what"], "Blaze requests")
+
+    def test_addressShared(self) -> None:
+        """
+        Sixteen sessions from one address share the address's bucket; a
+        session from another address is not slowed by them.
+        """
+        floods = [self.server.connect(PEER) for _ in range(16)]
+        for flood in floods:
+            self.pings(flood, 50)
+        self.assertEqual(sum(self.answered(flood) for flood in floods), 400)
+        victim = self.server.connect("203.0.113.9")
+        self.pings(victim, 10)
+        self.assertEqual(self.answered(victim), 10)
+        self.server.clock.advance(10)
+        self.assertEqual(sum(self.answered(flood) for flood in floods), 800)
+
+    def test_fire2PingsCounted(self) -> None:
+        """
+        Fire2 ping frames, answered by the protocol itself, take their turn
+        like requests.
+        """
+        flood = self.server.connect(PEER)
+        self.pings(flood, 300, MessageType.PING)
+        self.assertEqual(self.answered(flood), 200)
+
+    def test_loginBurstServed(self) -> None:
+        """
+        A game's login (preAuth, login, postAuth, a dozen config fetches,
+        settings) and a few minutes of pings every 15 seconds are never
+        slowed down.
+        """
+        self.server.createPlayer("a@example.com")
+        connection = self.server.connect(PEER, preAuth=True)
+        connection.login("a@example.com", "password")
+        for _ in range(60):
+            connection.request(Component.UTIL, UtilCommand.FETCH_CLIENT_CONFIG)
+            connection.request(Component.UTIL, UtilCommand.USER_SETTINGS_LOAD_ALL)
+        for _ in range(20):
+            self.server.clock.advance(15)
+            connection.request(Component.UTIL, UtilCommand.PING)
+        self.assertEqual(_refusals(self.events), [])
 
 
 class BlazeRateLimitTests(SynchronousTestCase):

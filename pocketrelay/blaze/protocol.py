@@ -15,7 +15,11 @@ Guarantees:
   - every request gets exactly one reply that echoes its component,
     command and message number;
   - the reply is written before any notification sent while handling it;
-  - a malformed frame closes this connection with one log line.
+  - a malformed frame closes this connection with one log line;
+  - with a L{IRequestGate}, requests (and Fire2 pings) are handled no
+    faster than it admits them: while it says wait, the protocol handles
+    nothing and, once L{BlazeProtocol.maxQueued} requests wait, stops
+    reading, so a flooding peer costs neither CPU nor memory beyond that.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ __all__ = [
     "BlazeProtocol",
     "IBlazeDispatcher",
     "IInputBudget",
+    "IRequestGate",
     "Router",
     "encodeBody",
 ]
@@ -129,6 +134,21 @@ class IInputBudget(Interface):
     def release(owner: object) -> None:
         """
         C{owner} holds nothing any more (closed, or no longer counted).
+        """
+
+
+class IRequestGate(Interface):
+    """
+    Decides when a L{BlazeProtocol} may handle its next request (see
+    C{BlazeProtocol.requestGate}): a rate limit.
+    """
+
+    def admit() -> float:
+        """
+        Ask to handle one request now.
+
+        @return: 0 when it may (and it is counted), else the seconds to
+            wait before asking again.
         """
 
 
@@ -213,6 +233,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
     @ivar inputBudget: L{None}, or the L{IInputBudget} the bytes of an
         incomplete frame are counted against; when it refuses, the
         connection is dropped.  Change it with L{setInputBudget}.
+    @ivar requestGate: L{None}, or the L{IRequestGate} asked before each
+        request (or Fire2 ping) is handled.
     """
 
     log = Logger()
@@ -239,7 +261,9 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self.maxPausedOutput = maxPausedOutput
         self.frameTimeout = frameTimeout
         self.inputBudget: IInputBudget | None = None
+        self.requestGate: IRequestGate | None = None
         self._frameCall: Any = None
+        self._gateCall: Any = None
         # Notification bytes written since the transport paused us.
         self._pausedOutput = 0
         self._overflowed = False
@@ -278,6 +302,9 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self._closed = True
         self.setTimeout(None)
         self._cancelFrameDeadline()
+        gateCall, self._gateCall = self._gateCall, None
+        if gateCall is not None and gateCall.active():
+            gateCall.cancel()
         self.setInputBudget(None)
         self._queue.clear()
         self._held = []
@@ -394,7 +421,7 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             self._cancelFrameDeadline()
         elif self.frameTimeout is not None and (completed or self._frameCall is None):
             self._cancelFrameDeadline()
-            self._frameCall = self.clock.callLater(self.frameTimeout, self._frameTimedOut)
+            self._frameCall = self.callLater(self.frameTimeout, self._frameTimedOut)
         budget = self.inputBudget
         if budget is not None and not budget.hold(self, held, self.peer):
             self._dropInput()
@@ -426,7 +453,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
 
     def _frameReceived(self, frame: Frame) -> None:
         kind = frame.type
-        if kind == MessageType.REQUEST:
+        if kind == MessageType.REQUEST or kind == MessageType.PING:
+            # Pings wait their turn like requests (and pass the same gate).
             self._queue.append(frame)
             if len(self._queue) >= self.maxQueued and not self._readPaused:
                 self._readPaused = True
@@ -441,10 +469,6 @@ class BlazeProtocol(Protocol, TimeoutMixin):
                     "Handling notification {command} failed",
                     command=commandName(frame.component, frame.command),
                 )
-        elif kind == MessageType.PING:
-            self.sendFrame(
-                Frame(frame.component, frame.command, MessageType.PING_REPLY, frame.seq)
-            )
 
     def _replyReceived(self, frame: Frame) -> None:
         entry = self._pending.pop(frame.seq, None)
@@ -482,8 +506,20 @@ class BlazeProtocol(Protocol, TimeoutMixin):
                 and not self._writePaused
                 and self._queue
                 and not self._closed
+                and self._gateCall is None
             ):
+                gate = self.requestGate
+                if gate is not None:
+                    wait = gate.admit()
+                    if wait > 0:
+                        self._gateCall = self.callLater(wait, self._gateOpened)
+                        break
                 frame = self._queue.popleft()
+                if frame.type == MessageType.PING:
+                    self.sendFrame(
+                        Frame(frame.component, frame.command, MessageType.PING_REPLY, frame.seq)
+                    )
+                    continue
                 self._busy = True
                 if self.requestObserver is not None:
                     self._requestStarted = self.timer()
@@ -507,6 +543,10 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         finally:
             self._dispatching = False
         self._closeIfDrained()
+
+    def _gateOpened(self) -> None:
+        self._gateCall = None
+        self._dispatch()
 
     def _handled(self, result: Any, frame: Frame) -> None:
         self._writeReply(frame.reply(encodeBody(result)))

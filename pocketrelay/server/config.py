@@ -214,6 +214,20 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds a game tunnel may stay open without a logged-in Blaze session "
             "that presented its association token; then it is dropped (the client "
             "opens a new one when it needs it).", minimum=5.0),
+    Setting("limits.session_request_rate", float, 1200.0,
+            "Blaze requests handled per minute per session (the game pings every "
+            "15 s and sends a few dozen requests at login); faster ones wait their "
+            "turn. 0: no limit.", minimum=0.0),
+    Setting("limits.session_request_burst", int, 200,
+            "How many Blaze requests of one session may come at once before "
+            "limits.session_request_rate applies.", minimum=1),
+    Setting("limits.address_request_rate", float, 2400.0,
+            "Blaze requests handled per minute for all sessions of one client "
+            "address (an IPv6 /64) together; faster ones wait their turn. 0: no "
+            "limit.", minimum=0.0),
+    Setting("limits.address_request_burst", int, 400,
+            "How many Blaze requests from one address may come at once before "
+            "limits.address_request_rate applies.", minimum=1),
     Setting("limits.max_connections_per_address", int, 64,
             "Most open HTTP connections from one peer address, upgraded Blaze "
             "connections included; more are answered 503 and closed. Trusted "

@@ -104,6 +104,8 @@ class Hub:
         # Until it logs in, its incomplete frames count against the budget
         # of anonymous sessions.
         protocol.setInputBudget(self.limits.frameBudget)
+        # Requests per session and per address are rate-limited.
+        protocol.requestGate = self.limits.requests.gate(session.sessionId, peerHost)
         protocol.requestObserver = self.metrics.requests.observe
         return protocol
 

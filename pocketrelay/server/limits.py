@@ -20,6 +20,9 @@ Limits that keep one client from exhausting the server.
     hold a connection forever.
   - L{BufferBudget}: a server-wide cap on the bytes held in incomplete
     Blaze frames of sessions that have not logged in.
+  - L{BlazeRequestLimits} and L{SessionGate}: Blaze requests per session
+    and per client address; a session over either rate waits (its
+    requests are handled later, reading from it stops meanwhile).
   - L{ServerLimits}: all of the above for one server, built from the
     settings; the L{pocketrelay.server.hub.Hub} holds it as C{hub.limits}.
 
@@ -44,7 +47,7 @@ from twisted.web import http
 from twisted.web.server import Site
 from zope.interface import implementer
 
-from pocketrelay.blaze.protocol import IInputBudget
+from pocketrelay.blaze.protocol import IInputBudget, IRequestGate
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -62,6 +65,7 @@ __all__ = [
     "OTHER_MAX_BODY",
     "TELEMETRY_ADDRESS",
     "TOKEN_LOGIN_ADDRESS",
+    "BlazeRequestLimits",
     "Bucket",
     "BufferBudget",
     "ConnectionCounter",
@@ -72,6 +76,7 @@ __all__ = [
     "RateLimiter",
     "RefusalLog",
     "ServerLimits",
+    "SessionGate",
     "SiteLimits",
     "addressKey",
     "limitSite",
@@ -334,6 +339,84 @@ class BufferBudget:
         See L{IInputBudget.release}.
         """
         self.total -= self._held.pop(owner, 0)
+
+
+# -- Blaze request rates -----------------------------------------------------------
+
+
+class BlazeRequestLimits:
+    """
+    Token buckets for Blaze requests, one per session and one per client
+    address (an IPv6 /64), shared by the L{SessionGate}s of a server.
+
+    @ivar perSession: the L{RateLimiter} keyed by session id.
+    @ivar perAddress: the L{RateLimiter} keyed by L{addressKey}.
+    """
+
+    def __init__(
+        self,
+        perSession: Rate,
+        perAddress: Rate,
+        clock: IReactorTime,
+        refusals: RefusalLog | None = None,
+    ) -> None:
+        self.perSession = RateLimiter(perSession, clock)
+        self.perAddress = RateLimiter(perAddress, clock)
+        self.refusals = refusals
+
+    def gate(self, sessionId: int, peer: str) -> SessionGate:
+        """
+        The L{IRequestGate} of one session.
+        """
+        return SessionGate(self, sessionId, addressKey(peer))
+
+    def admit(self, sessionId: int, address: str) -> float:
+        """
+        Take a token from the session's and the address's buckets if both
+        have one.
+
+        @return: 0 if taken, else the seconds until both may have one.
+        """
+        wait = max(self.perSession.retryAfter(sessionId), self.perAddress.retryAfter(address))
+        if wait > 0:
+            # At least a few milliseconds: a wait of a rounding error
+            # would not move a clock on and be asked again at once.
+            return max(wait, 0.005)
+        self.perSession.allow(sessionId)
+        self.perAddress.allow(address)
+        return 0.0
+
+
+@implementer(IRequestGate)
+class SessionGate:
+    """
+    The L{IRequestGate} of one Blaze session: L{BlazeRequestLimits} for its
+    session id and client address.  The first time the session has to wait,
+    one line is logged (through the L{RefusalLog}, itself rate-limited).
+    """
+
+    def __init__(self, limits: BlazeRequestLimits, sessionId: int, address: str) -> None:
+        self.limits = limits
+        self.sessionId = sessionId
+        self.address = address
+        self.throttled = 0
+
+    def admit(self) -> float:
+        """
+        See L{IRequestGate.admit}.
+        """
+        wait = self.limits.admit(self.sessionId, self.address)
+        if wait > 0:
+            self.throttled += 1
+            if self.throttled == 1 and self.limits.refusals is not None:
+                session = self.limits.perSession.rate
+                address = self.limits.perAddress.rate
+                self.limits.refusals.refused(
+                    "Blaze requests", f"session {self.sessionId} from {self.address}",
+                    f"over {session.perMinute:g} per minute per session or "
+                    f"{address.perMinute:g} per address; its requests are slowed down",
+                )
+        return wait
 
 
 # -- logging refusals -------------------------------------------------------------
@@ -842,6 +925,7 @@ class ServerLimits:
     @ivar rates: a L{RateLimiter} per name of L{BUCKETS}.
     @ivar frameBudget: the L{BufferBudget} of the Blaze sessions that have
         not logged in.
+    @ivar requests: the L{BlazeRequestLimits}.
     """
 
     def __init__(self, settings: Settings, clock: IReactorTime) -> None:
@@ -851,6 +935,12 @@ class ServerLimits:
         self.refusals = RefusalLog(clock)
         self.frameBudget = BufferBudget(
             settings["limits.anonymous_frame_memory"], self.refusals
+        )
+        self.requests = BlazeRequestLimits(
+            Rate(settings["limits.session_request_rate"], settings["limits.session_request_burst"]),
+            Rate(settings["limits.address_request_rate"], settings["limits.address_request_burst"]),
+            clock,
+            self.refusals,
         )
         self.rates = {
             name: RateLimiter(
@@ -918,6 +1008,8 @@ LOAD_TEST_SETTINGS: Final[tuple[tuple[str, str], ...]] = (
     ("limits.token_login_rate", "0"),
     ("limits.login_code_rate", "0"),
     ("limits.telemetry_rate", "0"),
+    ("limits.address_request_rate", "0"),
+    ("limits.max_tunnels_per_address", "0"),
 )
 
 
