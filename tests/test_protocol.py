@@ -570,6 +570,56 @@ class FrameDeadlineTests(SynchronousTestCase):
         self.assertEqual((budget.total, len(budget)), (0, 0))
 
 
+class HeldBackFramesTests(SynchronousTestCase):
+    """
+    A read holding more requests than the queue has room for is decoded
+    a queue's worth at a time; the rest stays as bytes until the queue
+    drains (a flood of 64 KiB of pings costs neither thousands of decoded
+    frames nor the time to decode them at once).
+    """
+
+    def test_allAnsweredInOrder(self) -> None:
+        """
+        With a synchronous dispatcher, every request of a large read is
+        answered at once, in order.
+        """
+        protocol, transport, _ = _connect(Router(), maxQueued=8)
+        protocol.dataReceived(b"".join(_request(9, 2, n) for n in range(1000)))
+        self.assertEqual([f.seq for f in _frames(transport.value())], list(range(1000)))
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_heldWhileBusy(self) -> None:
+        """
+        While requests wait (a handler has not answered), no more than
+        C{maxQueued} are decoded and reading is paused; answering resumes
+        decoding and then reading.
+        """
+        dispatcher = RecordingDispatcher(deferring=True)
+        protocol, transport, _ = _connect(dispatcher, maxQueued=8)
+        protocol.dataReceived(b"".join(_request(9, 2, n) for n in range(100)))
+        self.assertEqual(len(protocol._queue), 7)
+        self.assertTrue(protocol._decoder.hasFrame())
+        self.assertEqual(transport.producerState, "paused")
+        answered = 0
+        while answered < len(dispatcher.waiting):
+            dispatcher.waiting[answered][1].callback(None)
+            answered += 1
+        self.assertEqual(len(dispatcher.requests), 100)
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_malformedAfterHeldFrames(self) -> None:
+        """
+        A malformed frame behind held-back frames closes the connection
+        once reached; the frames before it are answered.
+        """
+        protocol, transport, _ = _connect(Router(), maxQueued=4)
+        protocol.dataReceived(
+            b"".join(_request(9, 2, n) for n in range(20)) + b"\0" * 8 + b"\xf0" + b"\0" * 3
+        )
+        self.assertEqual(len(_frames(transport.value())), 20)
+        self.assertTrue(transport.disconnecting)
+
+
 class SendRequestTests(SynchronousTestCase):
     """
     L{BlazeProtocol.sendRequest} numbers requests and matches replies.

@@ -411,13 +411,17 @@ class BlazeProtocol(Protocol, TimeoutMixin):
     def _watchIncomplete(self, completed: bool) -> bool:
         """
         After a read: start the frame deadline when a frame is under way
-        (a new one if frames were completed) and count its bytes against
-        the input budget.
+        (a new one if frames were completed) and count the bytes held
+        against the input budget.
+
+        Whole frames left in the decoder (see L{_decode}) are held by
+        choice, not a slow peer's doing: no deadline runs for them.
 
         @return: whether the connection may go on.
         """
-        held = self._decoder.buffered
-        if not held:
+        decoder = self._decoder
+        held = decoder.buffered
+        if not held or decoder.hasFrame():
             self._cancelFrameDeadline()
         elif self.frameTimeout is not None and (completed or self._frameCall is None):
             self._cancelFrameDeadline()
@@ -428,14 +432,21 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             return False
         return True
 
-    def dataReceived(self, data: bytes) -> None:
-        if self._closed or self._inputRefused:
-            return
-        self.resetTimeout()
+    def _decode(self, data: bytes) -> bool:
+        """
+        Add C{data} to the decoder and take out at most as many frames as
+        the request queue has room for; the rest stay in the decoder as
+        bytes (cheaper than decoded frames: a flooding peer's read of 64
+        KiB holds thousands of pings) and reading pauses until the queue
+        drains.
+
+        @return: whether the connection may go on.
+        """
+        room = max(1, self.maxQueued - len(self._queue))
         try:
-            frames = self._decoder.feed(data)
+            frames = self._decoder.feed(data, room)
             if not self._watchIncomplete(bool(frames)):
-                return
+                return False
         except FrameError as e:
             self.log.warn(
                 "Closing Blaze connection from {peer}: malformed frame: {reason}",
@@ -445,10 +456,19 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             for frame in e.frames:
                 self._frameReceived(frame)
             self._refuseInput()
-            self._dispatch()
-            return
+            return False
         for frame in frames:
             self._frameReceived(frame)
+        if self._decoder.hasFrame() and not self._readPaused and not self._closed:
+            self._readPaused = True
+            self.transport.pauseProducing()  # type: ignore[union-attr]
+        return True
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed or self._inputRefused:
+            return
+        self.resetTimeout()
+        self._decode(data)
         self._dispatch()
 
     def _frameReceived(self, frame: Frame) -> None:
@@ -501,48 +521,66 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             return
         self._dispatching = True
         try:
-            while (
-                not self._busy
-                and not self._writePaused
-                and self._queue
-                and not self._closed
-                and self._gateCall is None
-            ):
-                gate = self.requestGate
-                if gate is not None:
-                    wait = gate.admit()
-                    if wait > 0:
-                        self._gateCall = self.callLater(wait, self._gateOpened)
+            while True:
+                self._handleQueued()
+                if not (
+                    self._readPaused
+                    and len(self._queue) <= self.maxQueued // 2
+                    and not self._closed
+                    and not self._inputRefused
+                ):
+                    break
+                if self._decoder.hasFrame():
+                    # Frames held back by _decode: take the next ones.
+                    if not self._decode(b""):
                         break
-                frame = self._queue.popleft()
-                if frame.type == MessageType.PING:
-                    self.sendFrame(
-                        Frame(frame.component, frame.command, MessageType.PING_REPLY, frame.seq)
-                    )
-                    continue
-                self._busy = True
-                if self.requestObserver is not None:
-                    self._requestStarted = self.timer()
-                d = defer.maybeDeferred(self.dispatcher.requestReceived, frame)
-                d.addCallbacks(
-                    self._handled,
-                    self._handlerFailed,
-                    callbackArgs=(frame,),
-                    errbackArgs=(frame,),
-                )
-                d.addErrback(self._replyFailed, frame)
-                d.addCallback(self._requestDone)
-            if (
-                self._readPaused
-                and len(self._queue) <= self.maxQueued // 2
-                and not self._closed
-                and not self._inputRefused
-            ):
-                self._readPaused = False
-                self.transport.resumeProducing()  # type: ignore[union-attr]
+                    if self._queue:
+                        continue
+                if not self._decoder.hasFrame():
+                    self._readPaused = False
+                    self.transport.resumeProducing()  # type: ignore[union-attr]
+                break
         finally:
             self._dispatching = False
         self._closeIfDrained()
+
+    def _handleQueued(self) -> None:
+        """
+        Hand queued requests to the dispatcher, one at a time, as long as
+        nothing holds them back (a request being handled, a paused
+        transport, the request gate).
+        """
+        while (
+            not self._busy
+            and not self._writePaused
+            and self._queue
+            and not self._closed
+            and self._gateCall is None
+        ):
+            gate = self.requestGate
+            if gate is not None:
+                wait = gate.admit()
+                if wait > 0:
+                    self._gateCall = self.callLater(wait, self._gateOpened)
+                    return
+            frame = self._queue.popleft()
+            if frame.type == MessageType.PING:
+                self.sendFrame(
+                    Frame(frame.component, frame.command, MessageType.PING_REPLY, frame.seq)
+                )
+                continue
+            self._busy = True
+            if self.requestObserver is not None:
+                self._requestStarted = self.timer()
+            d = defer.maybeDeferred(self.dispatcher.requestReceived, frame)
+            d.addCallbacks(
+                self._handled,
+                self._handlerFailed,
+                callbackArgs=(frame,),
+                errbackArgs=(frame,),
+            )
+            d.addErrback(self._replyFailed, frame)
+            d.addCallback(self._requestDone)
 
     def _gateOpened(self) -> None:
         self._gateCall = None
