@@ -26,9 +26,6 @@ minute flood.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from typing import Any
@@ -41,7 +38,7 @@ from twisted.web.client import Agent, readBody
 from zope.interface import implementer
 
 from benchmarks import report
-from benchmarks.sessions import freePort, percentile, rss
+from benchmarks.sessions import freePort, percentile, rss, startServer
 from pocketrelay.blaze.frames import Frame, FrameDecoder, MessageType
 from pocketrelay.blaze.ids import Component, UtilCommand
 from pocketrelay.testing.gameclient import GameClient, UpgradingProtocol
@@ -115,38 +112,6 @@ class Flooder(Protocol):
 
     def stopProducing(self) -> None:
         self.running = False
-
-
-def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
-    """
-    The server with its default limits (per-address limits on).
-    """
-    env = dict(os.environ)
-    env.pop("POCKETRELAY_LISTEN", None)
-    # The server runs this checkout's code (not whatever is installed).
-    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
-    process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
-         "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
-         "--data-dir", dataDir, "--log-level", "warn", "--set", "udp_tunnel.port=0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start within 30 s")
 
 
 class Bench:
@@ -261,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(reactor, port, args.flooders)
     memory: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as dataDir:
-        server = startServer(port, dataDir)
+        # The server's default limits: per-address limits on.
+        server = startServer(port, dataDir, arguments=[])
         try:
             outcome: list[Any] = []
             memory["start"] = rss(server.pid)

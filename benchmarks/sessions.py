@@ -129,15 +129,28 @@ class Bench:
             yield self.timed("ping", client.ping())
 
 
-def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
+def startServer(
+    port: int, dataDir: str, arguments: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """
+    Start C{twistd pocketrelay-server} on C{127.0.0.1:port}, running this
+    checkout's code, and wait until it accepts connections.
+
+    @param arguments: more command-line arguments; default: the load-test
+        settings (every simulated player comes from 127.0.0.1).
+    """
     env = dict(os.environ)
     env.pop("POCKETRELAY_LISTEN", None)
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
+    if arguments is None:
+        arguments = loadTestArguments()
     process = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
          "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
          "--data-dir", dataDir, "--log-level", "warn",
-         # Every simulated player comes from 127.0.0.1; no fixed UDP port.
-         *loadTestArguments(), "--set", "udp_tunnel.port=0"],
+         # No fixed UDP port.
+         *arguments, "--set", "udp_tunnel.port=0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
