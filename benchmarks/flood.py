@@ -104,7 +104,7 @@ class Flooder(Protocol):
             self.transport.write(_PINGS)  # type: ignore[union-attr]
         from twisted.internet import reactor
 
-        reactor.callLater(0, self._more)  # type: ignore[attr-defined]
+        reactor.callLater(0, self._more)
 
     def _more(self) -> None:
         if not self.paused:
@@ -234,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             d = bench.run(args.baseline, seconds)
             d.addBoth(outcome.append)
             d.addBoth(lambda _: memory.__setitem__("end", rss(server.pid)))
-            d.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
-            reactor.run()  # type: ignore[attr-defined]
+            d.addBoth(lambda _: reactor.stop())
+            reactor.run()
             if outcome and hasattr(outcome[0], "getTraceback"):
                 print(outcome[0].getTraceback())
                 return 1

@@ -11,10 +11,17 @@ from typing import Any
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import LogLevel, eventAsJSON, formatEvent, globalLogPublisher
+from twisted.logger import (
+    ILogObserver,
+    LogLevel,
+    eventAsJSON,
+    formatEvent,
+    globalLogPublisher,
+)
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
+from zope.interface import implementer
 
 from pocketrelay.blaze.ids import AuthenticationCommand, Component
 from pocketrelay.me3.messages.auth import (
@@ -114,7 +121,7 @@ class RedactUrlTests(SynchronousTestCase):
         The access log line has the target and the referrer redacted and
         the rest of Twisted's combined format.
         """
-        request = DummyRequest([b""])
+        request: Any = DummyRequest([b""])
         request.uri = f"/galaxyatwar/getRatings/{TOKEN}".encode()
         request.method = b"GET"
         request.clientproto = b"HTTP/1.1"
@@ -129,6 +136,7 @@ class RedactUrlTests(SynchronousTestCase):
         self.assertIn(f"auth={REDACTED}", line)
 
 
+@implementer(ILogObserver)
 class _Capture:
     """
     Every log event published while installed, as formatted text and as

@@ -450,7 +450,7 @@ class KeepAliveTests(_RelayTestMixin, SynchronousTestCase):
         self.assertEqual(self.relay.drops["unknown tunnel"], 1)
 
 
-class _HttpTunnelMixin(_RelayTestMixin):
+class _HttpTunnelMixin(_RelayTestMixin, SynchronousTestCase):
     """
     A relay with the HTTP tunnel resource on a site.
     """
@@ -459,7 +459,7 @@ class _HttpTunnelMixin(_RelayTestMixin):
         self.makeSite()
 
     def makeSite(self, **kwargs: Any) -> None:
-        self.makeRelay(self, **kwargs)  # type: ignore[arg-type]
+        self.makeRelay(self, **kwargs)
         root = Resource()
         root.putChild(b"tunnel", tunnelResource(self.relay))
         self.site = Site(root, timeout=60, reactor=self.clock)
@@ -498,7 +498,7 @@ class _HttpTunnelMixin(_RelayTestMixin):
         return protocol
 
 
-class HttpTunnelTests(_HttpTunnelMixin, SynchronousTestCase):
+class HttpTunnelTests(_HttpTunnelMixin):
     """
     The HTTP tunnel: the upgrade, frames, keep-alives and expiry.
     """
@@ -627,7 +627,7 @@ class HttpTunnelTests(_HttpTunnelMixin, SynchronousTestCase):
         self.assertEqual((self.relay.tunnels, self.relay.udpTunnels), ({}, {}))
 
 
-class TunnelSlotTests(_HttpTunnelMixin, SynchronousTestCase):
+class TunnelSlotTests(_HttpTunnelMixin):
     """
     Tunnel slots are capped per client address, tied to a logged-in Blaze
     session soon after they open, and their opening is not logged at info

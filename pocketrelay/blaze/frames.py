@@ -296,7 +296,7 @@ class FrameDecoder:
             raise self._failed
         buf = self._buffer
         buf += data
-        frames = []
+        frames: list[Frame] = []
         pos = 0
         size = len(buf)
         try:

@@ -728,7 +728,8 @@ class LimitedHTTPChannel(http.HTTPChannel):
 
     def _requestTimedOut(self) -> None:
         self._requestCall = None
-        if self._refused or self.transport is None or self.transport.disconnecting:
+        transport = self.transport
+        if self._refused or transport is None or getattr(transport, "disconnecting", False):
             return
         timeout = self.limits.requestTimeout
         self._logRefusal("slow request", f"no complete request within {timeout:g} s")
