@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Flood benchmark: one address floods the server with Blaze pings while a
 player from another address plays on.
