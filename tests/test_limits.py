@@ -34,7 +34,7 @@ from pocketrelay.blaze.ids import (
     GlobalError,
     UtilCommand,
 )
-from pocketrelay.blaze.protocol import IInputBudget
+from pocketrelay.blaze.protocol import IInputBudget, IRequestGate
 from pocketrelay.me3.messages.auth import (
     CreateAccountParameters,
     LoginRequest,
@@ -810,11 +810,13 @@ class BlazeFloodTests(SynchronousTestCase):
 
     def pings(self, connection: Any, count: int, kind: MessageType = MessageType.REQUEST) -> None:
         """
-        Send C{count} Util.ping requests (or Fire2 pings) in one read.
+        Send C{count} Util.ping requests (or Fire2 pings) in one read and
+        let the reactor turns pass that have nothing to wait for.
         """
         connection.sendRaw(b"".join(
             Frame(Component.UTIL, UtilCommand.PING, kind, seq).encode() for seq in range(count)
         ))
+        self.server.clock.advance(0)
 
     def answered(self, connection: Any) -> int:
         return sum(1 for frame in connection.written()
@@ -856,6 +858,22 @@ class BlazeFloodTests(SynchronousTestCase):
         self.assertEqual(self.answered(victim), 10)
         self.server.clock.advance(10)
         self.assertEqual(sum(self.answered(flood) for flood in floods), 800)
+
+    def test_servedInTurns(self) -> None:
+        """
+        Of a read of many requests, a queue's worth (32) is handled at
+        once; the rest follow in later reactor turns, so that other
+        connections are served in between.
+        """
+        flood = self.server.connect(PEER)
+        self.assertTrue(verifyObject(IRequestGate, flood.protocol.requestGate))
+        flood.sendRaw(b"".join(
+            Frame(Component.UTIL, UtilCommand.PING, MessageType.REQUEST, seq).encode()
+            for seq in range(100)
+        ))
+        self.assertEqual(self.answered(flood), 32)
+        self.server.clock.advance(0)
+        self.assertEqual(self.answered(flood), 100)
 
     def test_fire2PingsCounted(self) -> None:
         """

@@ -19,7 +19,10 @@ Guarantees:
   - with a L{IRequestGate}, requests (and Fire2 pings) are handled no
     faster than it admits them: while it says wait, the protocol handles
     nothing and, once L{BlazeProtocol.maxQueued} requests wait, stops
-    reading, so a flooding peer costs neither CPU nor memory beyond that.
+    reading, so a flooding peer costs neither CPU nor memory beyond that;
+    and at most L{BlazeProtocol.maxQueued} requests are handled in one go
+    before the reactor serves other connections (the rest follow in the
+    next reactor turn).
 """
 
 from __future__ import annotations
@@ -234,7 +237,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         incomplete frame are counted against; when it refuses, the
         connection is dropped.  Change it with L{setInputBudget}.
     @ivar requestGate: L{None}, or the L{IRequestGate} asked before each
-        request (or Fire2 ping) is handled.
+        request (or Fire2 ping) is handled; with one, at most L{maxQueued}
+        requests are handled per reactor turn.
     """
 
     log = Logger()
@@ -520,9 +524,15 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         if self._dispatching:
             return
         self._dispatching = True
+        handled = 0
         try:
             while True:
-                self._handleQueued()
+                handled += self._handleQueued(self.maxQueued - handled)
+                if self.requestGate is not None and handled >= self.maxQueued and self._queue:
+                    # Enough for one go: let the reactor serve others.
+                    if self._gateCall is None:
+                        self._gateCall = self.callLater(0, self._gateOpened)
+                    break
                 if not (
                     self._readPaused
                     and len(self._queue) <= self.maxQueued // 2
@@ -544,12 +554,16 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             self._dispatching = False
         self._closeIfDrained()
 
-    def _handleQueued(self) -> None:
+    def _handleQueued(self, most: int) -> int:
         """
         Hand queued requests to the dispatcher, one at a time, as long as
         nothing holds them back (a request being handled, a paused
         transport, the request gate).
+
+        @param most: with a request gate, hand at most this many.
+        @return: how many were handed.
         """
+        handed = 0
         while (
             not self._busy
             and not self._writePaused
@@ -559,10 +573,13 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         ):
             gate = self.requestGate
             if gate is not None:
+                if handed >= most:
+                    break
                 wait = gate.admit()
                 if wait > 0:
                     self._gateCall = self.callLater(wait, self._gateOpened)
-                    return
+                    break
+            handed += 1
             frame = self._queue.popleft()
             if frame.type == MessageType.PING:
                 self.sendFrame(
@@ -581,6 +598,7 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             )
             d.addErrback(self._replyFailed, frame)
             d.addCallback(self._requestDone)
+        return handed
 
     def _gateOpened(self) -> None:
         self._gateCall = None

@@ -104,8 +104,10 @@ class Hub:
         # Until it logs in, its incomplete frames count against the budget
         # of anonymous sessions.
         protocol.setInputBudget(self.limits.frameBudget)
-        # Requests per session and per address are rate-limited.
-        protocol.requestGate = self.limits.requests.gate(session.sessionId, peerHost)
+        # Requests per session and per address are rate-limited, and
+        # handled a queue's worth per reactor turn.
+        if self.limits.requests.enabled:
+            protocol.requestGate = self.limits.requests.gate(session.sessionId, peerHost)
         protocol.requestObserver = self.metrics.requests.observe
         return protocol
 

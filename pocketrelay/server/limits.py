@@ -364,6 +364,13 @@ class BlazeRequestLimits:
         self.perAddress = RateLimiter(perAddress, clock)
         self.refusals = refusals
 
+    @property
+    def enabled(self) -> bool:
+        """
+        Whether either rate limits anything.
+        """
+        return self.perSession.rate.enabled or self.perAddress.rate.enabled
+
     def gate(self, sessionId: int, peer: str) -> SessionGate:
         """
         The L{IRequestGate} of one session.
