@@ -125,3 +125,39 @@ class RunTests(SynchronousTestCase):
         self.assertIn("json dumps+loads", text)
         self.assertIn("FrameDecoder", text)
         self.assertEqual(text.count("x  "), 3)
+
+
+class FlooderTests(SynchronousTestCase):
+    """
+    L{benchmarks.flood.Flooder}: the flooding session of the flood
+    benchmark.
+    """
+
+    def test_writesUntilPausedAndCountsReplies(self) -> None:
+        """
+        Started, it writes whole ping requests until the transport pauses
+        it, and counts the reply frames it receives.
+        """
+        from twisted.internet.testing import StringTransport
+
+        from benchmarks import flood
+
+        flooder = flood.Flooder()
+        transport = StringTransport()
+
+        class _Pausing(StringTransport):
+            def write(self, data: bytes) -> None:
+                transport.write(data)
+                flooder.pauseProducing()
+
+        wire = _Pausing()
+        flooder.makeConnection(wire)
+        self.assertIs(wire.producer, flooder)
+        flooder.start()
+        written = frames.FrameDecoder().feed(transport.value())
+        self.assertEqual(len(written), 1000)
+        self.assertEqual({(f.component, f.command, f.type) for f in written},
+                         {(9, 2, frames.MessageType.REQUEST)})
+        reply = frames.Frame(9, 2, frames.MessageType.REPLY, 1).encode()
+        flooder.dataReceived(reply * 3 + reply[:5])
+        self.assertEqual(flooder.received, 3)

@@ -304,6 +304,27 @@ class FrameDecoderTests(SynchronousTestCase):
         self.assertEqual(decoder.missing(), len(raw) - 14)
         self.assertEqual(decoder.buffered, 14)
 
+    def test_maxFrames(self) -> None:
+        """
+        With C{maxFrames}, at most that many frames come out; the others
+        stay buffered as bytes (L{FrameDecoder.hasFrame}) and come out of
+        later calls, in order; an error in them is raised when reached.
+        """
+        frames = [Frame(9, 2, seq=n, body=b"x" * n) for n in range(5)]
+        decoder = FrameDecoder()
+        self.assertFalse(decoder.hasFrame())
+        self.assertEqual(decoder.feed(b"".join(f.encode() for f in frames) + b"\0", 2),
+                         frames[:2])
+        self.assertTrue(decoder.hasFrame())
+        self.assertEqual(decoder.feed(b"", 2), frames[2:4])
+        self.assertEqual(decoder.feed(b"", 2), frames[4:])
+        self.assertFalse(decoder.hasFrame())
+        self.assertEqual(decoder.buffered, 1)
+        bad = FrameDecoder()
+        bad.feed(frames[0].encode() + b"\0\0\0\0\0\0\0\0\xf0\0\0\0", 1)
+        with self.assertRaises(FrameError):
+            bad.feed(b"", 1)
+
     def test_tooLargeRaisedAtHeader(self) -> None:
         """
         A frame larger than the limit is refused as soon as its header is

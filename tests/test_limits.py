@@ -23,13 +23,17 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Request
+from zope.interface.verify import verifyObject
 
+from pocketrelay.blaze.frames import Frame, MessageType
 from pocketrelay.blaze.ids import (
     AuthenticationCommand,
     AuthError,
     Component,
     GlobalError,
+    UtilCommand,
 )
+from pocketrelay.blaze.protocol import IInputBudget, IRequestGate
 from pocketrelay.me3.messages.auth import (
     CreateAccountParameters,
     LoginRequest,
@@ -478,6 +482,76 @@ class DeadlineTests(_SiteTestCase):
         self.assertFalse(transport.disconnecting)
 
 
+class RequestDeadlineTests(_SiteTestCase):
+    """
+    The whole request, body included, must arrive within
+    C{requestTimeout} (issue 10, item 8).
+    """
+
+    limits = HttpLimits(maxHeaderSize=2048, maxHeaders=10, maxConnectionsPerAddress=2,
+                        requestHeadTimeout=10.0, requestTimeout=60.0)
+
+    def test_trickledBodyClosed(self) -> None:
+        """
+        The attack: a body trickled one byte every 30 seconds (each byte
+        resets the idle timeout) is answered 408 and closed 60 seconds
+        after the request started, with one log line.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        channel.dataReceived(b"z")
+        self.clock.advance(30)
+        channel.dataReceived(b"z")
+        self.clock.advance(29.9)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(0.1)
+        self.assertIn(b"longer than 60 seconds", self.assertRefused(transport, 408))
+        [line] = _refusals(self.events)
+        self.assertEqual(line["what"], "slow request")
+
+    def test_completeInTimeServed(self) -> None:
+        """
+        A request whose body is complete just before the deadline is
+        served, and the deadline does not fire afterwards.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab")
+        self.clock.advance(59)
+        channel.dataReceived(b"c")
+        self.assertEqual(parseResponse(transport.value()).body, b"got 3")
+        self.clock.advance(120)
+        self.assertNotIn(b"408", transport.value())
+
+    def test_laterRequestHasItsOwnDeadline(self) -> None:
+        """
+        On a kept-alive connection the deadline of the next request starts
+        with its first byte and covers its body.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(GET)
+        transport.clear()
+        self.clock.advance(50)
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n")
+        for _ in range(5):
+            self.clock.advance(11.9)
+            channel.dataReceived(b"z")
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(0.5)
+        self.assertRefused(transport, 408)
+
+    def test_chunkedBody(self) -> None:
+        """
+        A chunked body is under the same deadline.
+        """
+        channel, transport = self.connect()
+        channel.dataReceived(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                             b"\r\n\r\n1\r\nz\r\n")
+        for _ in range(3):
+            self.clock.advance(20)
+            channel.dataReceived(b"1\r\nz\r\n")
+        self.assertRefused(transport, 408)
+
+
 class HeadLimitTests(_SiteTestCase):
     """
     The request head's size and header count are limited.
@@ -640,6 +714,185 @@ class BlazeSessionCapTests(SynchronousTestCase):
         self.assertEqual(self.hub.limits.connections.count(PEER), 0)
         self.assertEqual(self.hub.limits.sessions.count(PEER), 0)
         self.assertEqual(self.hub.sessions, {})
+
+
+class AnonymousFrameMemoryTests(SynchronousTestCase):
+    """
+    Incomplete frames of Blaze sessions that have not logged in hold at
+    most C{limits.anonymous_frame_memory} bytes, server-wide, and frames
+    must arrive within C{limits.frame_timeout} (issue 10, item 8).
+    """
+
+    def setUp(self) -> None:
+        self.events = captureLogs(self)
+        self.server = ServerHarness(
+            FilePath(self.mktemp()), [("limits.anonymous_frame_memory", 1024 * 1024)]
+        )
+        self.budget = self.server.hub.limits.frameBudget
+
+    def test_verifyObject(self) -> None:
+        """
+        L{BufferBudget} provides L{IInputBudget}.
+        """
+        self.assertTrue(verifyObject(IInputBudget, self.budget))
+
+    def partial(self, connection: Any, size: int) -> None:
+        """
+        Send the start of a 4 MiB frame: its header and C{size} bytes.
+        """
+        frame = Frame(9, 2, MessageType.REQUEST, 1, 0, b"x" * (4 * 1024 * 1024))
+        connection.sendRaw(frame.encode()[: size + 14])
+
+    def test_anonymousSessionsCapped(self) -> None:
+        """
+        The attack: sessions from several addresses each hold part of a
+        4 MiB frame.  Once the held total would pass the cap, the session
+        sending more is closed (one log line per refusal, rate-limited);
+        the others keep their connection and the total stays under the
+        cap.
+        """
+        connections = [self.server.connect(f"198.51.100.{n}", preAuth=True) for n in range(6)]
+        for connection in connections:
+            self.partial(connection, 300 * 1024)
+        closed = [c.transport.disconnecting for c in connections]
+        self.assertEqual(closed, [False, False, False, True, True, True])
+        self.assertLessEqual(self.budget.total, 1024 * 1024)
+        self.assertEqual(len(self.budget), 3)
+        self.assertEqual({e["what"] for e in _refusals(self.events)}, {"incomplete Blaze frame"})
+
+    def test_loggedInNotCounted(self) -> None:
+        """
+        A logged-in session's incomplete frames are not counted (it may
+        send large settings); logging out counts it again.
+        """
+        connection = self.server.loggedIn("a@example.com")
+        self.partial(connection, 2 * 1024 * 1024)
+        self.assertFalse(connection.transport.disconnecting)
+        self.assertEqual(self.budget.total, 0)
+        self.server.hub.unbindPlayer(connection.session)
+        self.assertIs(connection.protocol.inputBudget, self.budget)
+
+    def test_frameDeadlineFromSettings(self) -> None:
+        """
+        A session's frame must arrive within C{limits.frame_timeout}
+        seconds, however often bytes come.
+        """
+        connection = self.server.connect(PEER, preAuth=True)
+        self.partial(connection, 10)
+        for _ in range(3):
+            self.server.clock.advance(10)
+            connection.sendRaw(b"x")
+        self.assertTrue(connection.transport.disconnecting)
+        self.assertEqual(self.budget.total, 0)
+
+
+class BlazeFloodTests(SynchronousTestCase):
+    """
+    Blaze requests are rate-limited per session and per client address: a
+    flooding session waits for its turn (reading from it stops), other
+    sessions are served at once (issue 10, item 9).
+    """
+
+    def setUp(self) -> None:
+        self.events = captureLogs(self)
+        self.server = ServerHarness(
+            FilePath(self.mktemp()),
+            [("limits.session_request_rate", 1200), ("limits.session_request_burst", 200),
+             ("limits.address_request_rate", 2400), ("limits.address_request_burst", 400)],
+        )
+
+    def pings(self, connection: Any, count: int, kind: MessageType = MessageType.REQUEST) -> None:
+        """
+        Send C{count} Util.ping requests (or Fire2 pings) in one read and
+        let the reactor turns pass that have nothing to wait for.
+        """
+        connection.sendRaw(b"".join(
+            Frame(Component.UTIL, UtilCommand.PING, kind, seq).encode() for seq in range(count)
+        ))
+        self.server.clock.advance(0)
+
+    def answered(self, connection: Any) -> int:
+        return sum(1 for frame in connection.written()
+                   if frame.type in (MessageType.REPLY, MessageType.PING_REPLY))
+
+    def test_floodingSessionWaits(self) -> None:
+        """
+        The attack: a session sends 1,000 pings at once.  The burst is
+        answered, the rest at the session's rate; the session stops being
+        read; a session from another address is answered at once; one log
+        line says so.
+        """
+        flood = self.server.connect(PEER)
+        self.pings(flood, 1000)
+        self.assertEqual(self.answered(flood), 200)
+        self.assertEqual(flood.transport.producerState, "paused")
+        victim = self.server.connect("203.0.113.9")
+        self.pings(victim, 1)
+        self.assertEqual(self.answered(victim), 1)
+        self.server.clock.advance(1)
+        self.assertEqual(self.answered(flood), 220)
+        self.server.clock.pump([0.1] * 400)
+        self.assertEqual(self.answered(flood), 1000)
+        self.assertEqual(flood.transport.producerState, "producing")
+        [line] = _refusals(self.events)
+        self.assertEqual(line["what"], "Blaze requests")
+
+    def test_addressShared(self) -> None:
+        """
+        Sixteen sessions from one address share the address's bucket; a
+        session from another address is not slowed by them.
+        """
+        floods = [self.server.connect(PEER) for _ in range(16)]
+        for flood in floods:
+            self.pings(flood, 50)
+        self.assertEqual(sum(self.answered(flood) for flood in floods), 400)
+        victim = self.server.connect("203.0.113.9")
+        self.pings(victim, 10)
+        self.assertEqual(self.answered(victim), 10)
+        self.server.clock.advance(10)
+        self.assertEqual(sum(self.answered(flood) for flood in floods), 800)
+
+    def test_servedInTurns(self) -> None:
+        """
+        Of a read of many requests, a queue's worth (32) is handled at
+        once; the rest follow in later reactor turns, so that other
+        connections are served in between.
+        """
+        flood = self.server.connect(PEER)
+        self.assertTrue(verifyObject(IRequestGate, flood.protocol.requestGate))
+        flood.sendRaw(b"".join(
+            Frame(Component.UTIL, UtilCommand.PING, MessageType.REQUEST, seq).encode()
+            for seq in range(100)
+        ))
+        self.assertEqual(self.answered(flood), 32)
+        self.server.clock.advance(0)
+        self.assertEqual(self.answered(flood), 100)
+
+    def test_fire2PingsCounted(self) -> None:
+        """
+        Fire2 ping frames, answered by the protocol itself, take their turn
+        like requests.
+        """
+        flood = self.server.connect(PEER)
+        self.pings(flood, 300, MessageType.PING)
+        self.assertEqual(self.answered(flood), 200)
+
+    def test_loginBurstServed(self) -> None:
+        """
+        A game's login (preAuth, login, postAuth, a dozen config fetches,
+        settings) and a few minutes of pings every 15 seconds are never
+        slowed down.
+        """
+        self.server.createPlayer("a@example.com")
+        connection = self.server.connect(PEER, preAuth=True)
+        connection.login("a@example.com", "password")
+        for _ in range(60):
+            connection.request(Component.UTIL, UtilCommand.FETCH_CLIENT_CONFIG)
+            connection.request(Component.UTIL, UtilCommand.USER_SETTINGS_LOAD_ALL)
+        for _ in range(20):
+            self.server.clock.advance(15)
+            connection.request(Component.UTIL, UtilCommand.PING)
+        self.assertEqual(_refusals(self.events), [])
 
 
 class BlazeRateLimitTests(SynchronousTestCase):

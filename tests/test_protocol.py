@@ -456,6 +456,163 @@ class IdleTimeoutTests(SynchronousTestCase):
         self.assertEqual(clock.getDelayedCalls(), [])
 
 
+def _header(bodySize: int) -> bytes:
+    """
+    The header of a request frame (jumbo when needed) announcing
+    C{bodySize} bytes of body.
+    """
+    return Frame(9, 2, MessageType.REQUEST, 1, 0, b"\0" * bodySize).encode()[:-bodySize]
+
+
+class FrameDeadlineTests(SynchronousTestCase):
+    """
+    A frame must arrive within C{frameTimeout} seconds of its first byte,
+    and the bytes of incomplete frames count against the C{inputBudget}
+    (issue 10, item 8).
+    """
+
+    def setUp(self) -> None:
+        self.observer = captureLogs(self)
+
+    def test_trickledFrameClosed(self) -> None:
+        """
+        The attack: a large frame trickled one byte every 20 seconds (each
+        byte resets the idle timeout) is cut 30 seconds after it started,
+        with one log line.
+        """
+        protocol, transport, clock = _connect(RecordingDispatcher(), idleTimeout=60, frameTimeout=30)
+        protocol.dataReceived(_header(4000) + b"x")
+        clock.advance(20)
+        protocol.dataReceived(b"x")
+        clock.advance(9.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(transport.disconnected, "not aborted")
+        [event] = _protocolEvents(self.observer)
+        self.assertEqual((event["seconds"], event["size"]), (30, len(_header(4000)) + 2))
+        protocol.dataReceived(b"x" * 4000)
+        self.assertEqual(len(protocol._queue), 0)
+
+    def test_eachFrameHasItsOwnDeadline(self) -> None:
+        """
+        A stream of frames, each split over reads and each complete within
+        the deadline, is never cut, however long the stream lasts.
+        """
+        dispatcher = RecordingDispatcher()
+        protocol, transport, clock = _connect(dispatcher, idleTimeout=60, frameTimeout=30)
+        frame = _request(9, 2, 1, b"y" * 100)
+        for _ in range(10):
+            protocol.dataReceived(frame[:50])
+            clock.advance(25)
+            protocol.dataReceived(frame[50:] + frame[:10])
+            clock.advance(25)
+            protocol.dataReceived(frame[10:])
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(len(dispatcher.requests), 20)
+
+    def test_noDeadlineBetweenFrames(self) -> None:
+        """
+        After whole frames nothing but the idle timeout is scheduled.
+        """
+        protocol, transport, clock = _connect(RecordingDispatcher(), idleTimeout=60, frameTimeout=30)
+        protocol.dataReceived(_request(9, 2, 1)[:5])
+        protocol.dataReceived(_request(9, 2, 1)[5:])
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(45)
+        self.assertFalse(transport.disconnecting)
+
+    def test_budgetShared(self) -> None:
+        """
+        Two connections share a L{BufferBudget}: the one whose incomplete
+        frame would pass it is dropped; a completed frame frees its bytes,
+        and a connection that leaves the budget is no longer counted.
+        """
+        from pocketrelay.server.limits import BufferBudget
+
+        budget = BufferBudget(1000)
+        first, t1, _ = _connect(RecordingDispatcher())
+        second, t2, _ = _connect(RecordingDispatcher())
+        first.setInputBudget(budget)
+        second.setInputBudget(budget)
+        frame = _request(9, 2, 1, b"z" * 700)
+        first.dataReceived(frame[:600])
+        self.assertEqual(budget.total, 600)
+        second.dataReceived(frame[:600])
+        self.assertTrue(t2.disconnected)
+        self.assertFalse(t1.disconnecting)
+        self.assertEqual(budget.total, 600)
+        first.dataReceived(frame[600:])
+        self.assertEqual(budget.total, 0)
+        first.setInputBudget(None)
+        first.dataReceived(frame[:-1] * 2)
+        self.assertEqual(budget.total, 0)
+        self.assertFalse(t1.disconnecting)
+
+    def test_connectionLostReleases(self) -> None:
+        """
+        A closed connection's incomplete frame no longer counts.
+        """
+        from pocketrelay.server.limits import BufferBudget
+
+        budget = BufferBudget(1000)
+        protocol, _, _ = _connect(RecordingDispatcher())
+        protocol.setInputBudget(budget)
+        protocol.dataReceived(_request(9, 2, 1, b"z" * 700)[:300])
+        self.assertEqual((budget.total, len(budget)), (300, 1))
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual((budget.total, len(budget)), (0, 0))
+
+
+class HeldBackFramesTests(SynchronousTestCase):
+    """
+    A read holding more requests than the queue has room for is decoded
+    a queue's worth at a time; the rest stays as bytes until the queue
+    drains (a flood of 64 KiB of pings costs neither thousands of decoded
+    frames nor the time to decode them at once).
+    """
+
+    def test_allAnsweredInOrder(self) -> None:
+        """
+        With a synchronous dispatcher, every request of a large read is
+        answered at once, in order.
+        """
+        protocol, transport, _ = _connect(RecordingDispatcher(), maxQueued=8)
+        protocol.dataReceived(b"".join(_request(9, 2, n) for n in range(1000)))
+        self.assertEqual([f.seq for f in _frames(transport.value())], list(range(1000)))
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_heldWhileBusy(self) -> None:
+        """
+        While requests wait (a handler has not answered), no more than
+        C{maxQueued} are decoded and reading is paused; answering resumes
+        decoding and then reading.
+        """
+        dispatcher = RecordingDispatcher(deferring=True)
+        protocol, transport, _ = _connect(dispatcher, maxQueued=8)
+        protocol.dataReceived(b"".join(_request(9, 2, n) for n in range(100)))
+        self.assertEqual(len(protocol._queue), 7)
+        self.assertTrue(protocol._decoder.hasFrame())
+        self.assertEqual(transport.producerState, "paused")
+        answered = 0
+        while answered < len(dispatcher.waiting):
+            dispatcher.waiting[answered][1].callback(None)
+            answered += 1
+        self.assertEqual(len(dispatcher.requests), 100)
+        self.assertEqual(transport.producerState, "producing")
+
+    def test_malformedAfterHeldFrames(self) -> None:
+        """
+        A malformed frame behind held-back frames closes the connection
+        once reached; the frames before it are answered.
+        """
+        protocol, transport, _ = _connect(RecordingDispatcher(), maxQueued=4)
+        protocol.dataReceived(
+            b"".join(_request(9, 2, n) for n in range(20)) + b"\0" * 8 + b"\xf0" + b"\0" * 3
+        )
+        self.assertEqual(len(_frames(transport.value())), 20)
+        self.assertTrue(transport.disconnecting)
+
+
 class SendRequestTests(SynchronousTestCase):
     """
     L{BlazeProtocol.sendRequest} numbers requests and matches replies.

@@ -35,7 +35,7 @@ from pocketrelay.server.tunnel import (
     tunnelResource,
 )
 from pocketrelay.testing.gameclient import GameClient
-from pocketrelay.testing.logs import captureLogs
+from pocketrelay.testing.logs import captureLogs, infoTexts
 from pocketrelay.testing.loopback import sleep
 from pocketrelay.testing.server import ServerHarness
 from pocketrelay.tunnelwire import (
@@ -480,22 +480,27 @@ class KeepAliveTests(_RelayTestMixin, SynchronousTestCase):
         self.assertEqual(self.relay.drops["unknown tunnel"], 1)
 
 
-class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
+class _HttpTunnelMixin(_RelayTestMixin, SynchronousTestCase):
     """
-    The HTTP tunnel: the upgrade, frames, keep-alives and expiry.
+    A relay with the HTTP tunnel resource on a site.
     """
 
     def setUp(self) -> None:
-        self.makeRelay(self)
+        self.makeSite()
+
+    def makeSite(self, **kwargs: Any) -> None:
+        self.makeRelay(self, **kwargs)
         root = Resource()
         root.putChild(b"tunnel", tunnelResource(self.relay))
         self.site = Site(root, timeout=60, reactor=self.clock)
         self._ports = iter(range(6000, 7000))
 
-    def connect(self, token: str | None, upgrade: bytes = b"tunnel") -> StringTransport:
+    def connect(
+        self, token: str | None, upgrade: bytes = b"tunnel", host: str = "10.0.0.5"
+    ) -> StringTransport:
         port = next(self._ports)
-        channel = self.site.buildProtocol(IPv4Address("TCP", "10.0.0.5", port))
-        transport = StringTransport(peerAddress=IPv4Address("TCP", "10.0.0.5", port))
+        channel = self.site.buildProtocol(IPv4Address("TCP", host, port))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", host, port))
         channel.makeConnection(transport)
         lines = [b"GET /tunnel HTTP/1.1", b"Host: example", b"Connection: Upgrade",
                  b"Upgrade: " + upgrade]
@@ -504,8 +509,8 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         channel.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n")
         return transport
 
-    def upgraded(self, token: str) -> StringTransport:
-        transport = self.connect(token)
+    def upgraded(self, token: str, host: str = "10.0.0.5") -> StringTransport:
+        transport = self.connect(token, host=host)
         head, _, _rest = transport.value().partition(b"\r\n\r\n")
         self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
         self.assertIn(b"Upgrade: tunnel", head)
@@ -546,6 +551,12 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         hostToken, joinerToken = self.inOneGame("host", "joiner")
         hostWire = self.upgraded(hostToken)
         return hostToken, hostWire, self.initiate(joinerToken, ("198.51.100.2", 9))
+
+
+class HttpTunnelTests(_HttpTunnelMixin):
+    """
+    The HTTP tunnel: the upgrade, frames, keep-alives and expiry.
+    """
 
     def test_refusals(self) -> None:
         """
@@ -689,6 +700,133 @@ class HttpTunnelTests(_RelayTestMixin, SynchronousTestCase):
         self.relay.stop()
         self.assertTrue(wire.disconnecting)
         self.assertEqual((self.relay.tunnels, self.relay.udpTunnels), ({}, {}))
+
+
+class TunnelSlotTests(_HttpTunnelMixin):
+    """
+    Tunnel slots are capped per client address, tied to a logged-in Blaze
+    session soon after they open, and their opening is not logged at info
+    level (issue 10, item 4).
+    """
+
+    def elapse(self, seconds: int) -> None:
+        for _ in range(seconds):
+            self.clock.advance(1)
+            self.relay.tick()
+
+    def test_oneAddressCannotTakeEverySlot(self) -> None:
+        """
+        The attack: 5,000 association tokens and 5,000 UDP Initiates (and
+        HTTP tunnel upgrades) from one address.  That address gets
+        C{limits.max_tunnels_per_address} tunnels; a real player from
+        another address still gets a UDP and an HTTP tunnel, and the
+        attack leaves at most a few lines in the info-level log.
+        """
+        events = captureLogs(self)
+        attacker = "198.51.100.66"
+        for port in range(5000):
+            token = self.hub.signer.issueAssociation()
+            self.receive(encodeDatagram(UNASSIGNED, Initiate(token)), (attacker, 10000 + port))
+        for _ in range(20):
+            head = self.connect(self.hub.signer.issueAssociation(), host=attacker).value()
+            self.assertIn(b" 429 ", head.split(b"\r\n")[0])
+        self.assertEqual(len(self.relay.tunnels), 16)
+        self.assertEqual(self.relay.refused, 4984)
+        # The refusal log's burst of lines, then nothing more.
+        lines = infoTexts(events)
+        self.assertLess(len(lines), 15, lines)
+
+        _, token = self.players.player("shepard")
+        self.initiate(token, ("203.0.113.50", 3659))
+        _, other = self.players.player("liara")
+        self.upgraded(other, host="203.0.113.51")
+        self.assertEqual(len(self.relay.tunnels), 18)
+
+    def test_keepAlivesDoNotHoldUnclaimedSlots(self) -> None:
+        """
+        A tunnel whose token no logged-in session presented is dropped
+        C{limits.tunnel_login_timeout} seconds after it opened, however
+        often it sends keep-alives; a logged-in player's tunnel stays.
+        """
+        stranger = self.hub.signer.issueAssociation()
+        strangerId = self.initiate(stranger, ("198.51.100.66", 1))
+        httpStranger = self.hub.signer.issueAssociation()
+        strangerWire = self.upgraded(httpStranger, host="198.51.100.67")
+        strangerProtocol = self.protocolOf(httpStranger)
+        _, token = self.players.player("shepard")
+        playerId = self.initiate(token, ("203.0.113.50", 3659))
+        for _ in range(59):
+            self.elapse(1)
+            self.receive(encodeDatagram(strangerId, KeepAlive()), ("198.51.100.66", 1))
+            strangerProtocol.dataReceived(KEEP_ALIVE_FRAME)
+            self.receive(encodeDatagram(playerId, KeepAlive()), ("203.0.113.50", 3659))
+        self.assertEqual(len(self.relay.tunnels), 3)
+        self.elapse(1)
+        self.assertEqual(list(self.relay.tunnels), [token])
+        self.assertTrue(strangerWire.disconnecting)
+        self.assertEqual(self.relay.unclaimed, 2)
+        self.assertEqual(self.relay.perAddress.count("198.51.100.66"), 0)
+        for _ in range(120):
+            self.elapse(1)
+            self.receive(encodeDatagram(playerId, KeepAlive()), ("203.0.113.50", 3659))
+        self.assertEqual(list(self.relay.tunnels), [token])
+
+    def test_claimedWhenTheSessionLogsIn(self) -> None:
+        """
+        A tunnel opened before its Blaze session logs in is kept once the
+        session logs in within the deadline; when that session closes,
+        the deadline starts again (at the next tick).
+        """
+        token = self.hub.signer.issueAssociation()
+        session = self.hub.newSession("203.0.113.50", token)
+        tunnelId = self.initiate(token, ("203.0.113.50", 3659))
+        self.elapse(30)
+        self.hub.bindPlayer(session, self.harness.createPlayer("shepard@example.org"))
+        for _ in range(100):
+            self.elapse(1)
+            self.receive(encodeDatagram(tunnelId, KeepAlive()), ("203.0.113.50", 3659))
+        self.assertIn(token, self.relay.tunnels)
+        self.hub.sessionClosed(session)
+        for _ in range(60):
+            self.elapse(1)
+            self.receive(encodeDatagram(tunnelId, KeepAlive()), ("203.0.113.50", 3659))
+        self.assertIn(token, self.relay.tunnels)
+        self.elapse(1)
+        self.assertNotIn(token, self.relay.tunnels)
+
+    def test_perAddressCountFollowsTunnels(self) -> None:
+        """
+        Replacing a tunnel (same token, same address) needs no new slot;
+        the count of an address goes down when its tunnels close,
+        expire or are replaced from elsewhere.
+        """
+        self.makeSite(maxPerAddress=2)
+        tokens = [self.hub.signer.issueAssociation() for _ in range(3)]
+        self.initiate(tokens[0], ("198.51.100.1", 1))
+        wire = self.upgraded(tokens[1], host="198.51.100.1")
+        self.receive(encodeDatagram(UNASSIGNED, Initiate(tokens[2])), ("198.51.100.1", 3))
+        self.assertEqual(self.relay.refused, 1)
+        self.initiate(tokens[0], ("198.51.100.1", 2))
+        self.initiate(tokens[1], ("198.51.100.1", 4))
+        self.assertTrue(wire.disconnecting)
+        self.assertEqual(self.relay.perAddress.count("198.51.100.1"), 2)
+        self.initiate(tokens[1], ("198.51.100.2", 4))
+        self.assertEqual(self.relay.perAddress.count("198.51.100.1"), 1)
+        self.initiate(tokens[2], ("198.51.100.1", 3))
+        self.relay.stop()
+        self.assertEqual(len(self.relay.perAddress), 0)
+
+    def test_openAndCloseAtDebug(self) -> None:
+        """
+        Opening, replacing and closing tunnels is logged at debug level.
+        """
+        events = captureLogs(self)
+        token = self.hub.signer.issueAssociation()
+        self.initiate(token, ("198.51.100.1", 1))
+        self.initiate(token, ("198.51.100.1", 2))
+        self.relay.stop()
+        self.assertTrue(events)
+        self.assertEqual({event["log_level"] for event in events}, {LogLevel.debug})
 
 
 class TapTests(TestCase):

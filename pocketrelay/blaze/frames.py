@@ -254,6 +254,12 @@ class FrameDecoder:
         """
         return len(self._buffer)
 
+    def hasFrame(self) -> bool:
+        """
+        Whether a whole frame is buffered (left by C{feed(..., maxFrames)}).
+        """
+        return bool(self._buffer) and self.missing() == 0
+
     def missing(self) -> int:
         """
         How many more bytes the frame in progress needs at least.
@@ -276,10 +282,13 @@ class FrameDecoder:
             bodySize |= ((buf[pos + 12] << 8) | buf[pos + 13]) << 16
         return headerSize, bodySize
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes, maxFrames: int | None = None) -> list[Frame]:
         """
         Add bytes; return the frames completed by them, in order.
 
+        @param maxFrames: decode at most this many frames; the bytes of the
+            others stay buffered (see L{hasFrame}) and come out of a later
+            call, C{feed(b"")} for instance.
         @raise FrameError: if a frame is larger than L{maxFrameSize} (raised
             as soon as its header is seen) or its header is invalid.
         """
@@ -287,11 +296,13 @@ class FrameDecoder:
             raise self._failed
         buf = self._buffer
         buf += data
-        frames = []
+        frames: list[Frame] = []
         pos = 0
         size = len(buf)
         try:
             while size - pos >= HEADER_SIZE:
+                if maxFrames is not None and len(frames) >= maxFrames:
+                    break
                 options = buf[pos + 9] >> 4
                 headerSize = HEADER_SIZE
                 bodySize = (buf[pos] << 8) | buf[pos + 1]

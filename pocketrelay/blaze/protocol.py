@@ -15,7 +15,14 @@ Guarantees:
   - every request gets exactly one reply that echoes its component,
     command and message number;
   - the reply is written before any notification sent while handling it;
-  - a malformed frame closes this connection with one log line.
+  - a malformed frame closes this connection with one log line;
+  - with a L{IRequestGate}, requests (and Fire2 pings) are handled no
+    faster than it admits them: while it says wait, the protocol handles
+    nothing and, once L{BlazeProtocol.maxQueued} requests wait, stops
+    reading, so a flooding peer costs neither CPU nor memory beyond that;
+    and at most L{BlazeProtocol.maxQueued} requests are handled in one go
+    before the reactor serves other connections (the rest follow in the
+    next reactor turn).
 """
 
 from __future__ import annotations
@@ -51,6 +58,8 @@ __all__ = [
     "BlazeError",
     "BlazeProtocol",
     "IBlazeDispatcher",
+    "IInputBudget",
+    "IRequestGate",
     "encodeBody",
 ]
 
@@ -108,6 +117,42 @@ class IBlazeDispatcher(Interface):
         """
 
 
+class IInputBudget(Interface):
+    """
+    A bound on the bytes held by incomplete frames, shared by several
+    L{BlazeProtocol}s (see C{BlazeProtocol.inputBudget}).
+    """
+
+    def hold(owner: object, size: int, peer: str) -> bool:
+        """
+        C{owner} now holds C{size} bytes of an incomplete frame (0: none).
+
+        @param peer: who C{owner} is, for the log line of a refusal.
+        @return: whether that fits the budget; when it does not, C{owner}
+            is counted as holding nothing and must drop its connection.
+        """
+
+    def release(owner: object) -> None:
+        """
+        C{owner} holds nothing any more (closed, or no longer counted).
+        """
+
+
+class IRequestGate(Interface):
+    """
+    Decides when a L{BlazeProtocol} may handle its next request (see
+    C{BlazeProtocol.requestGate}): a rate limit.
+    """
+
+    def admit() -> float:
+        """
+        Ask to handle one request now.
+
+        @return: 0 when it may (and it is counted), else the seconds to
+            wait before asking again.
+        """
+
+
 def encodeBody(value: Any) -> bytes:
     """
     Turn a handler's result into body bytes.
@@ -144,6 +189,16 @@ class BlazeProtocol(Protocol, TimeoutMixin):
     @ivar maxPausedOutput: how many bytes of notifications may be written
         while the transport has paused this protocol (its buffer is full:
         the peer is not reading) before the connection is dropped.
+    @ivar frameTimeout: seconds a frame may take to arrive once its first
+        byte came (the idle timeout restarts on every byte, so a peer
+        trickling a large frame would otherwise hold its buffer for good);
+        L{None} for no deadline.
+    @ivar inputBudget: L{None}, or the L{IInputBudget} the bytes of an
+        incomplete frame are counted against; when it refuses, the
+        connection is dropped.  Change it with L{setInputBudget}.
+    @ivar requestGate: L{None}, or the L{IRequestGate} asked before each
+        request (or Fire2 ping) is handled; with one, at most L{maxQueued}
+        requests are handled per reactor turn.
     """
 
     log = Logger()
@@ -157,6 +212,7 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         maxFrameSize: int = DEFAULT_MAX_FRAME_SIZE,
         maxQueued: int = 32,
         maxPausedOutput: int = 4 * 1024 * 1024,
+        frameTimeout: float | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         if clock is None:
@@ -167,6 +223,11 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         self.maxFrameSize = maxFrameSize
         self.maxQueued = maxQueued
         self.maxPausedOutput = maxPausedOutput
+        self.frameTimeout = frameTimeout
+        self.inputBudget: IInputBudget | None = None
+        self.requestGate: IRequestGate | None = None
+        self._frameCall: Any = None
+        self._gateCall: Any = None
         # Notification bytes written since the transport paused us.
         self._pausedOutput = 0
         self._overflowed = False
@@ -204,6 +265,11 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             return
         self._closed = True
         self.setTimeout(None)
+        self._cancelFrameDeadline()
+        gateCall, self._gateCall = self._gateCall, None
+        if gateCall is not None and gateCall.active():
+            gateCall.cancel()
+        self.setInputBudget(None)
         self._queue.clear()
         self._held = []
         pending, self._pending = self._pending, {}
@@ -243,6 +309,8 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         """
         self._inputRefused = True
         self.setTimeout(None)
+        self._cancelFrameDeadline()
+        self.setInputBudget(None)
         self._closeIfDrained()
 
     def _closeIfDrained(self) -> None:
@@ -265,12 +333,84 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             pass
         transport.loseConnection()
 
-    def dataReceived(self, data: bytes) -> None:
-        if self._closed or self._inputRefused:
+    def setInputBudget(self, budget: IInputBudget | None) -> None:
+        """
+        Count incomplete frames against C{budget} from now on (L{None}: no
+        budget); the previous budget forgets this connection.
+        """
+        old, self.inputBudget = self.inputBudget, budget
+        if old is not None and old is not budget:
+            old.release(self)
+
+    def _cancelFrameDeadline(self) -> None:
+        call, self._frameCall = self._frameCall, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _frameTimedOut(self) -> None:
+        self._frameCall = None
+        if self._closed:
             return
-        self.resetTimeout()
+        self.log.info(
+            "Closing Blaze connection from {peer}: a frame took longer than {seconds:g} s "
+            "to arrive ({size} bytes of it received)",
+            peer=self.peer,
+            seconds=self.frameTimeout,
+            size=self._decoder.buffered,
+        )
+        self._dropInput()
+
+    def _dropInput(self) -> None:
+        """
+        Read nothing more, forget the incomplete frame and drop the
+        connection.
+        """
+        self._inputRefused = True
+        self.setTimeout(None)
+        self._cancelFrameDeadline()
+        self.setInputBudget(None)
+        self._decoder = FrameDecoder(self.maxFrameSize)
+        self._abort()
+
+    def _watchIncomplete(self, completed: bool) -> bool:
+        """
+        After a read: start the frame deadline when a frame is under way
+        (a new one if frames were completed) and count the bytes held
+        against the input budget.
+
+        Whole frames left in the decoder (see L{_decode}) are held by
+        choice, not a slow peer's doing: no deadline runs for them.
+
+        @return: whether the connection may go on.
+        """
+        decoder = self._decoder
+        held = decoder.buffered
+        if not held or decoder.hasFrame():
+            self._cancelFrameDeadline()
+        elif self.frameTimeout is not None and (completed or self._frameCall is None):
+            self._cancelFrameDeadline()
+            self._frameCall = self.callLater(self.frameTimeout, self._frameTimedOut)
+        budget = self.inputBudget
+        if budget is not None and not budget.hold(self, held, self.peer):
+            self._dropInput()
+            return False
+        return True
+
+    def _decode(self, data: bytes) -> bool:
+        """
+        Add C{data} to the decoder and take out at most as many frames as
+        the request queue has room for; the rest stay in the decoder as
+        bytes (cheaper than decoded frames: a flooding peer's read of 64
+        KiB holds thousands of pings) and reading pauses until the queue
+        drains.
+
+        @return: whether the connection may go on.
+        """
+        room = max(1, self.maxQueued - len(self._queue))
         try:
-            frames = self._decoder.feed(data)
+            frames = self._decoder.feed(data, room)
+            if not self._watchIncomplete(bool(frames)):
+                return False
         except FrameError as e:
             self.log.warn(
                 "Closing Blaze connection from {peer}: malformed frame: {reason}",
@@ -280,15 +420,25 @@ class BlazeProtocol(Protocol, TimeoutMixin):
             for frame in e.frames:
                 self._frameReceived(frame)
             self._refuseInput()
-            self._dispatch()
-            return
+            return False
         for frame in frames:
             self._frameReceived(frame)
+        if self._decoder.hasFrame() and not self._readPaused and not self._closed:
+            self._readPaused = True
+            self.transport.pauseProducing()  # type: ignore[union-attr]
+        return True
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed or self._inputRefused:
+            return
+        self.resetTimeout()
+        self._decode(data)
         self._dispatch()
 
     def _frameReceived(self, frame: Frame) -> None:
         kind = frame.type
-        if kind == MessageType.REQUEST:
+        if kind == MessageType.REQUEST or kind == MessageType.PING:
+            # Pings wait their turn like requests (and pass the same gate).
             self._queue.append(frame)
             if len(self._queue) >= self.maxQueued and not self._readPaused:
                 self._readPaused = True
@@ -303,10 +453,6 @@ class BlazeProtocol(Protocol, TimeoutMixin):
                     "Handling notification {command} failed",
                     command=commandName(frame.component, frame.command),
                 )
-        elif kind == MessageType.PING:
-            self.sendFrame(
-                Frame(frame.component, frame.command, MessageType.PING_REPLY, frame.seq)
-            )
 
     def _replyReceived(self, frame: Frame) -> None:
         entry = self._pending.pop(frame.seq, None)
@@ -338,37 +484,85 @@ class BlazeProtocol(Protocol, TimeoutMixin):
         if self._dispatching:
             return
         self._dispatching = True
+        handled = 0
         try:
-            while (
-                not self._busy
-                and not self._writePaused
-                and self._queue
-                and not self._closed
-            ):
-                frame = self._queue.popleft()
-                self._busy = True
-                if self.requestObserver is not None:
-                    self._requestStarted = self.timer()
-                d = defer.maybeDeferred(self.dispatcher.requestReceived, frame)
-                d.addCallbacks(
-                    self._handled,
-                    self._handlerFailed,
-                    callbackArgs=(frame,),
-                    errbackArgs=(frame,),
-                )
-                d.addErrback(self._replyFailed, frame)
-                d.addCallback(self._requestDone)
-            if (
-                self._readPaused
-                and len(self._queue) <= self.maxQueued // 2
-                and not self._closed
-                and not self._inputRefused
-            ):
-                self._readPaused = False
-                self.transport.resumeProducing()  # type: ignore[union-attr]
+            while True:
+                handled += self._handleQueued(self.maxQueued - handled)
+                if self.requestGate is not None and handled >= self.maxQueued and self._queue:
+                    # Enough for one go: let the reactor serve others.
+                    if self._gateCall is None:
+                        self._gateCall = self.callLater(0, self._gateOpened)
+                    break
+                if not (
+                    self._readPaused
+                    and len(self._queue) <= self.maxQueued // 2
+                    and not self._closed
+                    and not self._inputRefused
+                ):
+                    break
+                if self._decoder.hasFrame():
+                    # Frames held back by _decode: take the next ones.
+                    if not self._decode(b""):
+                        break
+                    if self._queue:
+                        continue
+                if not self._decoder.hasFrame():
+                    self._readPaused = False
+                    self.transport.resumeProducing()  # type: ignore[union-attr]
+                break
         finally:
             self._dispatching = False
         self._closeIfDrained()
+
+    def _handleQueued(self, most: int) -> int:
+        """
+        Hand queued requests to the dispatcher, one at a time, as long as
+        nothing holds them back (a request being handled, a paused
+        transport, the request gate).
+
+        @param most: with a request gate, hand at most this many.
+        @return: how many were handed.
+        """
+        handed = 0
+        while (
+            not self._busy
+            and not self._writePaused
+            and self._queue
+            and not self._closed
+            and self._gateCall is None
+        ):
+            gate = self.requestGate
+            if gate is not None:
+                if handed >= most:
+                    break
+                wait = gate.admit()
+                if wait > 0:
+                    self._gateCall = self.callLater(wait, self._gateOpened)
+                    break
+            handed += 1
+            frame = self._queue.popleft()
+            if frame.type == MessageType.PING:
+                self.sendFrame(
+                    Frame(frame.component, frame.command, MessageType.PING_REPLY, frame.seq)
+                )
+                continue
+            self._busy = True
+            if self.requestObserver is not None:
+                self._requestStarted = self.timer()
+            d = defer.maybeDeferred(self.dispatcher.requestReceived, frame)
+            d.addCallbacks(
+                self._handled,
+                self._handlerFailed,
+                callbackArgs=(frame,),
+                errbackArgs=(frame,),
+            )
+            d.addErrback(self._replyFailed, frame)
+            d.addCallback(self._requestDone)
+        return handed
+
+    def _gateOpened(self) -> None:
+        self._gateCall = None
+        self._dispatch()
 
     def _handled(self, result: Any, frame: Frame) -> None:
         self._writeReply(frame.reply(encodeBody(result)))

@@ -38,6 +38,7 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 from zope.interface import implementer
 
 from pocketrelay.client.discovery import USER_AGENT, ServerURL, explainFailure
+from pocketrelay.redact import redactUrl
 
 __all__ = [
     "HOP_BY_HOP",
@@ -160,7 +161,7 @@ class _Relay(Protocol):
             return
         self.log.warn(
             "HTTP proxy: the server's answer to {target} broke off: {reason}",
-            target=self.exchange.target,
+            target=redactUrl(self.exchange.target),
             reason=reason.getErrorMessage(),
         )
         self.request.loseConnection()
@@ -293,7 +294,7 @@ class ServerProxyResource(Resource):
         self.log.warn(
             "HTTP proxy: {method} {target} failed: {reason}",
             method=request.method.decode("ascii", "replace"),
-            target=exchange.target,
+            target=redactUrl(exchange.target),
             reason=reason,
         )
         request.setResponseCode(502)
@@ -319,6 +320,6 @@ class ProxySite(Site):
         self._proxyLog.debug(
             "HTTP proxy: {method} {uri} -> {code}",
             method=request.method.decode("ascii", "replace"),
-            uri=request.uri.decode("ascii", "replace"),
+            uri=redactUrl(request.uri),
             code=request.code,
         )

@@ -200,6 +200,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_frame_size", int, 4 * 1024 * 1024,
             "Largest Blaze frame body accepted, in bytes.", minimum=65536,
             maximum=64 * 1024 * 1024),
+    Setting("limits.frame_timeout", float, 30.0,
+            "Seconds a Blaze frame may take to arrive once its first byte came; then "
+            "the session is closed (the idle timeout restarts on every byte).",
+            minimum=1.0),
+    Setting("limits.anonymous_frame_memory", int, 16 * 1024 * 1024,
+            "Most bytes held, all together, in incomplete Blaze frames of sessions "
+            "that have not logged in; a session that would pass it is closed. "
+            "0: no limit.", minimum=0),
     Setting("limits.idle_timeout", float, 60.0,
             "Seconds without a message (the game pings every 15 s) before a Blaze "
             "session is closed.", minimum=5.0),
@@ -209,6 +217,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits.max_sessions_per_address", int, 16,
             "Most Blaze sessions at once from one client address (an IPv6 /64); "
             "further upgrades are refused with 429. 0: no limit.", minimum=0),
+    Setting("limits.max_tunnels_per_address", int, 16,
+            "Most game tunnels (UDP and HTTP) open at once from one client address "
+            "(an IPv6 /64); further ones are refused (HTTP: 429). 0: no limit.",
+            minimum=0),
+    Setting("limits.tunnel_login_timeout", float, 60.0,
+            "Seconds a game tunnel may stay open without a logged-in Blaze session "
+            "that presented its association token; then it is dropped (the client "
+            "opens a new one when it needs it).", minimum=5.0),
+    Setting("limits.session_request_rate", float, 1200.0,
+            "Blaze requests handled per minute per session (the game pings every "
+            "15 s and sends a few dozen requests at login); faster ones wait their "
+            "turn. 0: no limit.", minimum=0.0),
+    Setting("limits.session_request_burst", int, 200,
+            "How many Blaze requests of one session may come at once before "
+            "limits.session_request_rate applies.", minimum=1),
+    Setting("limits.address_request_rate", float, 2400.0,
+            "Blaze requests handled per minute for all sessions of one client "
+            "address (an IPv6 /64) together; faster ones wait their turn. 0: no "
+            "limit.", minimum=0.0),
+    Setting("limits.address_request_burst", int, 400,
+            "How many Blaze requests from one address may come at once before "
+            "limits.address_request_rate applies.", minimum=1),
     Setting("limits.max_connections_per_address", int, 64,
             "Most open HTTP connections from one peer address, upgraded Blaze "
             "connections included; more are answered 503 and closed. Trusted "
@@ -223,6 +253,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds a client has to send a complete HTTP request head from the "
             "start of the connection (or of a later request on it); then 408 and "
             "closed. 0: no deadline.", minimum=0.0),
+    Setting("limits.request_timeout", float, 60.0,
+            "Seconds a client has to send a whole HTTP request, body included, from "
+            "the same moment; then 408 and closed. 0: no deadline.", minimum=0.0),
     Setting("limits.login_rate", float, 10.0,
             "Password checks (game and dashboard logins, account creations, "
             "dashboard login-code exchanges, password changes and account "

@@ -99,7 +99,15 @@ class Hub:
             clock=self.clock,
             idleTimeout=self.settings["limits.idle_timeout"],
             maxFrameSize=self.settings["limits.max_frame_size"],
+            frameTimeout=self.settings["limits.frame_timeout"],
         )
+        # Until it logs in, its incomplete frames count against the budget
+        # of anonymous sessions.
+        protocol.setInputBudget(self.limits.frameBudget)
+        # Requests per session and per address are rate-limited, and
+        # handled a queue's worth per reactor turn.
+        if self.limits.requests.enabled:
+            protocol.requestGate = self.limits.requests.gate(session.sessionId, peerHost)
         protocol.requestObserver = self.metrics.requests.observe
         return protocol
 
@@ -180,6 +188,8 @@ class Hub:
             self.unbindPlayer(session)
         session.player = player
         self.online[player.id] = session
+        if session.protocol is not None:
+            session.protocol.setInputBudget(None)
         self.log.info(
             "Player {name} ({playerId}) logged in on session {sessionId} from {peer}",
             name=player.displayName,
@@ -199,6 +209,8 @@ class Hub:
         if self.online.get(player.id) is session:
             del self.online[player.id]
         session.player = None
+        if session.protocol is not None and not session.closed:
+            session.protocol.setInputBudget(self.limits.frameBudget)
 
     def sessionForPlayer(self, playerId: int) -> Session | None:
         """

@@ -14,9 +14,15 @@ Limits that keep one client from exhausting the server.
     request head limits (size and header count, answered 431), early
     refusal of request bodies over the limit of their path (413), a cap on
     open connections per client address (503, then close) and a deadline
-    for the complete request head (408, then close): Twisted's idle
-    timeout restarts on every byte, so a client dribbling a byte every few
-    seconds would otherwise hold a connection forever.
+    for the complete request head and one for the complete request, body
+    included (408, then close): Twisted's idle timeout restarts on every
+    byte, so a client dribbling a byte every few seconds would otherwise
+    hold a connection forever.
+  - L{BufferBudget}: a server-wide cap on the bytes held in incomplete
+    Blaze frames of sessions that have not logged in.
+  - L{BlazeRequestLimits} and L{SessionGate}: Blaze requests per session
+    and per client address; a session over either rate waits (its
+    requests are handled later, reading from it stops meanwhile).
   - L{ServerLimits}: all of the above for one server, built from the
     settings; the L{pocketrelay.server.hub.Hub} holds it as C{hub.limits}.
 
@@ -39,7 +45,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.server import Site
+from zope.interface import implementer
 
+from pocketrelay.blaze.protocol import IInputBudget, IRequestGate
 from pocketrelay.server.store.emails import canonicalEmail
 
 if TYPE_CHECKING:
@@ -59,7 +67,9 @@ __all__ = [
     "OTHER_MAX_BODY",
     "TELEMETRY_ADDRESS",
     "TOKEN_LOGIN_ADDRESS",
+    "BlazeRequestLimits",
     "Bucket",
+    "BufferBudget",
     "ConnectionCounter",
     "HttpLimits",
     "KnownLogins",
@@ -69,6 +79,7 @@ __all__ = [
     "RateLimiter",
     "RefusalLog",
     "ServerLimits",
+    "SessionGate",
     "SiteLimits",
     "addressKey",
     "limitSite",
@@ -281,6 +292,143 @@ class ConnectionCounter:
             self._open.pop(key, None)
 
 
+# -- memory held by incomplete frames ---------------------------------------------
+
+
+@implementer(IInputBudget)
+class BufferBudget:
+    """
+    A cap on the bytes held, all owners together, in incomplete frames:
+    the L{IInputBudget} of the Blaze sessions that have not logged in (see
+    L{pocketrelay.blaze.protocol.BlazeProtocol.inputBudget}).  An owner
+    whose new total would pass the cap is refused (its connection is then
+    dropped) and the refusal logged through a L{RefusalLog}.
+
+    @ivar limit: the most bytes held in total; 0 for no limit.
+    @ivar total: the bytes held now.
+    """
+
+    def __init__(self, limit: int, refusals: RefusalLog | None = None) -> None:
+        self.limit = limit
+        self.refusals = refusals
+        self.total = 0
+        self._held: dict[object, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def hold(self, owner: object, size: int, peer: str) -> bool:
+        """
+        See L{IInputBudget.hold}.
+        """
+        before = self._held.pop(owner, 0)
+        self.total -= before
+        if not size:
+            return True
+        if self.limit and self.total + size > self.limit:
+            if self.refusals is not None:
+                self.refusals.refused(
+                    "incomplete Blaze frame", peer,
+                    f"sessions not logged in already hold {self.total} bytes of incomplete "
+                    f"frames (limit {self.limit})",
+                )
+            return False
+        self._held[owner] = size
+        self.total += size
+        return True
+
+    def release(self, owner: object) -> None:
+        """
+        See L{IInputBudget.release}.
+        """
+        self.total -= self._held.pop(owner, 0)
+
+
+# -- Blaze request rates -----------------------------------------------------------
+
+
+class BlazeRequestLimits:
+    """
+    Token buckets for Blaze requests, one per session and one per client
+    address (an IPv6 /64), shared by the L{SessionGate}s of a server.
+
+    @ivar perSession: the L{RateLimiter} keyed by session id.
+    @ivar perAddress: the L{RateLimiter} keyed by L{addressKey}.
+    """
+
+    def __init__(
+        self,
+        perSession: Rate,
+        perAddress: Rate,
+        clock: IReactorTime,
+        refusals: RefusalLog | None = None,
+    ) -> None:
+        self.perSession = RateLimiter(perSession, clock)
+        self.perAddress = RateLimiter(perAddress, clock)
+        self.refusals = refusals
+
+    @property
+    def enabled(self) -> bool:
+        """
+        Whether either rate limits anything.
+        """
+        return self.perSession.rate.enabled or self.perAddress.rate.enabled
+
+    def gate(self, sessionId: int, peer: str) -> SessionGate:
+        """
+        The L{IRequestGate} of one session.
+        """
+        return SessionGate(self, sessionId, addressKey(peer))
+
+    def admit(self, sessionId: int, address: str) -> float:
+        """
+        Take a token from the session's and the address's buckets if both
+        have one.
+
+        @return: 0 if taken, else the seconds until both may have one.
+        """
+        wait = max(self.perSession.retryAfter(sessionId), self.perAddress.retryAfter(address))
+        if wait > 0:
+            # At least a few milliseconds: a wait of a rounding error
+            # would not move a clock on and be asked again at once.
+            return max(wait, 0.005)
+        self.perSession.allow(sessionId)
+        self.perAddress.allow(address)
+        return 0.0
+
+
+@implementer(IRequestGate)
+class SessionGate:
+    """
+    The L{IRequestGate} of one Blaze session: L{BlazeRequestLimits} for its
+    session id and client address.  The first time the session has to wait,
+    one line is logged (through the L{RefusalLog}, itself rate-limited).
+    """
+
+    def __init__(self, limits: BlazeRequestLimits, sessionId: int, address: str) -> None:
+        self.limits = limits
+        self.sessionId = sessionId
+        self.address = address
+        self.throttled = 0
+
+    def admit(self) -> float:
+        """
+        See L{IRequestGate.admit}.
+        """
+        wait = self.limits.admit(self.sessionId, self.address)
+        if wait > 0:
+            self.throttled += 1
+            if self.throttled == 1 and self.limits.refusals is not None:
+                session = self.limits.perSession.rate
+                address = self.limits.perAddress.rate
+                self.limits.refusals.refused(
+                    "Blaze requests", f"session {self.sessionId} from {self.address}",
+                    f"over {session.perMinute:g} per minute per session or "
+                    f"{address.perMinute:g} per address; its requests are slowed down",
+                )
+        return wait
+
+
 # -- logging refusals -------------------------------------------------------------
 
 
@@ -344,6 +492,8 @@ class HttpLimits:
     @ivar requestHeadTimeout: seconds from the start of a connection (or
         from the first byte of a later request on it) until its request
         head must be complete; 0 for no deadline.
+    @ivar requestTimeout: seconds from the same moment until the whole
+        request, body included, must be received; 0 for no deadline.
     @ivar exemptPeers: peers not subject to the connection cap: the trusted
         reverse proxies when C{reverse_proxy} is on (all clients come
         through them; their real addresses are known only from the
@@ -355,6 +505,7 @@ class HttpLimits:
     maxHeaders: int = 100
     maxConnectionsPerAddress: int = 64
     requestHeadTimeout: float = 10.0
+    requestTimeout: float = 60.0
     exemptPeers: frozenset[str] = frozenset()
     exemptAll: bool = False
 
@@ -369,6 +520,7 @@ class HttpLimits:
             maxHeaders=settings["limits.max_headers"],
             maxConnectionsPerAddress=settings["limits.max_connections_per_address"],
             requestHeadTimeout=settings["limits.request_head_timeout"],
+            requestTimeout=settings["limits.request_timeout"],
             exemptPeers=exempt,
             exemptAll=everyone,
         )
@@ -434,7 +586,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
     factory as C{httpLimits} (see L{limitSite}).
 
     The HTTP upgrade of L{pocketrelay.server.web.upgrade} keeps working:
-    the deadline ends with the request head, and the takeover chains the
+    the deadlines end once the request is received, and the takeover chains the
     channel's C{connectionLost}, so the connection stays counted until the
     upgraded connection closes.
     """
@@ -443,6 +595,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
     _peer: str = ""
     _countedAs: str | None = None
     _headCall: IDelayedCall | None = None
+    _requestCall: IDelayedCall | None = None
     _inHead = True
     _headBytes = 0
     _headLines = 0
@@ -484,6 +637,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._cancelHead()
+        self._cancelRequest()
         key, self._countedAs = self._countedAs, None
         if key is not None and self._guard is not None:
             self._guard.connections.release(key)
@@ -492,9 +646,13 @@ class LimitedHTTPChannel(http.HTTPChannel):
     # -- the request head
 
     def dataReceived(self, data: bytes) -> None:
-        if self._inHead and self._headCall is None and not self._refused:
-            # The first byte of a later request on a kept-alive connection.
-            self._armHead()
+        if not self._refused and not self._handlingRequest:
+            # The first byte of a later request on a kept-alive connection
+            # (or of the body of a request that was pipelined).
+            if self._inHead and self._headCall is None:
+                self._armHead()
+            elif self._requestCall is None:
+                self._armRequest()
         super().dataReceived(data)
 
     def lineReceived(self, line: bytes) -> None:
@@ -533,6 +691,10 @@ class LimitedHTTPChannel(http.HTTPChannel):
                 request.maxBody = limit
         super().allHeadersReceived()
 
+    def allContentReceived(self) -> None:
+        self._cancelRequest()
+        super().allContentReceived()
+
     def rawDataReceived(self, data: bytes) -> None:
         super().rawDataReceived(data)
         if self._refused or self._handlingRequest or not self.requests:
@@ -557,11 +719,31 @@ class LimitedHTTPChannel(http.HTTPChannel):
         timeout = self.limits.requestHeadTimeout
         if timeout and self._headCall is None:
             self._headCall = self.callLater(timeout, self._headTimedOut)
+        self._armRequest()
+
+    def _armRequest(self) -> None:
+        timeout = self.limits.requestTimeout
+        if timeout and self._requestCall is None:
+            self._requestCall = self.callLater(timeout, self._requestTimedOut)
 
     def _cancelHead(self) -> None:
         call, self._headCall = self._headCall, None
         if call is not None and call.active():
             call.cancel()
+
+    def _cancelRequest(self) -> None:
+        call, self._requestCall = self._requestCall, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _requestTimedOut(self) -> None:
+        self._requestCall = None
+        transport = self.transport
+        if self._refused or transport is None or getattr(transport, "disconnecting", False):
+            return
+        timeout = self.limits.requestTimeout
+        self._logRefusal("slow request", f"no complete request within {timeout:g} s")
+        self._refuse(408, f"The request took longer than {timeout:g} seconds to arrive")
 
     def _headTimedOut(self) -> None:
         self._headCall = None
@@ -595,6 +777,7 @@ class LimitedHTTPChannel(http.HTTPChannel):
             return
         self._refused = True
         self._cancelHead()
+        self._cancelRequest()
         body = (message + "\n").encode("utf-8")
         head = [
             b"HTTP/1.1 %d %s" % (code, _REASONS.get(code, b"Error")),
@@ -761,6 +944,9 @@ class ServerLimits:
     @ivar sessions: open Blaze sessions per client address.
     @ivar refusals: the L{RefusalLog}.
     @ivar rates: a L{RateLimiter} per name of L{BUCKETS}.
+    @ivar frameBudget: the L{BufferBudget} of the Blaze sessions that have
+        not logged in.
+    @ivar requests: the L{BlazeRequestLimits}.
     """
 
     def __init__(self, settings: Settings, clock: IReactorTime) -> None:
@@ -768,6 +954,15 @@ class ServerLimits:
         self.connections = ConnectionCounter(self.http.maxConnectionsPerAddress)
         self.sessions = ConnectionCounter(settings["limits.max_sessions_per_address"])
         self.refusals = RefusalLog(clock)
+        self.frameBudget = BufferBudget(
+            settings["limits.anonymous_frame_memory"], self.refusals
+        )
+        self.requests = BlazeRequestLimits(
+            Rate(settings["limits.session_request_rate"], settings["limits.session_request_burst"]),
+            Rate(settings["limits.address_request_rate"], settings["limits.address_request_burst"]),
+            clock,
+            self.refusals,
+        )
         self.rates = {
             name: RateLimiter(
                 Rate(settings[bucket.setting + "_rate"], settings[bucket.setting + "_burst"]),
@@ -911,6 +1106,8 @@ LOAD_TEST_SETTINGS: Final[tuple[tuple[str, str], ...]] = (
     ("limits.token_login_rate", "0"),
     ("limits.login_code_rate", "0"),
     ("limits.telemetry_rate", "0"),
+    ("limits.address_request_rate", "0"),
+    ("limits.max_tunnels_per_address", "0"),
 )
 
 

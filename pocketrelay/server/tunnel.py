@@ -31,6 +31,20 @@ seconds; L{TunnelRelay.tick} does both and runs on a timer.
 Every game datagram the wire formats carry is relayed (up to 65,535
 bytes); one larger than the receiver's tunnel carries (a UDP tunnel holds
 65,498 bytes on IPv4) is dropped and counted, and both tunnels stay open.
+
+Tunnel slots are bounded (see C{docs/operations.md}, "Security"):
+  - at most L{TunnelRelay.maxTunnels} in all and
+    L{TunnelRelay.maxPerAddress} per client address (an IPv6 /64), so one
+    address cannot take every slot;
+  - one tunnel per association token, and a Blaze session presents one
+    token: a session holds at most one tunnel;
+  - a tunnel is I{claimed} while the live Blaze session that presented its
+    token is logged in; one unclaimed for L{TunnelRelay.claimTimeout}
+    seconds is dropped, whatever keep-alives it sends (its client opens a
+    new one when it needs it).
+Opening and closing tunnels is logged at debug level; drops for silence
+or for being unclaimed are summed up in at most one line per kind every
+L{LOG_INTERVAL} seconds.
 """
 
 from __future__ import annotations
@@ -48,6 +62,7 @@ from twisted.web.server import Request
 from zope.interface import implementer
 
 from pocketrelay.addresses import clientHost
+from pocketrelay.server.limits import ConnectionCounter, addressKey
 from pocketrelay.server.web.upgrade import UpgradeRefused, UpgradeResource
 from pocketrelay.tunnelwire import (
     KEEP_ALIVE_FRAME,
@@ -107,6 +122,14 @@ MAX_ASSOCIATION_LENGTH = 512
 #: The default bound on open tunnels.
 MAX_TUNNELS = 5000
 
+#: The default bound on open tunnels per client address (an IPv6 /64), as
+#: many as Blaze sessions per address by default.
+MAX_TUNNELS_PER_ADDRESS = 16
+
+#: Seconds a tunnel may stay without a logged-in Blaze session presenting
+#: its association token before it is dropped.
+CLAIM_TIMEOUT = 60.0
+
 #: Seconds between two log lines about the same kind of bad traffic.
 LOG_INTERVAL = 10.0
 
@@ -148,17 +171,25 @@ class Tunnel:
 
     @ivar association: the association token it was opened with.
     @ivar peer: a printable address of the client, for logs.
+    @ivar addressKey: the client address it is counted under (see
+        L{pocketrelay.server.limits.addressKey}); it stays the same when
+        the client's port or address changes.
     @ivar lastSeen: when something last came from it.
     @ivar lastKeepAlive: when the relay last sent it a keep-alive.
+    @ivar unclaimedSince: since when no logged-in session has presented
+        its association token, or L{None} while one does.
     """
 
     kind = "?"
 
-    def __init__(self, association: str, peer: str, now: float) -> None:
+    def __init__(self, association: str, peer: str, now: float, host: str | None = None) -> None:
         self.association = association
         self.peer = peer
+        self.addressKey = addressKey(host if host is not None else peer.rpartition(":")[0])
         self.lastSeen = now
         self.lastKeepAlive = now
+        self.unclaimedSince: float | None = now
+        self.counted = False
         self.closed = False
 
     def __repr__(self) -> str:
@@ -212,7 +243,7 @@ class UdpTunnel(Tunnel):
         address: tuple[str, int],
         now: float,
     ) -> None:
-        super().__init__(association, _showAddress(address), now)
+        super().__init__(association, _showAddress(address), now, host=str(address[0]))
         self.server = server
         self.tunnelId = tunnelId
         self.address = address
@@ -245,8 +276,15 @@ class HttpTunnel(Tunnel):
 
     kind = "http"
 
-    def __init__(self, protocol: HttpTunnelProtocol, association: str, peer: str, now: float) -> None:
-        super().__init__(association, peer, now)
+    def __init__(
+        self,
+        protocol: HttpTunnelProtocol,
+        association: str,
+        peer: str,
+        now: float,
+        host: str | None = None,
+    ) -> None:
+        super().__init__(association, peer, now, host)
         self.protocol = protocol
 
     def send(self, index: int, payload: bytes) -> bool:
@@ -273,6 +311,12 @@ class TunnelRelay:
 
     At most one tunnel per association token: a new one replaces the old.
 
+    @ivar maxTunnels: the most tunnels open at once.
+    @ivar maxPerAddress: the most tunnels open at once from one client
+        address; 0 for no limit.
+    @ivar claimTimeout: seconds a tunnel may stay unclaimed (no logged-in
+        session presented its token) before it is dropped.
+
     Counters (plain attributes, for the dashboard and tests):
 
     @ivar relayed: game datagrams delivered to another tunnel.
@@ -283,6 +327,8 @@ class TunnelRelay:
     @ivar refused: tunnels not opened (bad token, tunnel limit).
     @ivar opened: tunnels opened.
     @ivar expired: tunnels removed after L{timeout} seconds of silence.
+    @ivar unclaimed: tunnels removed after L{claimTimeout} seconds without
+        a logged-in session.
     """
 
     log = Logger()
@@ -296,10 +342,28 @@ class TunnelRelay:
         keepAliveInterval: float = KEEP_ALIVE_INTERVAL,
         timeout: float = TUNNEL_TIMEOUT,
         rng: random.Random | None = None,
+        maxPerAddress: int | None = None,
+        claimTimeout: float | None = None,
     ) -> None:
+        """
+        @param maxPerAddress: default: the C{limits.max_tunnels_per_address}
+            setting.
+        @param claimTimeout: default: the C{limits.tunnel_login_timeout}
+            setting.
+        """
         self.hub = hub
         self.clock: IReactorTime = clock if clock is not None else hub.clock
         self.maxTunnels = maxTunnels
+        settings = hub.settings
+        self.maxPerAddress: int = (
+            maxPerAddress if maxPerAddress is not None
+            else settings["limits.max_tunnels_per_address"]
+        )
+        self.claimTimeout: float = (
+            claimTimeout if claimTimeout is not None else settings["limits.tunnel_login_timeout"]
+        )
+        #: Open tunnels per client address.
+        self.perAddress = ConnectionCounter(self.maxPerAddress)
         self.maxPayload = maxPayload
         self.keepAliveInterval = keepAliveInterval
         self.timeout = timeout
@@ -319,6 +383,7 @@ class TunnelRelay:
         self.refused = 0
         self.opened = 0
         self.expired = 0
+        self.unclaimed = 0
         self.throttle = _Throttle(self.clock)
 
     # -- tunnels
@@ -329,6 +394,24 @@ class TunnelRelay:
         Whether the tunnel limit is reached.
         """
         return len(self.tunnels) >= self.maxTunnels
+
+    def refusal(self, association: str, host: str) -> str | None:
+        """
+        Whether a new tunnel for C{association} from C{host} may open.  A
+        tunnel replacing the open one of its association from the same
+        address is always allowed.
+
+        @return: L{None} if it may, else why not.
+        """
+        existing = self.tunnels.get(association)
+        key = addressKey(host)
+        if existing is not None and existing.addressKey == key:
+            return None
+        if existing is None and self.full:
+            return f"{self.maxTunnels} tunnels open"
+        if not self.perAddress.allowed(key):
+            return f"{self.perAddress.count(key)} tunnels open from this address"
+        return None
 
     def verify(self, association: str) -> bool:
         """
@@ -356,15 +439,25 @@ class TunnelRelay:
         self.tunnels[tunnel.association] = tunnel
         if isinstance(tunnel, UdpTunnel):
             self.udpTunnels[tunnel.tunnelId] = tunnel
+        if not tunnel.counted:
+            tunnel.counted = True
+            self.perAddress.add(tunnel.addressKey)
         self.opened += 1
+        self._claim(tunnel, self.clock.seconds())
         if old is not None and old is not tunnel:
-            self.log.info(
+            self._uncount(old)
+            self.log.debug(
                 "Tunnel from {peer} ({kind}) replaces the one from {old} ({oldKind})",
                 peer=tunnel.peer, kind=tunnel.kind, old=old.peer, oldKind=old.kind,
             )
             old.close()
         else:
-            self.log.info("Tunnel opened from {peer} ({kind})", peer=tunnel.peer, kind=tunnel.kind)
+            self.log.debug("Tunnel opened from {peer} ({kind})", peer=tunnel.peer, kind=tunnel.kind)
+
+    def _uncount(self, tunnel: Tunnel) -> None:
+        if tunnel.counted:
+            tunnel.counted = False
+            self.perAddress.release(tunnel.addressKey)
 
     def remove(self, tunnel: Tunnel) -> None:
         """
@@ -373,9 +466,33 @@ class TunnelRelay:
         """
         if self.tunnels.get(tunnel.association) is tunnel:
             del self.tunnels[tunnel.association]
-            self.log.info("Tunnel from {peer} ({kind}) closed", peer=tunnel.peer, kind=tunnel.kind)
+            self._uncount(tunnel)
+            self.log.debug("Tunnel from {peer} ({kind}) closed", peer=tunnel.peer, kind=tunnel.kind)
         if isinstance(tunnel, UdpTunnel) and self.udpTunnels.get(tunnel.tunnelId) is tunnel:
             del self.udpTunnels[tunnel.tunnelId]
+
+    def _claim(self, tunnel: Tunnel, now: float) -> bool:
+        """
+        Note whether a logged-in session presents C{tunnel}'s token now.
+
+        @return: whether C{tunnel} may stay: claimed, or unclaimed for less
+            than L{claimTimeout} seconds.
+        """
+        session = self.hub.sessionForAssociation(tunnel.association)
+        player = session.player if session is not None else None
+        if player is not None:
+            if tunnel.unclaimedSince is not None:
+                tunnel.unclaimedSince = None
+                self.log.info(
+                    "Tunnel from {peer} ({kind}) belongs to player {name} ({playerId})",
+                    peer=tunnel.peer, kind=tunnel.kind, name=player.displayName,
+                    playerId=player.id,
+                )
+            return True
+        if tunnel.unclaimedSince is None:
+            # Its session logged out or closed: the deadline starts again.
+            tunnel.unclaimedSince = now
+        return now - tunnel.unclaimedSince < self.claimTimeout
 
     def seen(self, tunnel: Tunnel) -> None:
         """
@@ -391,10 +508,23 @@ class TunnelRelay:
         for tunnel in list(self.tunnels.values()):
             if now - tunnel.lastSeen >= self.timeout:
                 self.expired += 1
-                self.log.info(
+                self.log.debug(
                     "Tunnel from {peer} ({kind}) silent for {seconds:.0f} s; removed",
                     peer=tunnel.peer, kind=tunnel.kind, seconds=now - tunnel.lastSeen,
                 )
+                self.complain("silent", "Removed tunnels silent for {seconds:g} s",
+                              seconds=self.timeout)
+                self.remove(tunnel)
+                tunnel.close()
+            elif not self._claim(tunnel, now):
+                self.unclaimed += 1
+                self.log.debug(
+                    "Tunnel from {peer} ({kind}) has no logged-in session after "
+                    "{seconds:g} s; removed",
+                    peer=tunnel.peer, kind=tunnel.kind, seconds=self.claimTimeout,
+                )
+                self.complain("unclaimed", "Removed tunnels without a logged-in Blaze "
+                              "session after {seconds:g} s", seconds=self.claimTimeout)
                 self.remove(tunnel)
                 tunnel.close()
             elif now - tunnel.lastKeepAlive >= self.keepAliveInterval:
@@ -533,10 +663,11 @@ class UdpTunnelProtocol(DatagramProtocol):
             relay.seen(existing)
             self._initiated(existing)
             return
-        if existing is None and relay.full:
+        refusal = relay.refusal(association, str(addr[0]))
+        if refusal is not None:
             relay.refused += 1
-            relay.complain("udp full", "Refused a tunnel from {peer}: {limit} tunnels open",
-                           peer=_showAddress(addr), limit=relay.maxTunnels)
+            relay.complain("udp refused", "Refused a tunnel from {peer}: {reason}",
+                           peer=_showAddress(addr), reason=refusal)
             return
         tunnel = UdpTunnel(self, relay.newTunnelId(), association, addr, relay.clock.seconds())
         relay.add(tunnel)
@@ -578,10 +709,17 @@ class HttpTunnelProtocol(Protocol):
 
     log = Logger()
 
-    def __init__(self, relay: TunnelRelay, association: str, peer: str) -> None:
+    def __init__(
+        self, relay: TunnelRelay, association: str, peer: str, host: str | None = None
+    ) -> None:
+        """
+        @param host: the client's address (what it is counted under);
+            default: C{peer} without its port.
+        """
         self.relay = relay
         self.association = association
         self.peer = peer
+        self.host = host
         # Every frame the format describes is read; one larger than the
         # relay passes on is dropped by TunnelRelay.forward, not the tunnel.
         self.decoder = FrameDecoder()
@@ -591,7 +729,9 @@ class HttpTunnelProtocol(Protocol):
 
     def connectionMade(self) -> None:
         self.transport.registerProducer(self, True)  # type: ignore[union-attr]
-        self.tunnel = HttpTunnel(self, self.association, self.peer, self.relay.clock.seconds())
+        self.tunnel = HttpTunnel(
+            self, self.association, self.peer, self.relay.clock.seconds(), self.host
+        )
         self.relay.add(self.tunnel)
 
     def dataReceived(self, data: bytes) -> None:
@@ -663,7 +803,8 @@ def tunnelResource(relay: TunnelRelay) -> UpgradeResource:
     """
     C{GET /api/server/tunnel}: the HTTP tunnel.  The request needs
     C{Upgrade: tunnel} (else 426) and a valid C{x-association} token
-    (else 400).
+    (else 400); past the tunnel limits it is refused with 503 (all slots
+    taken) or 429 (too many from the client's address).
     """
     settings = relay.hub.settings
 
@@ -674,11 +815,15 @@ def tunnelResource(relay: TunnelRelay) -> UpgradeResource:
         association = raw.decode("ascii", "replace").strip()
         if not relay.verify(association):
             raise UpgradeRefused(400, "the association token is not valid")
+        peer = clientHost(request, settings["reverse_proxy"], settings["trusted_proxies"])
         if relay.full and association not in relay.tunnels:
             raise UpgradeRefused(503, "the server has reached its tunnel limit")
-        peer = clientHost(request, settings["reverse_proxy"], settings["trusted_proxies"])
+        if relay.refusal(association, peer) is not None:
+            raise UpgradeRefused(
+                429, "too many tunnels from your address; close one and retry"
+            )
         address = request.getClientAddress()
         port = getattr(address, "port", None)
-        return HttpTunnelProtocol(relay, association, f"{peer}:{port}" if port else peer)
+        return HttpTunnelProtocol(relay, association, f"{peer}:{port}" if port else peer, peer)
 
-    return UpgradeResource(b"tunnel", buildProtocol)
+    return UpgradeResource(b"tunnel", buildProtocol, refusals=relay.hub.limits.refusals)

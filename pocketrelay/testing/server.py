@@ -84,6 +84,8 @@ HARNESS_SETTINGS: tuple[tuple[str, Any], ...] = (
     ("limits.login_rate", 0),
     ("limits.token_login_rate", 0),
     ("limits.max_sessions_per_address", 0),
+    ("limits.session_request_rate", 0),
+    ("limits.address_request_rate", 0),
 )
 
 

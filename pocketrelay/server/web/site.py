@@ -22,6 +22,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from pocketrelay.addresses import clientHost
+from pocketrelay.redact import redactedLogFormatter
 from pocketrelay.server.limits import limitSite
 from pocketrelay.server.tunnel import tunnelResource
 from pocketrelay.server.web.api import MAX_REQUEST_BODY, BoundedRequest, buildApi
@@ -141,7 +142,7 @@ def _blazeUpgrade(hub: Hub) -> UpgradeResource:
             )
         return hub.buildProtocol(peer, association)
 
-    return UpgradeResource(b"blaze", buildProtocol)
+    return UpgradeResource(b"blaze", buildProtocol, refusals=hub.limits.refusals)
 
 
 def buildRoot(
@@ -205,7 +206,8 @@ def buildSite(
 ) -> Site:
     """
     A L{Site} for the tree, with an idle timeout for plain HTTP requests
-    (upgraded connections manage their own) and the HTTP limits of
+    (upgraded connections manage their own), an access log without
+    secrets (L{pocketrelay.redact.redactUrl}) and the HTTP limits of
     L{pocketrelay.server.limits} (request head size, header count and
     deadline, bodies, connections per address).
 
@@ -215,10 +217,14 @@ def buildSite(
         defaults of L{HttpLimits} apply, with a connection counter of the
         site's own.
     """
+    # The access log never shows a token (Galaxy at War puts them in paths
+    # and queries): see pocketrelay.redact.
     if metrics is not None:
-        site: Site = MeteredSite(metrics, root, timeout=60, reactor=reactor)
+        site: Site = MeteredSite(
+            metrics, root, timeout=60, reactor=reactor, logFormatter=redactedLogFormatter
+        )
     else:
-        site = Site(root, timeout=60, reactor=reactor)
+        site = Site(root, timeout=60, reactor=reactor, logFormatter=redactedLogFormatter)
     site.displayTracebacks = False
     # Request bodies are bounded (Twisted would spool any size to disk).
     site.requestFactory = BoundedRequest

@@ -12,7 +12,7 @@ release that moves them fails CI rather than production.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.interfaces import IProtocol
 from twisted.logger import Logger
@@ -20,6 +20,9 @@ from twisted.python.failure import Failure
 from twisted.web import http
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
+
+if TYPE_CHECKING:
+    from pocketrelay.server.limits import RefusalLog
 
 __all__ = ["UpgradeRefused", "UpgradeResource", "refuseUpgrade", "takeOver", "wantsUpgrade"]
 
@@ -134,34 +137,41 @@ class UpgradeResource(Resource):
     hands the connection to the protocol built by C{buildProtocol(request)}.
 
     C{buildProtocol} returns an L{IProtocol} or raises L{UpgradeRefused}.
+
+    Refusals are logged one line each, or, given a L{RefusalLog}, through
+    it (a flood of refused upgrades then costs a few lines, not one each).
     """
 
     isLeaf = True
 
-    def __init__(self, protocolName: bytes, buildProtocol: ProtocolFactory) -> None:
+    def __init__(
+        self,
+        protocolName: bytes,
+        buildProtocol: ProtocolFactory,
+        refusals: RefusalLog | None = None,
+    ) -> None:
         super().__init__()
         self.protocolName = protocolName
         self.buildProtocol = buildProtocol
+        self.refusals = refusals
+
+    def _refused(self, request: Request, reason: str) -> None:
+        protocol = self.protocolName.decode()
+        if self.refusals is not None:
+            self.refusals.refused(f"{protocol} upgrade", _peer(request), reason)
+            return
+        log.info("Refused {protocol} upgrade from {peer}: {reason}",
+                 protocol=protocol, peer=_peer(request), reason=reason)
 
     def render_GET(self, request: Request) -> bytes | int:
         reason = wantsUpgrade(request, self.protocolName)
         if reason is not None:
-            log.info(
-                "Refused {protocol} upgrade from {peer}: {reason}",
-                protocol=self.protocolName.decode(),
-                peer=_peer(request),
-                reason=reason,
-            )
+            self._refused(request, reason)
             return refuseUpgrade(request, self.protocolName, reason)
         try:
             protocol = self.buildProtocol(request)
         except UpgradeRefused as e:
-            log.info(
-                "Refused {protocol} upgrade from {peer}: {reason}",
-                protocol=self.protocolName.decode(),
-                peer=_peer(request),
-                reason=e.message,
-            )
+            self._refused(request, e.message)
             request.setResponseCode(e.code)
             request.setHeader(b"content-type", b"text/plain; charset=utf-8")
             return f"{e.message}\n".encode()
