@@ -1831,6 +1831,11 @@ def main(
     @return: the exit status: 0 on success, 1 for an error, 2 for a usage
         error.
     """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["doctor"]:
+        from pocketrelay.doctor.cli import main as doctor
+
+        return doctor(arguments[1:], stdout, stderr)
     console = _Console(
         stdout if stdout is not None else sys.stdout,
         stderr if stderr is not None else sys.stderr,

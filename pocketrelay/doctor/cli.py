@@ -1,0 +1,144 @@
+# -*- test-case-name: tests.test_doctor -*-
+"""
+C{pocketrelay-admin doctor URL [--json]}: run the checks of
+L{pocketrelay.doctor.checks} and print the checklist (or JSON).
+
+Exit status: 0 when everything play needs passed, 1 when something it
+needs failed, 2 for a bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import IO, Any, NoReturn
+
+from twisted.internet import defer
+
+from pocketrelay.client.discovery import BadServerURL, TLSConfigError, _checkCAFile
+from pocketrelay.doctor.checks import Settings, runChecks
+
+__all__ = ["main", "parseArguments", "run"]
+
+PROGRAM = "pocketrelay-admin doctor"
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}\n")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise _UsageError(message or "")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 3600 seconds")
+    return value
+
+
+def parseArguments(argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:
+    """
+    Parse the command line into the options and the check L{Settings}.
+
+    @raise _UsageError: with the message for a bad command line (or the
+        help text, for C{--help}).
+    """
+    parser = _Parser(
+        prog=PROGRAM,
+        description="Check a Pocket Relay server from here, the way a player's client "
+        "reaches it: name resolution, TCP, TLS and certificate, /api/server, the Blaze "
+        "upgrade and Blaze through it, the UDP and HTTP tunnels, Galaxy at War, QoS, "
+        "content, telemetry and the server's health. Every failure is explained in one "
+        "sentence with its fix. Exit status 0 when everything play needs passed.",
+    )
+    parser.add_argument("url", metavar="URL", help="the server URL players use")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--ca-file", dest="caFile", metavar="PEM",
+                        help="extra trusted certificate authorities, as the client's --ca-file")
+    parser.add_argument("--timeout", type=_positive, default=5.0, metavar="SECONDS",
+                        help="seconds for each connection and each answer [default: 5]")
+    parser.add_argument("--udp-timeout", dest="udpTimeout", type=_positive, default=3.0,
+                        metavar="SECONDS",
+                        help="seconds for the UDP tunnel to answer [default: 3]")
+    parser.add_argument("--idle", type=_positive, default=None, metavar="SECONDS",
+                        help="also keep the game connection silent this long, then ping "
+                        "(checks a proxy's read timeout; keep it under the server's "
+                        "limits.idle_timeout, 60 s by default)")
+    args = parser.parse_args(list(argv))
+    if args.caFile is not None:
+        try:
+            _checkCAFile(args.caFile)
+        except TLSConfigError as e:
+            raise _UsageError(f"{PROGRAM}: {e}\n") from None
+    settings = Settings(
+        connectTimeout=args.timeout,
+        replyTimeout=args.timeout,
+        udpTimeout=args.udpTimeout,
+        idle=args.idle or 0.0,
+        caFile=args.caFile,
+    )
+    return args, settings
+
+
+@defer.inlineCallbacks
+def run(reactor: Any, argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> Any:
+    """
+    Run the command on C{reactor}.
+
+    @return: a L{Deferred} firing with the exit status.
+    """
+    try:
+        args, settings = parseArguments(argv)
+    except _UsageError as e:
+        text = str(e)
+        (stdout if text.startswith("usage:") and "error:" not in text else stderr).write(text)
+        return 0 if "error:" not in text and text.startswith("usage:") else 2
+    try:
+        report = yield runChecks(reactor, args.url, settings)
+    except BadServerURL as e:
+        stderr.write(f"{PROGRAM}: {e}\n")
+        return 2
+    stdout.write(report.renderJSON() if args.json else report.render())
+    return report.exitCode
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """
+    Run C{pocketrelay-admin doctor} on the global reactor.
+
+    @param argv: the arguments after C{doctor}.
+    @return: the exit status.
+    """
+    from twisted.internet import reactor as globalReactor
+
+    reactor: Any = globalReactor
+    status: list[int] = []
+
+    def done(result: Any) -> None:
+        status.append(result if isinstance(result, int) else 1)
+        if not isinstance(result, int):
+            (stderr or sys.stderr).write(f"{PROGRAM}: {result.getErrorMessage()}\n")
+        reactor.stop()
+
+    def start() -> None:
+        d = run(reactor, sys.argv[2:] if argv is None else argv,
+                stdout or sys.stdout, stderr or sys.stderr)
+        d.addBoth(done)
+
+    reactor.callWhenRunning(start)
+    reactor.run(installSignalHandlers=True)
+    return status[0] if status else 1
