@@ -371,17 +371,22 @@ class ClientStartTests(TestCase):
     @defer.inlineCallbacks
     def test_unreachable(self) -> Any:
         """
-        A server that cannot be reached: one critical line, exit status 1,
-        nothing listening, hosts file untouched.
+        A server that cannot be reached: one critical line naming the
+        failed step of doctor's checks and its fix, exit status 1, nothing
+        listening, hosts file untouched.
         """
         port = closedPort()
         top = self.start(f"127.0.0.1:{port}")
         e = yield self.assertFailure(top.whenReady(), tap.StartupFailed)
-        self.assertEqual(str(e), f"cannot reach 127.0.0.1:{port}: connection refused")
+        sentence = (
+            f"TCP connection failed: nothing accepts connections on 127.0.0.1 port {port}: "
+            f"start the server (or the proxy in front of it), or fix the port in the URL "
+            f"(the server's listen setting; 443 behind nginx)"
+        )
+        self.assertEqual(str(e), sentence)
         self.assertEqual(self.exits, [1])
         critical = self.lines(LogLevel.critical)
-        self.assertEqual(critical, [f"pocketrelay-client: cannot reach 127.0.0.1:{port}: "
-                                    f"connection refused; stopping"])
+        self.assertEqual(critical, [f"pocketrelay-client: {sentence}; stopping"])
         self.assertTrue(all(listener.port is None for listener in top.listeners.values()))
         with open(self.hosts) as f:
             self.assertEqual(f.read(), "127.0.0.1 localhost\n")
@@ -389,12 +394,15 @@ class ClientStartTests(TestCase):
     @defer.inlineCallbacks
     def test_notPocketRelay(self) -> Any:
         """
-        Another web server: "not a Pocket Relay server", exit status 1.
+        Another web server: the /api/server step fails with "not a Pocket
+        Relay server" and what to check, exit status 1.
         """
         port = self.server(Resource())
         top = self.start(f"127.0.0.1:{port}")
         e = yield self.assertFailure(top.whenReady(), tap.StartupFailed)
-        self.assertIn("not a Pocket Relay server", str(e))
+        self.assertIn("Pocket Relay server (GET /api/server) failed: ", str(e))
+        self.assertIn("not a Pocket Relay server (GET /api/server answered 404 Not Found): "
+                      "check the URL's host, port and path", str(e))
         self.assertEqual(self.exits, [1])
 
     @defer.inlineCallbacks

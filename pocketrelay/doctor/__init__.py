@@ -11,10 +11,19 @@ L{runChecks} fires with a L{Report}: one L{Step} per check (name, title,
 L{Status}, seconds, detail, and for a failure one sentence naming the
 likely cause and the fix).  L{Report.firstFailure} is the step to show a
 player.  C{pocketrelay-admin doctor URL} prints it (L{cli}); the client
-uses L{explainStartupFailure} when it cannot start.
+uses L{explainStartup} when it cannot start.
 """
 
-from pocketrelay.doctor.checks import STEPS, Settings, runChecks
+from pocketrelay.doctor.checks import STARTUP_SETTINGS, STEPS, Settings, explainStartup, runChecks
 from pocketrelay.doctor.report import Report, Status, Step
 
-__all__ = ["STEPS", "Report", "Settings", "Status", "Step", "runChecks"]
+__all__ = [
+    "STARTUP_SETTINGS",
+    "STEPS",
+    "Report",
+    "Settings",
+    "Status",
+    "Step",
+    "explainStartup",
+    "runChecks",
+]

@@ -36,8 +36,8 @@ from pocketrelay.client.discovery import (
     MIN_SERVER_VERSION,
     USER_AGENT,
     BadServerURL,
+    ClientTLS,
     NotPocketRelayServer,
-    PlatformTrust,
     ServerInfo,
     ServerTooOld,
     ServerURL,
@@ -64,7 +64,9 @@ __all__ = [
     "STEPS",
     "Outcome",
     "Settings",
+    "STARTUP_SETTINGS",
     "certificateProblem",
+    "explainStartup",
     "healthOutcome",
     "httpProblem",
     "runChecks",
@@ -115,7 +117,11 @@ class Settings:
         ping; 0 skips that check.
     @ivar warnDays: a certificate expiring sooner is a warning.
     @ivar caFile: extra trusted authorities (PEM), as the client's
-        C{--ca-file}.
+        C{--ca-file} (ignored when L{runChecks} is given the client's
+        L{ClientTLS}).
+    @ivar lastStep: the name of the last step to run, or L{None} for
+        all; later steps are left out of the report.
+    @ivar stopAtFailure: skip every step after the first failure.
     """
 
     connectTimeout: float = 5.0
@@ -125,6 +131,8 @@ class Settings:
     idle: float = 0.0
     warnDays: int = 14
     caFile: str | None = None
+    lastStep: str | None = None
+    stopAtFailure: bool = False
 
 
 @attrs.frozen
@@ -337,6 +345,11 @@ def httpProblem(response: HTTPResponse, what: str) -> str:
             "this port expects HTTPS but the URL says http://: use https:// in the URL — "
             + _SEE_TLS
         )
+    if code == 400 and "SSL certificate" in text:
+        return (
+            f"{front} wants a client certificate ({text[:80]}): start the client with "
+            f"--client-cert (and doctor from a computer that has one) — {_SEE_TLS}"
+        )
     if code in (502, 504):
         return (
             f"{front} answered {response.status[9:]} to {what}: it cannot reach the Pocket "
@@ -507,14 +520,16 @@ class _Run:
         reactor: Any,
         url: ServerURL,
         settings: Settings,
-        trust: Any,
+        tls: ClientTLS,
         now: Callable[[], datetime.datetime],
         timer: Callable[[], float],
     ) -> None:
         self.reactor = reactor
+        self.trust = tls.trustRoot
+        self.clientCertificate = tls.clientCertificate
+        self.chain = tls.chain
         self.url = url
         self.settings = settings
-        self.trust = trust
         self.now = now
         self.timer = timer
         self.addresses: list[str] = []
@@ -529,7 +544,9 @@ class _Run:
     # -- connections
 
     def _tls(self) -> PermissiveTLS | None:
-        return PermissiveTLS(self.url.host) if self.url.secure else None
+        if not self.url.secure:
+            return None
+        return PermissiveTLS(self.url.host, self.clientCertificate, self.chain)
 
     async def _connect(self, protocol: Protocol) -> Protocol:
         d = connect(
@@ -661,8 +678,10 @@ class _Run:
             self._request("GET", "api/server", accept="application/json"), "GET /api/server"
         )
         if not 200 <= response.code < 300:
-            raise _Failed(Outcome.failed(httpProblem(response, "GET /api/server"),
-                                         response.status))
+            problem = httpProblem(response, "GET /api/server")
+            if response.code not in (400, 502, 504):
+                problem = self._notPocketRelay(f"GET /api/server answered {response.status[9:]}")
+            raise _Failed(Outcome.failed(problem, response.status))
         try:
             info = parseServerInfo(
                 self.url, response.code, response.status[13:].encode("latin-1"), response.body
@@ -673,12 +692,7 @@ class _Run:
                 f"need: update the server"
             )
         except NotPocketRelayServer as e:
-            return Outcome.failed(
-                f"{self.url} answers, but it is not a Pocket Relay server ({e.detail}): check "
-                f"the URL's host, port and path, and that the proxy in front passes requests "
-                f"to pocketrelay-server",
-                response.text[:60],
-            )
+            return Outcome.failed(self._notPocketRelay(e.detail), response.text[:60])
         self.info = info
         self.blocked = None
         parts = [f"Pocket Relay server {info.version}, compatible (clients need {_MIN_TEXT}+)"]
@@ -687,6 +701,13 @@ class _Run:
         if info.clientAddress:
             parts.append(f"sees you as {info.clientAddress}")
         return Outcome.passed(", ".join(parts))
+
+    def _notPocketRelay(self, detail: str) -> str:
+        return (
+            f"{self.url} answers, but it is not a Pocket Relay server ({detail}): check the "
+            f"URL's host, port and path, and that a proxy in front passes every path to "
+            f"pocketrelay-server (nginx: location / with proxy_pass) — {_SEE_TLS}"
+        )
 
     async def upgrade(self) -> Outcome:
         from pocketrelay.client.blazeproxy import upgradeRequest
@@ -920,6 +941,8 @@ class _Run:
         }
         blazeSteps = ("blaze", "idle")
         for name, title in STEPS:
+            if self.settings.stopAtFailure and self.steps and self.steps[-1].failed:
+                self.blocked = self.blocked or "an earlier step failed"
             if name == "udp-tunnel" and self.info is not None and self.info.tunnelPort:
                 title = f"UDP tunnel (port {self.info.tunnelPort})"
             blocked = self.blocked or (self.blockedBlaze if name in blazeSteps else None)
@@ -946,6 +969,8 @@ class _Run:
                 seconds=self.timer() - started, detail=outcome.detail,
                 diagnosis=outcome.diagnosis, required=required,
             ))
+            if name == self.settings.lastStep:
+                break
         if self.probe is not None:
             self.probe.close()
         return Report(str(self.url), tuple(self.steps))
@@ -959,6 +984,7 @@ def runChecks(
     reactor: Any,
     url: str | ServerURL,
     settings: Settings = Settings(),  # noqa: B008
+    tls: ClientTLS | None = None,
     now: Callable[[], datetime.datetime] = _utcNow,
     timer: Callable[[], float] = time.monotonic,
 ) -> defer.Deferred[Report]:
@@ -969,6 +995,9 @@ def runChecks(
     @param reactor: provides TCP, UDP, time and name resolution.
     @param url: the server URL as a player gives it (normalised as the
         client does) or a L{ServerURL}.
+    @param tls: the client's TLS settings (trusted authorities, client
+        certificate); by default the system's authorities plus
+        C{settings.caFile}.
     @param now: the current time for certificate dates (aware datetime).
     @param timer: measures how long each step takes.
     @return: a L{Deferred} firing with the L{Report}; it fails only with
@@ -978,5 +1007,34 @@ def runChecks(
         parsed = url if isinstance(url, ServerURL) else normaliseServerURL(url)
     except BadServerURL:
         return defer.fail()
-    run = _Run(reactor, parsed, settings, PlatformTrust(settings.caFile), now, timer)
+    if tls is None:
+        tls = ClientTLS(settings.caFile)
+    run = _Run(reactor, parsed, settings, tls, now, timer)
     return defer.ensureDeferred(run.run())
+
+
+#: How the client checks a server it could not use at start-up: only the
+#: steps up to C{/api/server}, stopping at the first failure.
+STARTUP_SETTINGS = Settings(lastStep="server", stopAtFailure=True)
+
+
+def explainStartup(
+    reactor: Any, url: ServerURL, tls: ClientTLS, settings: Settings = STARTUP_SETTINGS
+) -> defer.Deferred[Step | None]:
+    """
+    Find why the server at C{url} cannot be used: the first failing
+    step of the checks up to C{GET /api/server}, the way the client
+    connects (its trusted authorities and client certificate).
+
+    @return: a L{Deferred} firing with that L{Step} (its C{diagnosis} is
+        the sentence to show the player), or L{None} when every step
+        passed this time; it never fails.
+    """
+    d = runChecks(reactor, url, settings, tls)
+
+    def failed(failure: Failure) -> None:
+        if not failure.check(defer.CancelledError):
+            log.failure("doctor: checking the server failed", failure)
+        return None
+
+    return d.addCallbacks(lambda report: report.firstFailure, failed)

@@ -22,6 +22,7 @@ L{pocketrelay.doctor.checks}).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -137,10 +138,22 @@ class PermissiveTLS:
     @ivar host: the server's host name or address.
     """
 
-    def __init__(self, host: str) -> None:
+    def __init__(
+        self, host: str, clientCertificate: Any = None, chain: Sequence[Any] = ()
+    ) -> None:
+        """
+        @param clientCertificate: a L{twisted.internet.ssl.PrivateCertificate}
+            to present, as the client's C{--client-cert}, or L{None}.
+        @param chain: its extra chain certificates (pyOpenSSL C{X509}).
+        """
         self.host = host
         self._context = SSL.Context(SSL.TLS_CLIENT_METHOD)
         self._context.set_verify(SSL.VERIFY_NONE, lambda *args: True)
+        if clientCertificate is not None:
+            self._context.use_certificate(clientCertificate.original)
+            self._context.use_privatekey(clientCertificate.privateKey.original)
+            for extra in chain:
+                self._context.add_extra_chain_cert(extra)
 
     def clientConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
         connection = SSL.Connection(self._context, None)
