@@ -861,7 +861,7 @@ class _Run:
             )
         finally:
             probe.stop()
-            await listening.stopListening()
+            await defer.maybeDeferred(listening.stopListening)
         return Outcome.passed(f"{address} port {port} answered (tunnel {tunnelId})")
 
     async def httpTunnel(self) -> Outcome:

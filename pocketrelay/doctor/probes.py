@@ -406,7 +406,8 @@ class _Quiet:
     """
 
     def __init__(self) -> None:
-        self.lost: defer.Deferred[Failure] = defer.Deferred()
+        self.lost: defer.Deferred[None] = defer.Deferred()
+        self.reason: Failure | None = None
 
     def connectionMade(self, protocol: BlazeProtocol) -> None:
         pass
@@ -419,7 +420,8 @@ class _Quiet:
 
     def connectionLost(self, reason: Failure) -> None:
         if not self.lost.called:
-            self.lost.callback(reason)
+            self.reason = reason
+            self.lost.callback(None)
 
 
 class BlazeProbe:
@@ -428,7 +430,7 @@ class BlazeProbe:
     needs: C{Util.preAuth} and C{Util.ping}.
 
     @ivar protocol: the L{BlazeProtocol} to hand the upgraded connection.
-    @ivar lost: fires with the reason when the connection closes.
+    @ivar lost: fires (with L{None}) when the connection closes.
     """
 
     def __init__(self, clock: Any) -> None:
