@@ -14,7 +14,13 @@ player.  C{pocketrelay-admin doctor URL} prints it (L{cli}); the client
 uses L{explainStartup} when it cannot start.
 """
 
-from pocketrelay.doctor.checks import STARTUP_SETTINGS, STEPS, Settings, explainStartup, runChecks
+from pocketrelay.doctor.checks import (
+    STARTUP_SETTINGS,
+    STEPS,
+    Settings,
+    explainStartup,
+    runChecks,
+)
 from pocketrelay.doctor.report import Report, Status, Step
 
 __all__ = [

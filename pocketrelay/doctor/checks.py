@@ -61,10 +61,10 @@ from pocketrelay.doctor.probes import (
 from pocketrelay.doctor.report import Report, Status, Step
 
 __all__ = [
+    "STARTUP_SETTINGS",
     "STEPS",
     "Outcome",
     "Settings",
-    "STARTUP_SETTINGS",
     "certificateProblem",
     "explainStartup",
     "healthOutcome",
@@ -235,7 +235,7 @@ def _verifyChain(chain: Sequence[Any], trust: Any, now: datetime.datetime) -> tu
     try:
         crypto.X509StoreContext(store, leaf, untrusted).verify_certificate()
     except crypto.X509StoreContextError as e:
-        code, depth, message = (list(e.errors) + [0, 0, str(e)])[:3]
+        code, depth, message = [*e.errors, 0, 0, str(e)][:3]
         return int(code), int(depth), str(message)
     return None
 
@@ -983,7 +983,7 @@ def _utcNow() -> datetime.datetime:
 def runChecks(
     reactor: Any,
     url: str | ServerURL,
-    settings: Settings = Settings(),  # noqa: B008
+    settings: Settings = Settings(),
     tls: ClientTLS | None = None,
     now: Callable[[], datetime.datetime] = _utcNow,
     timer: Callable[[], float] = time.monotonic,

@@ -53,7 +53,7 @@ def parseArguments(argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:
     @raise _UsageError: with the message for a bad command line (or the
         help text, for C{--help}).
     """
-    parser = _Parser(
+    parser = _HelpParser(
         prog=PROGRAM,
         description="Check a Pocket Relay server from here, the way a player's client "
         "reaches it: name resolution, TCP, TLS and certificate, /api/server, the Blaze "
@@ -90,6 +90,20 @@ def parseArguments(argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:
     return args, settings
 
 
+def _usage(error: _UsageError, stdout: IO[str], stderr: IO[str]) -> int:
+    text = str(error)
+    if "error:" in text or not text.startswith("usage:"):
+        stderr.write(text)
+        return 2
+    stdout.write(text)
+    return 0
+
+
+class _HelpParser(_Parser):
+    def print_help(self, file: Any = None) -> None:
+        raise _UsageError(self.format_help())
+
+
 @defer.inlineCallbacks
 def run(reactor: Any, argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> Any:
     """
@@ -100,9 +114,7 @@ def run(reactor: Any, argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> 
     try:
         args, settings = parseArguments(argv)
     except _UsageError as e:
-        text = str(e)
-        (stdout if text.startswith("usage:") and "error:" not in text else stderr).write(text)
-        return 0 if "error:" not in text and text.startswith("usage:") else 2
+        return _usage(e, stdout, stderr)
     try:
         report = yield runChecks(reactor, args.url, settings)
     except BadServerURL as e:
@@ -118,11 +130,19 @@ def main(
     stderr: IO[str] | None = None,
 ) -> int:
     """
-    Run C{pocketrelay-admin doctor} on the global reactor.
+    Run C{pocketrelay-admin doctor} on the global reactor (a bad command
+    line or C{--help} is answered without it).
 
     @param argv: the arguments after C{doctor}.
     @return: the exit status.
     """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    arguments = list(sys.argv[2:] if argv is None else argv)
+    try:
+        parseArguments(arguments)
+    except _UsageError as e:
+        return _usage(e, out, err)
     from twisted.internet import reactor as globalReactor
 
     reactor: Any = globalReactor
@@ -131,14 +151,12 @@ def main(
     def done(result: Any) -> None:
         status.append(result if isinstance(result, int) else 1)
         if not isinstance(result, int):
-            (stderr or sys.stderr).write(f"{PROGRAM}: {result.getErrorMessage()}\n")
+            err.write(f"{PROGRAM}: {result.getErrorMessage()}\n")
         reactor.stop()
 
     def start() -> None:
-        d = run(reactor, sys.argv[2:] if argv is None else argv,
-                stdout or sys.stdout, stderr or sys.stderr)
-        d.addBoth(done)
+        run(reactor, arguments, out, err).addBoth(done)
 
     reactor.callWhenRunning(start)
-    reactor.run(installSignalHandlers=True)
+    reactor.run()
     return status[0] if status else 1

@@ -38,7 +38,11 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from pocketrelay.blaze.protocol import BlazeProtocol, IBlazeDispatcher
-from pocketrelay.client.blazeproxy import ResponseHead, ResponseHeadError, parseResponseHead
+from pocketrelay.client.blazeproxy import (
+    ResponseHead,
+    ResponseHeadError,
+    parseResponseHead,
+)
 from pocketrelay.tunnelwire import (
     UNASSIGNED,
     Initiate,
