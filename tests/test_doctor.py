@@ -388,7 +388,7 @@ class HTTPExchangeTests(SynchronousTestCase):
         """
         received: list[bytes] = []
         inner = Protocol()
-        inner.dataReceived = received.append  # type: ignore[method-assign]
+        inner.dataReceived = received.append  # type: ignore[method-assign,assignment]
         protocol, transport = self.exchange(inner)
         protocol.dataReceived(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: blaze\r\n\r\nAB")
         self.assertEqual(resultOf(protocol.done).header("upgrade"), "blaze")
@@ -524,8 +524,9 @@ class StepListTests(SynchronousTestCase):
         reactor = MemoryReactorClock()
         d = checks.runChecks(reactor, "http://127.0.0.1:1/", checks.STARTUP_SETTINGS)
         # The TCP connection attempt fails.
-        connector = reactor.tcpClients[0][2]
-        reactor.tcpClients[0][2].clientConnectionFailed(connector, error.ConnectionRefusedError())
+        reactor.tcpClients[0][2].clientConnectionFailed(
+            reactor.connectors[0], Failure(error.ConnectionRefusedError())
+        )
         report = self.successResultOf(d)
         self.assertEqual([s.name for s in report.steps],
                          [name for name, _ in STEPS][: [n for n, _ in STEPS].index("server") + 1])

@@ -494,7 +494,7 @@ def _connectionProblem(failure: Failure, address: str, port: int, timeout: float
                 f"{_SEE_TLS}"
             )
         return f"the TLS handshake with {where} failed ({ssl}) — {_SEE_TLS}"
-    if failure.check(ProtocolError):
+    if isinstance(failure.value, ProtocolError):
         received = failure.value.received
         if received[:1] == b"\x15" or received[:1] == b"\x16":
             return f"{where} answered in TLS: use https:// in the URL — {_SEE_TLS}"
@@ -802,10 +802,16 @@ class _Run:
         assert probe is not None
         started = self.timer()
         closed: list[float] = []
-        probe.lost.addCallback(lambda _: closed.append(self.timer() - started))
         waited: defer.Deferred[None] = defer.Deferred()
         call = self.reactor.callLater(idle, waited.callback, None)
-        probe.lost.addCallback(lambda _: None if waited.called else (call.cancel(), waited.callback(None)))
+
+        def lost(_: None) -> None:
+            closed.append(self.timer() - started)
+            if not waited.called:
+                call.cancel()
+                waited.callback(None)
+
+        probe.lost.addCallback(lost)
         try:
             await waited
             if closed:

@@ -349,7 +349,7 @@ class HTTPExchange(Protocol):
             if self._head.code == 101 and self.upgradeTo is not None:
                 self._switched = True
                 self._buffer = b""
-                self.upgradeTo.makeConnection(self.transport)  # type: ignore[arg-type]
+                self.upgradeTo.makeConnection(self.transport)
                 self.done.callback(HTTPResponse(self._head))
                 if rest:
                     self.upgradeTo.dataReceived(rest)
@@ -533,7 +533,7 @@ class UdpProbe(DatagramProtocol):
         if self.done.called or self.transport is None:
             return
         try:
-            self.transport.write(self._datagram)
+            self.transport.write(self._datagram, None)
             self.sent += 1
         except OSError as e:
             self.errors.append(e.strerror or str(e))
