@@ -1665,6 +1665,10 @@ def _parser() -> _Parser:
         help="row counts and schema version",
         description="Print the database's schema version and row counts.",
     )
+    from pocketrelay.doctor.cli import addArguments
+
+    addArguments(commands.add_parser("doctor", help="check a server from outside, as a "
+                                     "player's client reaches it (docs/operations.md)"))
     return parser
 
 

@@ -397,12 +397,13 @@ class DirectTLSTests(TestCase):
     def test_untrustedWithoutCAFile(self) -> Any:
         """
         Without C{--ca-file} the private authority is not trusted: the
-        client does not start, and says why.
+        client does not start, and says why (doctor's certificate step).
         """
         server = self.chainedServer()
         client = startClient(self, f"https://127.0.0.1:{server.port}/")
         failure = yield self.assertFailure(client, clienttap.StartupFailed)
-        self.assertIn(f"certificate not trusted for 127.0.0.1:{server.port}", str(failure))
+        self.assertIn("Certificate failed: the certificate's authority 'pocketrelay test root "
+                      "CA' is not trusted here", str(failure))
         self.assertIn("--ca-file", str(failure))
         self.assertEqual(server.hub.sessions, {})
 
@@ -418,8 +419,7 @@ class DirectTLSTests(TestCase):
         )
         failure = yield self.assertFailure(client, clienttap.StartupFailed)
         self.assertIn(
-            f"certificate not trusted for localhost:{server.port}: "
-            f"the certificate is not valid for localhost:{server.port}",
+            "Certificate failed: the certificate is for 127.0.0.1, not localhost",
             str(failure),
         )
 
@@ -459,7 +459,8 @@ class DirectTLSTests(TestCase):
         Twisted's C{ssl:} listener uses only the first certificate of
         C{certKey}: given a full chain there, without C{extraCertChain},
         it does not send the intermediate and clients cannot verify it
-        (why docs/tls.md insists on C{extraCertChain}).
+        (why docs/tls.md insists on C{extraCertChain}); the client says
+        exactly that.
         """
         server = self.startServer(
             f"ssl:0:interface=127.0.0.1:privateKey={self.files.key}"
@@ -469,7 +470,9 @@ class DirectTLSTests(TestCase):
             self, f"https://127.0.0.1:{server.port}/", "--ca-file", self.ca.rootPath
         )
         failure = yield self.assertFailure(client, clienttap.StartupFailed)
-        self.assertIn("certificate not trusted", str(failure))
+        self.assertIn("the server sends its certificate without the intermediate certificate",
+                      str(failure))
+        self.assertIn("extraCertChain", str(failure))
 
 
 # -- which address the server believes, in memory
@@ -1181,12 +1184,13 @@ class NginxTests(TestCase):
     def test_untrustedWithoutCAFile(self) -> Any:
         """
         Without C{--ca-file}, nginx's certificate from the private
-        authority is refused.
+        authority is refused, the client saying so.
         """
         nginx = yield self.startNginx()
         failure = yield self.assertFailure(startClient(self, self.url(nginx)),
                                            clienttap.StartupFailed)
-        self.assertIn("certificate not trusted", str(failure))
+        self.assertIn("the certificate's authority 'pocketrelay test root CA' is not trusted",
+                      str(failure))
 
     @defer.inlineCallbacks
     def test_forgedAddressReplaced(self) -> Any:
@@ -1260,7 +1264,7 @@ class NginxTests(TestCase):
         nginx requiring client certificates from the test authority
         (docs/tls.md): our client with C{--client-cert} and C{--client-key}
         starts and plays; without, nginx answers 400 and the client does
-        not start.
+        not start, saying that a client certificate is wanted.
         """
         nginx = yield self.startNginx(server=[
             Directive("ssl_client_certificate", (f'"{self.ca.rootPath}"',)),
@@ -1280,4 +1284,6 @@ class NginxTests(TestCase):
             startClient(self, self.url(nginx), "--ca-file", self.ca.rootPath),
             clienttap.StartupFailed,
         )
-        self.assertIn("answered HTTP 400", str(failure))
+        self.assertIn("(nginx/", str(failure))
+        self.assertIn("wants a client certificate (400 No required SSL certificate was sent",
+                      str(failure))

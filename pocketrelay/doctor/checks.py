@@ -862,7 +862,7 @@ class _Run:
         except defer.TimeoutError:
             return Outcome.failed(
                 f"UDP port {port} is not reachable on {address}: no answer to {probe.sent} "
-                f"tunnel requests in {timeout:g} s; {fix}",
+                f"tunnel request{'s' if probe.sent != 1 else ''} in {timeout:g} s; {fix}",
                 f"no answer in {timeout:g} s",
             )
         finally:

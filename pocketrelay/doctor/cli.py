@@ -19,7 +19,7 @@ from twisted.internet import defer
 from pocketrelay.client.discovery import BadServerURL, TLSConfigError, _checkCAFile
 from pocketrelay.doctor.checks import Settings, runChecks
 
-__all__ = ["main", "parseArguments", "run"]
+__all__ = ["addArguments", "main", "parseArguments", "run"]
 
 PROGRAM = "pocketrelay-admin doctor"
 
@@ -46,6 +46,26 @@ def _positive(text: str) -> float:
     return value
 
 
+def addArguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Add doctor's arguments to C{parser} (also used by
+    C{pocketrelay-admin}'s own parser, so its C{--help} lists them).
+    """
+    parser.add_argument("url", metavar="URL", help="the server URL players use")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--ca-file", dest="caFile", metavar="PEM",
+                        help="extra trusted certificate authorities, as the client's --ca-file")
+    parser.add_argument("--timeout", type=_positive, default=5.0, metavar="SECONDS",
+                        help="seconds for each connection and each answer [default: 5]")
+    parser.add_argument("--udp-timeout", dest="udpTimeout", type=_positive, default=3.0,
+                        metavar="SECONDS",
+                        help="seconds for the UDP tunnel to answer [default: 3]")
+    parser.add_argument("--idle", type=_positive, default=None, metavar="SECONDS",
+                        help="also keep the game connection silent this long, then ping "
+                        "(checks a proxy's read timeout; keep it under the server's "
+                        "limits.idle_timeout, 60 s by default)")
+
+
 def parseArguments(argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:
     """
     Parse the command line into the options and the check L{Settings}.
@@ -61,19 +81,7 @@ def parseArguments(argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:
         "content, telemetry and the server's health. Every failure is explained in one "
         "sentence with its fix. Exit status 0 when everything play needs passed.",
     )
-    parser.add_argument("url", metavar="URL", help="the server URL players use")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--ca-file", dest="caFile", metavar="PEM",
-                        help="extra trusted certificate authorities, as the client's --ca-file")
-    parser.add_argument("--timeout", type=_positive, default=5.0, metavar="SECONDS",
-                        help="seconds for each connection and each answer [default: 5]")
-    parser.add_argument("--udp-timeout", dest="udpTimeout", type=_positive, default=3.0,
-                        metavar="SECONDS",
-                        help="seconds for the UDP tunnel to answer [default: 3]")
-    parser.add_argument("--idle", type=_positive, default=None, metavar="SECONDS",
-                        help="also keep the game connection silent this long, then ping "
-                        "(checks a proxy's read timeout; keep it under the server's "
-                        "limits.idle_timeout, 60 s by default)")
+    addArguments(parser)
     args = parser.parse_args(list(argv))
     if args.caFile is not None:
         try:

@@ -22,6 +22,7 @@ L{pocketrelay.doctor.checks}).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -276,7 +277,8 @@ class HTTPResponse:
         """
         The start of the body as one line of text.
         """
-        return " ".join(self.body[:300].decode("utf-8", "replace").split())
+        text = re.sub(r"<[^>]*>", " ", self.body[:600].decode("utf-8", "replace"))
+        return " ".join(text.split())[:300]
 
 
 def _dechunk(body: bytes) -> bytes | None:

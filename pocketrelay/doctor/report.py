@@ -143,6 +143,9 @@ class Report:
             counts.append(f"{len(warned)} warning{'s' if len(warned) > 1 else ''}")
         tail = f" ({', '.join(counts)})" if counts else ""
         if self.playable:
+            if failed:
+                optional = f"{len(failed)} optional step{'s' if len(failed) > 1 else ''} failed"
+                tail = f" ({', '.join([optional, *counts[1:]])})"
             return f"Ready for play{tail}."
         first = self.firstFailure
         assert first is not None
