@@ -218,14 +218,15 @@ class TLSSession:
 class TLSProbe(Protocol):
     """
     Completes a TLS handshake (over L{PermissiveTLS}), records the
-    L{TLSSession} and closes.
+    L{TLSSession} and closes the connection.
 
-    @ivar done: fires with the L{TLSSession}, or fails with the reason
-        the handshake did not complete.
+    @ivar done: fires with the L{TLSSession} once the connection is
+        closed, or fails with the reason the handshake did not complete.
     """
 
     def __init__(self) -> None:
         self.done: defer.Deferred[TLSSession] = defer.Deferred()
+        self.session: TLSSession | None = None
 
     def handshakeCompleted(self) -> None:
         handle: SSL.Connection = self.transport.getHandle()  # type: ignore[union-attr]
@@ -237,12 +238,16 @@ class TLSProbe(Protocol):
             cipher=handle.get_cipher_name() or "",
             chain=chain,
         )
-        self.transport.loseConnection()  # type: ignore[union-attr]
-        if not self.done.called:
-            self.done.callback(session)
+        self.session = session
+        # Fire once the connection is really gone.
+        self.transport.abortConnection()  # type: ignore[union-attr]
 
     def connectionLost(self, reason: Failure = Failure(error.ConnectionDone())) -> None:  # noqa: B008
-        if not self.done.called:
+        if self.done.called:
+            return
+        if self.session is not None:
+            self.done.callback(self.session)
+        else:
             self.done.errback(reason)
 
 
