@@ -263,6 +263,64 @@ class DoctorNginxTests(TestCase):
         self.assertIs(report.step("blaze").status, Status.PASSED, report.render())
 
     @defer.inlineCallbacks
+    def test_upgradeHeld(self) -> Any:
+        """
+        What really keeps Blaze answers from arriving behind nginx: nginx
+        with fixed upgrade headers (C{proxy_set_header Upgrade blaze},
+        C{Connection upgrade}) and C{proxy_buffering on}, behind a front
+        proxy that drops the player's Upgrade header.  The server answers
+        the upgrade with 101, but the nginx that receives it got no
+        Upgrade header, so it does not switch to a tunnel: it holds the
+        101 and everything after it.  Nothing comes back, and doctor says
+        which proxy behaviour does that.
+        """
+        server = self.startServer()
+
+        def inner(port: int) -> tuple[Directive, ...]:
+            tree = adaptedConfiguration(port, server.port, self.files.fullchain,
+                                        self.files.key)
+            tree = _replaceIn(tree, ("server",), lambda d: [
+                Directive("listen", (f"127.0.0.1:{port}",)),
+                *(x for x in d if x.name != "listen" and not x.name.startswith("ssl_")),
+            ])
+            return _replaceIn(tree, ("server", "location /"), lambda d: [
+                *without("proxy_buffering")(tuple(withoutHeaders("Upgrade", "Connection")(d))),
+                Directive("proxy_set_header", ("Upgrade", "blaze")),
+                Directive("proxy_set_header", ("Connection", "upgrade")),
+                Directive("proxy_buffering", ("on",)),
+            ])
+
+        back = NginxProcess(self, inner)
+        yield back.start()
+
+        def front(port: int) -> tuple[Directive, ...]:
+            tree = adaptedConfiguration(port, back.port, self.files.fullchain, self.files.key)
+            return _replaceIn(tree, ("server", "location /"), withoutHeaders("Upgrade",
+                                                                            "Connection"))
+
+        nginx = NginxProcess(self, front)
+        yield nginx.start()
+        accepted: list[str] = []
+        newSession = server.hub.newSession
+
+        def recording(peerHost: str, *args: Any) -> Any:
+            accepted.append(peerHost)
+            return newSession(peerHost, *args)
+
+        server.hub.newSession = recording
+        report = yield self.check(nginx)
+        # The server did answer 101 and start a Blaze session.
+        self.assertEqual(accepted, ["127.0.0.1"])
+        self.assertFailedWith(
+            report, "upgrade",
+            "no answer to the Blaze upgrade within 2 s: a proxy on the way holds the server's "
+            "101 Switching Protocols instead of switching to a tunnel, as nginx does when the "
+            "request it got carried no Upgrade header",
+            "`proxy_set_header Upgrade $http_upgrade`",
+        )
+        self.assertIs(report.step("server").status, Status.PASSED)
+
+    @defer.inlineCallbacks
     def test_shortReadTimeout(self) -> Any:
         """
         With C{--idle}, a proxy read timeout shorter than the silence (here

@@ -70,6 +70,7 @@ __all__ = [
     "healthOutcome",
     "httpProblem",
     "runChecks",
+    "upgradeHeld",
     "upgradeProblem",
 ]
 
@@ -409,6 +410,26 @@ def upgradeProblem(response: HTTPResponse, kind: str = "blaze") -> str:
     )
 
 
+def upgradeHeld(what: str, timeout: float) -> str:
+    """
+    The sentence for an upgrade request that got no answer at all.
+
+    The server answers an upgrade at once (101 or an error), so silence
+    means a proxy holds the answer.  nginx does that with the server's
+    C{101} when the request it received carried no C{Upgrade} header:
+    it does not switch to a tunnel and waits for a final answer, keeping
+    the 101 and every byte after it (C{tests.test_doctor_nginx} shows it
+    with fixed upgrade headers behind a proxy that drops the player's).
+    """
+    return (
+        f"no answer to {what} within {timeout:g} s: a proxy on the way holds the server's "
+        f"101 Switching Protocols instead of switching to a tunnel, as nginx does when the "
+        f"request it got carried no Upgrade header — every proxy must pass the player's own "
+        f"headers on (nginx: `proxy_set_header Upgrade $http_upgrade` and `Connection "
+        f"$connection_upgrade`, not fixed values, with `proxy_http_version 1.1`) — {_SEE_TLS}"
+    )
+
+
 def healthOutcome(response: HTTPResponse) -> Outcome:
     """
     Judge C{GET /api/server/health}: the database must answer; game data
@@ -566,6 +587,12 @@ class _Run:
     async def _exchange(
         self, request: bytes, what: str, upgradeTo: Protocol | None = None
     ) -> HTTPResponse:
+        """
+        Send C{request} on a new connection and read the answer (an
+        upgrade's head, with C{upgradeTo}).
+
+        @raise _Failed: when there is no answer in time, or no connection.
+        """
         exchange = HTTPExchange(request, upgradeTo)
         await self._connect(exchange)
         d = exchange.done
@@ -575,6 +602,8 @@ class _Run:
         except defer.TimeoutError:
             if exchange.transport is not None:
                 exchange.transport.abortConnection()  # type: ignore[attr-defined]
+            if upgradeTo is not None:
+                raise _Failed(Outcome.failed(upgradeHeld(what, timeout))) from None
             raise _Failed(Outcome.failed(
                 f"no answer to {what} within {timeout:g} s: a proxy in front holds the request "
                 f"(is it waiting for the server?) or the server is overloaded — look at the "
