@@ -392,6 +392,25 @@ class ClientStartTests(TestCase):
             self.assertEqual(f.read(), "127.0.0.1 localhost\n")
 
     @defer.inlineCallbacks
+    def test_unexplained(self) -> Any:
+        """
+        When doctor's checks find nothing wrong this time (or the client
+        has no explainer), the server check's own message is shown.
+        """
+        port = closedPort()
+        options = parse("--server", f"127.0.0.1:{port}", "--data-dir", self.dataDir,
+                        "--no-hosts", "--ports", "0,0,0,0,0")
+        for explain in (lambda *args: defer.succeed(None), None):
+            top = tap.makeService(options, reactor)
+            top.fatal = lambda reactor, status: self.exits.append(status)
+            top.explain = explain
+            top.startService()
+            e = yield self.assertFailure(top.whenReady(), tap.StartupFailed)
+            yield top.stopService()
+            self.assertEqual(str(e), f"cannot reach 127.0.0.1:{port}: connection refused")
+        self.assertEqual(self.exits, [1, 1])
+
+    @defer.inlineCallbacks
     def test_notPocketRelay(self) -> Any:
         """
         Another web server: the /api/server step fails with "not a Pocket

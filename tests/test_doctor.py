@@ -320,6 +320,19 @@ class AnswerTests(SynchronousTestCase):
         self.assertIs(checks.healthOutcome(response(b"HTTP/1.1 404 Not Found")).status,
                       Status.SKIPPED)
 
+    def test_proxyAddress(self) -> None:
+        """
+        A server reached at a public address that sees us at 127.0.0.1 is
+        behind a proxy it does not believe: reverse_proxy.  Through
+        loopback, or seen at another address, nothing is said.
+        """
+        warning = checks.proxyAddressProblem("198.51.100.4", "127.0.0.1")
+        assert warning is not None
+        self.assertIn("set reverse_proxy = true and trusted_proxies", warning)
+        self.assertIsNone(checks.proxyAddressProblem("127.0.0.1", "127.0.0.1"))
+        self.assertIsNone(checks.proxyAddressProblem("198.51.100.4", "203.0.113.9"))
+        self.assertIsNone(checks.proxyAddressProblem("198.51.100.4", None))
+
     def test_connectionProblems(self) -> None:
         """
         Refused, timed out, not TLS, answered in TLS.

@@ -21,6 +21,7 @@ certificate, so one run shows every problem.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -69,6 +70,7 @@ __all__ = [
     "explainStartup",
     "healthOutcome",
     "httpProblem",
+    "proxyAddressProblem",
     "runChecks",
     "upgradeHeld",
     "upgradeProblem",
@@ -430,6 +432,33 @@ def upgradeHeld(what: str, timeout: float) -> str:
     )
 
 
+def proxyAddressProblem(connectedTo: str, clientAddress: str | None) -> str | None:
+    """
+    The warning when the server believes a connection from outside came
+    from its own host: a proxy on the server's host, without
+    C{reverse_proxy}, makes every player look the same to the server.
+
+    @param connectedTo: the address doctor connected to.
+    @param clientAddress: the address the server says it sees.
+    """
+
+    if clientAddress is None:
+        return None
+    try:
+        ours = ipaddress.ip_address(connectedTo)
+        seen = ipaddress.ip_address(clientAddress)
+    except ValueError:
+        return None
+    if ours.is_loopback or not seen.is_loopback:
+        return None
+    return (
+        f"the server sees this computer as {clientAddress}, the address of a proxy on its own "
+        f"host, and so sees every player there, which breaks games between them: set "
+        f"reverse_proxy = true and trusted_proxies to the proxy's address (nginx: proxy_set_header "
+        f"X-Real-IP $remote_addr) — {_SEE_TLS}"
+    )
+
+
 def healthOutcome(response: HTTPResponse) -> Outcome:
     """
     Judge C{GET /api/server/health}: the database must answer; game data
@@ -729,6 +758,9 @@ class _Run:
             parts.append(f"UDP tunnel port {info.tunnelPort}")
         if info.clientAddress:
             parts.append(f"sees you as {info.clientAddress}")
+        warning = proxyAddressProblem(self.address, info.clientAddress)
+        if warning is not None:
+            return Outcome.warned(warning, ", ".join(parts))
         return Outcome.passed(", ".join(parts))
 
     def _notPocketRelay(self, detail: str) -> str:
