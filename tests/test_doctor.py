@@ -532,10 +532,15 @@ class StepListTests(SynchronousTestCase):
     def test_stopAtFailureAndLastStep(self) -> None:
         """
         The client's start-up settings stop at the first failure and end
-        the report with the /api/server step.
+        the report with the /api/server step; each step is reported to
+        C{progress} as it ends; the failed step's sentence is its title
+        and diagnosis.
         """
         reactor = MemoryReactorClock()
-        d = checks.runChecks(reactor, "http://127.0.0.1:1/", checks.STARTUP_SETTINGS)
+        seen: list[Step] = []
+        d = checks.runChecks(reactor, "http://127.0.0.1:1/", checks.STARTUP_SETTINGS,
+                             progress=seen.append)
+        self.assertEqual([step.name for step in seen], ["dns"])
         # The TCP connection attempt fails.
         reactor.tcpClients[0][2].clientConnectionFailed(
             reactor.connectors[0], Failure(error.ConnectionRefusedError())
@@ -544,6 +549,9 @@ class StepListTests(SynchronousTestCase):
         self.assertEqual([s.name for s in report.steps],
                          [name for name, _ in STEPS][: [n for n, _ in STEPS].index("server") + 1])
         self.assertEqual(report.step("tcp").status, Status.FAILED)
+        self.assertEqual(seen, list(report.steps))
+        tcp = report.step("tcp")
+        self.assertEqual(tcp.sentence, f"TCP connection failed: {tcp.diagnosis}")
         self.assertEqual(report.step("server").detail, "not checked: no TCP connection")
 
 

@@ -626,7 +626,7 @@ class ClientService(LoggingMultiService):
                     self._stop(str(failure.value))
                 else:
                     self.log.debug("The server check said: {reason}", reason=str(failure.value))
-                    self._stop(f"{step.title} failed: {step.diagnosis}")
+                    self._stop(step.sentence)
 
             d.addCallback(explained)
             return

@@ -573,8 +573,10 @@ class _Run:
         tls: ClientTLS,
         now: Callable[[], datetime.datetime],
         timer: Callable[[], float],
+        progress: Callable[[Step], None] | None = None,
     ) -> None:
         self.reactor = reactor
+        self.progress = progress
         self.trust = tls.trustRoot
         self.clientCertificate = tls.clientCertificate
         self.chain = tls.chain
@@ -1031,11 +1033,14 @@ class _Run:
             if name == "http-tunnel":
                 udp = self.steps[-1]
                 required = udp.status is not Status.PASSED
-            self.steps.append(Step(
+            step = Step(
                 name=name, title=title, status=outcome.status,
                 seconds=self.timer() - started, detail=outcome.detail,
                 diagnosis=outcome.diagnosis, required=required,
-            ))
+            )
+            self.steps.append(step)
+            if self.progress is not None:
+                self.progress(step)
             if name == self.settings.lastStep:
                 break
         if self.probe is not None:
@@ -1054,6 +1059,7 @@ def runChecks(
     tls: ClientTLS | None = None,
     now: Callable[[], datetime.datetime] = _utcNow,
     timer: Callable[[], float] = time.monotonic,
+    progress: Callable[[Step], None] | None = None,
 ) -> defer.Deferred[Report]:
     """
     Check the Pocket Relay server at C{url} from here, the way a player's
@@ -1067,6 +1073,8 @@ def runChecks(
         C{settings.caFile}.
     @param now: the current time for certificate dates (aware datetime).
     @param timer: measures how long each step takes.
+    @param progress: called with each L{Step} as soon as it is done (a
+        window can show the checklist grow); it must not raise.
     @return: a L{Deferred} firing with the L{Report}; it fails only with
         L{BadServerURL} for a URL that cannot be used at all.
     """
@@ -1076,7 +1084,7 @@ def runChecks(
         return defer.fail()
     if tls is None:
         tls = ClientTLS(settings.caFile)
-    run = _Run(reactor, parsed, settings, tls, now, timer)
+    run = _Run(reactor, parsed, settings, tls, now, timer, progress)
     return defer.ensureDeferred(run.run())
 
 

@@ -71,6 +71,17 @@ class Step:
         """
         return self.status is Status.FAILED
 
+    @property
+    def sentence(self) -> str:
+        """
+        What a player is shown for this step: C{"TITLE failed: DIAGNOSIS"}
+        (or C{"TITLE: DETAIL"} when there is no diagnosis).
+        """
+        if self.diagnosis:
+            verb = {Status.FAILED: "failed", Status.WARNED: "warning"}.get(self.status, "")
+            return f"{self.title} {verb}: {self.diagnosis}" if verb else self.diagnosis
+        return f"{self.title}: {self.detail}"
+
     def toJSON(self) -> dict[str, Any]:
         """
         The step as a JSON object.
