@@ -555,6 +555,39 @@ class StepListTests(SynchronousTestCase):
         self.assertEqual(report.step("server").detail, "not checked: no TCP connection")
 
 
+class _NoAddresses:
+    """
+    A name resolver that finds nothing.
+    """
+
+    def resolveHostName(self, receiver: Any, hostName: str, portNumber: int = 0) -> Any:
+        receiver.resolutionBegan(None)
+        receiver.resolutionComplete()
+        return receiver
+
+
+class NameResolutionTests(SynchronousTestCase):
+    """
+    The name resolution step.
+    """
+
+    def test_unresolvable(self) -> None:
+        """
+        A name without addresses fails the first step, with what to
+        check, and nothing else is attempted.
+        """
+        reactor = MemoryReactorClock()
+        reactor.nameResolver = _NoAddresses()  # type: ignore[assignment]
+        report = self.successResultOf(checks.runChecks(reactor, "https://me3.example.org/"))
+        first = report.firstFailure
+        assert first is not None
+        self.assertEqual(first.name, "dns")
+        self.assertIn("me3.example.org does not resolve to an address: check the spelling",
+                      first.diagnosis)
+        self.assertEqual(reactor.tcpClients, [])
+        self.assertEqual({step.status for step in report.steps[1:]}, {Status.SKIPPED})
+
+
 class CommandLineTests(SynchronousTestCase):
     """
     C{pocketrelay-admin doctor}: the hook in L{admin.main} and the

@@ -463,3 +463,35 @@ class DoctorNginxTests(TestCase):
         )
         self.assertIs(report.step("upgrade").status, Status.SKIPPED)
         self.assertEqual(report.exitCode, 1)
+
+    @defer.inlineCallbacks
+    def test_httpURLForHTTPSPort(self) -> Any:
+        """
+        An http:// URL for nginx's TLS port: nginx's own 400 page, which
+        doctor turns into "use https://".
+        """
+        server = self.startServer()
+        nginx = yield self.startNginx(server)
+        report = yield runChecks(reactor, f"http://127.0.0.1:{nginx.port}/", Settings(**FAST))
+        self.assertFailedWith(
+            report, "server",
+            "this port expects HTTPS but the URL says http://: use https:// in the URL",
+        )
+
+    @defer.inlineCallbacks
+    def test_httpsURLForHTTPPort(self) -> Any:
+        """
+        An https:// URL for the server's plain HTTP port: twisted.web waits
+        for the end of a request head that never comes, so the handshake
+        gets no answer, and doctor says the port does not speak TLS.
+        """
+        server = self.startServer()
+        report = yield runChecks(reactor, f"https://127.0.0.1:{server.port}/",
+                                 Settings(**FAST))
+        self.assertFailedWith(
+            report, "tls",
+            f"127.0.0.1 port {server.port} accepted the connection but did not answer the "
+            f"TLS handshake within 2 s: it does not speak TLS (a plain HTTP port?) — use "
+            f"http:// in the URL",
+        )
+        self.assertIs(report.step("server").status, Status.SKIPPED)

@@ -702,8 +702,18 @@ class _Run:
             return Outcome.skipped("http:// URL: no TLS")
         probe = TLSProbe()
         await self._connectOrBlock(probe, "no TLS handshake")
+        timeout = self.settings.connectTimeout
         try:
-            session = await probe.done.addTimeout(self.settings.connectTimeout, self.reactor)
+            session = await probe.done.addTimeout(timeout, self.reactor)
+        except defer.TimeoutError:
+            self.blocked = "no TLS handshake"
+            if probe.transport is not None:
+                probe.transport.abortConnection()  # type: ignore[attr-defined]
+            return Outcome.failed(
+                f"{self.address} port {self.url.port} accepted the connection but did not "
+                f"answer the TLS handshake within {timeout:g} s: it does not speak TLS (a plain "
+                f"HTTP port?) — use http:// in the URL, or put TLS on that port — {_SEE_TLS}"
+            )
         except Exception:
             self.blocked = "no TLS handshake"
             return Outcome.failed(self._problem(Failure()))
