@@ -39,7 +39,8 @@ from tests.test_tls import (
 )
 
 #: What every run here allows: short waits, as the set-ups are local.
-FAST = {"connectTimeout": 2.0, "replyTimeout": 2.0, "udpTimeout": 1.0, "pings": 2}
+FAST: dict[str, Any] = {"connectTimeout": 2.0, "replyTimeout": 2.0, "udpTimeout": 1.0,
+                        "pings": 2}
 
 
 def _freeUdpPort() -> int:

@@ -150,18 +150,30 @@ class Outcome:
 
     @classmethod
     def passed(cls, detail: str) -> Outcome:
+        """
+        A pass, with what was seen.
+        """
         return cls(Status.PASSED, detail)
 
     @classmethod
     def failed(cls, diagnosis: str, detail: str = "") -> Outcome:
+        """
+        A failure: the sentence naming cause and fix, and what was seen.
+        """
         return cls(Status.FAILED, detail, diagnosis)
 
     @classmethod
     def warned(cls, diagnosis: str, detail: str = "") -> Outcome:
+        """
+        A warning: play works, but the sentence says what to fix.
+        """
         return cls(Status.WARNED, detail, diagnosis)
 
     @classmethod
     def skipped(cls, detail: str) -> Outcome:
+        """
+        Not checked, and why.
+        """
         return cls(Status.SKIPPED, detail)
 
 
