@@ -445,6 +445,11 @@ class FakeDatagramTransport:
     def write(self, data: bytes, addr: Any = None) -> None:
         self.written.append(data)
 
+    stopped = False
+
+    def stopListening(self) -> None:
+        self.stopped = True
+
 
 class UdpProbeTests(SynchronousTestCase):
     """
@@ -477,13 +482,15 @@ class UdpProbeTests(SynchronousTestCase):
 
     def test_refused(self) -> None:
         """
-        An ICMP refusal fails at once with L{UdpRefused}.
+        An ICMP refusal fails at once with L{UdpRefused}, whether it comes
+        as C{connectionRefused} or as the socket closing (epoll).
         """
-        probe, transport, clock = self.probe()
-        probe.connectionRefused()
-        self.failureResultOf(probe.done, UdpRefused)
-        clock.advance(5)
-        self.assertEqual(len(transport.written), 1)
+        for refuse in ("connectionRefused", "doStop"):
+            probe, transport, clock = self.probe()
+            getattr(probe, refuse)()
+            self.failureResultOf(probe.done, UdpRefused)
+            clock.advance(5)
+            self.assertEqual(len(transport.written), 1)
 
 
 class BlazeStepTests(SynchronousTestCase):
@@ -514,6 +521,59 @@ class BlazeStepTests(SynchronousTestCase):
                       "a proxy between you and the server buffers the upgraded connection",
                       failure.value.outcome.diagnosis)
         self.assertTrue(transport.disconnecting)
+
+
+class _UdpReactor(MemoryReactorClock):
+    """
+    A memory reactor whose UDP ports are L{FakeDatagramTransport}s.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.udp: list[tuple[Any, FakeDatagramTransport]] = []
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "",
+                  maxPacketSize: int = 8192) -> Any:
+        transport = FakeDatagramTransport()
+        protocol.makeConnection(transport)
+        self.udp.append((protocol, transport))
+        return transport
+
+
+class UdpStepTests(SynchronousTestCase):
+    """
+    The UDP tunnel step of L{checks._Run} on a memory reactor.
+    """
+
+    def test_noAnswer(self) -> None:
+        """
+        A tunnel port that never answers (a firewall dropping datagrams):
+        after the UDP timeout, "UDP port N is not reachable" with what to
+        forward or set, and the socket is closed.
+        """
+        from pocketrelay.client.discovery import ServerInfo
+
+        clock = _UdpReactor()
+        url = normaliseServerURL("http://me3.example.org/")
+        run = checks._Run(clock, url, Settings(udpTimeout=3), ClientTLS(),
+                          lambda: datetime.datetime.now(datetime.UTC), clock.seconds)
+        run.address = "192.0.2.1"
+        run.info = ServerInfo(url, "0.9.0", association="token", tunnelPort=9032)
+        d = defer.ensureDeferred(run.udpTunnel())
+        ((_, transport),) = clock.udp
+        self.assertEqual(transport.connected, ("192.0.2.1", 9032))
+        clock.pump([0.1] * 29)
+        self.assertNoResult(d)
+        # Initiate sent again every half second.
+        self.assertEqual(len(transport.written), 6)
+        clock.advance(0.1)
+        outcome = self.successResultOf(d)
+        self.assertIs(outcome.status, Status.FAILED)
+        self.assertIn("UDP port 9032 is not reachable on 192.0.2.1: no answer to",
+                      outcome.diagnosis)
+        self.assertIn("forward it on the router", outcome.diagnosis)
+        self.assertIn("udp_tunnel.external_port", outcome.diagnosis)
+        self.assertTrue(transport.stopped)
 
 
 class StepListTests(SynchronousTestCase):

@@ -411,7 +411,8 @@ class DoctorNginxTests(TestCase):
         """
         The server announces a UDP port nothing answers on (as when it is
         not forwarded): the UDP step fails with the port and the fix, and
-        play still works over the HTTP tunnel.
+        play still works over the HTTP tunnel.  On loopback the kernel
+        refuses the datagram (ICMP), so the probe knows at once.
         """
         closed = _freeUdpPort()
         server = self.startServer("--set", f"udp_tunnel.external_port={closed}")
@@ -419,7 +420,8 @@ class DoctorNginxTests(TestCase):
         report = yield self.check(nginx)
         self.assertFailedWith(
             report, "udp-tunnel",
-            f"UDP port {closed} is not reachable on 127.0.0.1",
+            f"UDP port {closed} is not reachable on 127.0.0.1: it was refused (nothing "
+            f"listens there, or a firewall rejects it)",
             f"open UDP port {closed} in the server's firewall", "udp_tunnel.external_port",
             "see docs/tunnel.md",
         )

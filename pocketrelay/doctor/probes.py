@@ -507,8 +507,10 @@ class UdpProbe(DatagramProtocol):
     C{interval} seconds, until C{Initiated} comes back.
 
     @ivar done: fires with the tunnel id the server assigned, or fails
-        with L{UdpRefused} when the port is reported unreachable (ICMP);
-        its caller puts a timeout on it.
+        with L{UdpRefused} when the port is reported unreachable (ICMP:
+        C{connectionRefused}, or the socket closing before an answer, as
+        Twisted's epoll reactor reports it); its caller puts a timeout on
+        it.
     @ivar sent: how many Initiate datagrams went out.
     @ivar errors: ICMP errors reported by the socket (port unreachable).
     """
@@ -559,6 +561,14 @@ class UdpProbe(DatagramProtocol):
 
     def connectionRefused(self) -> None:
         self.errors.append("port unreachable")
+        self._refused()
+
+    def stopProtocol(self) -> None:
+        # With epoll, an ICMP error on a connected UDP socket is reported
+        # as a lost connection rather than through connectionRefused.
+        self._refused()
+
+    def _refused(self) -> None:
         if not self.done.called:
             self.stop()
             self.done.errback(UdpRefused(self.address, self.port))
