@@ -368,30 +368,57 @@ class ClientStartTests(TestCase):
     @defer.inlineCallbacks
     def test_unreachable(self) -> Any:
         """
-        A server that cannot be reached: one critical line, exit status 1,
-        nothing listening, hosts file untouched.
+        A server that cannot be reached: one critical line naming the
+        failed step of doctor's checks and its fix, exit status 1, nothing
+        listening, hosts file untouched.
         """
         port = closedPort()
         top = self.start(f"127.0.0.1:{port}")
         e = yield self.assertFailure(top.whenReady(), tap.StartupFailed)
-        self.assertEqual(str(e), f"cannot reach 127.0.0.1:{port}: connection refused")
+        sentence = (
+            f"TCP connection failed: nothing accepts connections on 127.0.0.1 port {port}: "
+            f"start the server (or the proxy in front of it), or fix the port in the URL "
+            f"(the server's listen setting; 443 behind nginx)"
+        )
+        self.assertEqual(str(e), sentence)
         self.assertEqual(self.exits, [1])
         critical = self.lines(LogLevel.critical)
-        self.assertEqual(critical, [f"pocketrelay-client: cannot reach 127.0.0.1:{port}: "
-                                    f"connection refused; stopping"])
+        self.assertEqual(critical, [f"pocketrelay-client: {sentence}; stopping"])
         self.assertTrue(all(listener.port is None for listener in top.listeners.values()))
         with open(self.hosts) as f:
             self.assertEqual(f.read(), "127.0.0.1 localhost\n")
 
     @defer.inlineCallbacks
+    def test_unexplained(self) -> Any:
+        """
+        When doctor's checks find nothing wrong this time (or the client
+        has no explainer), the server check's own message is shown.
+        """
+        port = closedPort()
+        options = parse("--server", f"127.0.0.1:{port}", "--data-dir", self.dataDir,
+                        "--no-hosts", "--ports", "0,0,0,0,0")
+        for explain in (lambda *args: defer.succeed(None), None):
+            top = tap.makeService(options, reactor)
+            top.fatal = lambda reactor, status: self.exits.append(status)
+            top.explain = explain
+            top.startService()
+            e = yield self.assertFailure(top.whenReady(), tap.StartupFailed)
+            yield top.stopService()
+            self.assertEqual(str(e), f"cannot reach 127.0.0.1:{port}: connection refused")
+        self.assertEqual(self.exits, [1, 1])
+
+    @defer.inlineCallbacks
     def test_notPocketRelay(self) -> Any:
         """
-        Another web server: "not a Pocket Relay server", exit status 1.
+        Another web server: the /api/server step fails with "not a Pocket
+        Relay server" and what to check, exit status 1.
         """
         port = self.server(Resource())
         top = self.start(f"127.0.0.1:{port}")
         e = yield self.assertFailure(top.whenReady(), tap.StartupFailed)
-        self.assertIn("not a Pocket Relay server", str(e))
+        self.assertIn("Pocket Relay server (GET /api/server) failed: ", str(e))
+        self.assertIn("not a Pocket Relay server (GET /api/server answered 404 Not Found): "
+                      "check the URL's host, port and path", str(e))
         self.assertEqual(self.exits, [1])
 
     @defer.inlineCallbacks
@@ -527,17 +554,18 @@ class TwistdTests(TestCase):
 
     def test_unreachable(self) -> None:
         """
-        A server that cannot be reached: one line saying so, exit status 1.
+        A server that cannot be reached: one line saying so with doctor's
+        sentence (the failed step and its fix), exit status 1.
         """
         port = closedPort()
         result = self.twistd("--server", f"127.0.0.1:{port}", "--data-dir", self.mktemp(),
                              "--no-hosts", "--ports", "0,0,0,0,0")
         output = result.stdout + result.stderr
         self.assertEqual(result.returncode, 1, output)
-        lines = [line for line in output.splitlines() if "cannot reach" in line]
+        lines = [line for line in output.splitlines() if "pocketrelay-client: " in line]
         self.assertEqual(len(lines), 1, output)
-        self.assertIn(f"pocketrelay-client: cannot reach 127.0.0.1:{port}: connection refused",
-                      lines[0])
+        self.assertIn(f"pocketrelay-client: TCP connection failed: nothing accepts connections "
+                      f"on 127.0.0.1 port {port}: start the server", lines[0])
         self.assertNotIn("Traceback", output)
 
     def test_noServer(self) -> None:

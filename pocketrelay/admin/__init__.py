@@ -12,6 +12,7 @@ Subcommands::
     import-rust PATH [--replace] [--dry-run]
     stats
     game-data install | status | compile | decompile ...
+    doctor URL [--json] [--ca-file PEM] [--timeout SECONDS] ...
 
 The data directory comes from C{--data-dir}, else from the server's own
 settings (C{--config FILE}, C{POCKETRELAY_*} environment variables, the
@@ -33,8 +34,10 @@ and exit status 1 (2 for a usage error); see C{docs/admin.md}.
 One module per job: L{cli} (options, the table of subcommands,
 L{main}), L{command} (what a subcommand is), L{database} (opening and
 checking the file), L{superadmin}, L{backup} (also restore),
-L{rustimport}, L{stats} and L{gamedata} (the game data: install, status,
-compile, decompile).  C{python -m pocketrelay.admin} runs L{main}.
+L{rustimport}, L{stats}, L{gamedata} (the game data: install, status,
+compile, decompile) and L{doctor} (checks a server from outside, with
+L{pocketrelay.doctor}; it needs no database).  C{python -m
+pocketrelay.admin} runs L{main}.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, Final, NoReturn
 
-from pocketrelay.admin import backup, gamedata, rustimport, stats, superadmin
+from pocketrelay.admin import backup, doctor, gamedata, rustimport, stats, superadmin
 from pocketrelay.admin.command import (
     PROGRAM,
     Command,
@@ -38,6 +38,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
     rustimport.COMMAND,
     stats.COMMAND,
     gamedata.COMMAND,
+    doctor.COMMAND,
 )
 
 

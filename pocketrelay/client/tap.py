@@ -15,7 +15,9 @@ When started, the L{ClientService} first checks the server
 of a supported version are the children started, in the order above
 (the hosts entry last, removed first at stop).  A server that cannot be
 used, or a port that is taken, stops the client with one log line and
-exit status 1.
+exit status 1.  For a server that cannot be used, that line is the
+first failing step of C{doctor}'s checks and its one-sentence diagnosis
+(L{pocketrelay.doctor.explainStartup}).
 """
 
 from __future__ import annotations
@@ -500,6 +502,7 @@ class ClientService(LoggingMultiService):
         dataDir: str | None = None,
         save: bool = False,
         fatal: Callable[[Any, int], None] = _exitProcess,
+        explain: Callable[[Any, ServerURL, ClientTLS], defer.Deferred[Any]] | None = None,
     ) -> None:
         super().__init__(observer)
         self.url = url
@@ -514,6 +517,13 @@ class ClientService(LoggingMultiService):
         self.failed: str | None = None
         self.telemetry: TelemetryForwarder | None = None
         self.agent, self.pool = makeAgent(reactor, tls, persistent=True)
+        #: Explains a server that cannot be used: C{(reactor, url, tls) ->
+        #: Deferred[Step | None]}, the first failing step of doctor's
+        #: checks (L{pocketrelay.doctor.explainStartup}); L{None} keeps
+        #: the check's own message.
+        self.explain: Callable[[Any, ServerURL, ClientTLS], defer.Deferred[Any]] | None = (
+            explain
+        )
         self._starting: defer.Deferred[Any] | None = None
         self._waiting: list[defer.Deferred[None]] = []
         self._ready = False
@@ -603,11 +613,31 @@ class ClientService(LoggingMultiService):
         self._starting = None
         if not self.running:
             return
+        if failure.check(DiscoveryError) and self.explain is not None:
+            # Say which step failed and what fixes it, as doctor would.
+            d = self.explain(self.reactor, self.url, self.tls)
+            self._starting = d
+
+            def explained(step: Any) -> None:
+                self._starting = None
+                if not self.running:
+                    return
+                if step is None:
+                    self._stop(str(failure.value))
+                else:
+                    self.log.debug("The server check said: {reason}", reason=str(failure.value))
+                    self._stop(step.sentence)
+
+            d.addCallback(explained)
+            return
         if failure.check(DiscoveryError, ListenError):
             message = str(failure.value)
         else:
             self.log.failure("Unexpected error while starting", failure)
             message = f"unexpected error while starting: {failure.getErrorMessage()}"
+        self._stop(message)
+
+    def _stop(self, message: str) -> None:
         self.failed = message
         self.log.critical("pocketrelay-client: {problem}; stopping", problem=message)
         self.fatal(self.reactor, 1)
@@ -645,6 +675,7 @@ def makeService(options: Options, reactor: Any = None) -> ClientService:
     from pocketrelay.client.httpproxy import ProxySite, ServerProxyResource
     from pocketrelay.client.qos import QosProtocol
     from pocketrelay.client.telemetry import TelemetryFactory
+    from pocketrelay.doctor import explainStartup
 
     redirector: Any = None
     try:
@@ -669,6 +700,7 @@ def makeService(options: Options, reactor: Any = None) -> ClientService:
         observer=consoleObserver(getattr(options, "parent", None), options["log-level"]),
         dataDir=options.dataDir,
         save=bool(options["save"]),
+        explain=explainStartup,
     )
 
     def server() -> ServerInfo:
