@@ -1,0 +1,434 @@
+# -*- test-case-name: tests.test_client_window -*-
+"""
+The app's window, used as a player uses it: under Xvfb (started here, on
+a display number it picks), the real window is opened, the address of a
+loopback server typed key by key, Connect pressed with the mouse events
+Tk would get, a simulated game logged in through the client, Disconnect
+pressed; each state is saved as a screenshot in the test's temporary
+directory (and, when C{POCKETRELAY_SCREENSHOTS} names a directory, copied
+there: C{make screenshots} does that for C{docs/images/}).
+
+Hosts files are temporary files, never the system's.  Xvfb must be
+installed (Debian's C{xvfb}); the tests fail without it rather than skip.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import shutil
+import subprocess
+import tkinter
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet import reactor as _reactor
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.task import Clock
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.resource import Resource
+from twisted.web.static import Data
+
+from pocketrelay import __version__
+from pocketrelay.client.app import AppController, LogBuffer, quietObserver
+from pocketrelay.client.hosts import OUR_LINE
+from pocketrelay.client.redirector import ServerInstanceInfo
+from pocketrelay.client.status import explainError
+from pocketrelay.client.window import ClientWindow, TkBridge
+from pocketrelay.ssl3 import SSLv3ClientFactory
+from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.screenshot import encodePNG, grab
+from tests.test_client_discovery import closedPort, listenSite
+from tests.test_client_e2e import _One, _until
+from tests.test_integration import ServerFixture
+
+#: The global reactor, typed loosely (its interfaces are split in stubs).
+reactor: Any = _reactor
+
+#: Where C{make screenshots} asks for copies.
+SCREENSHOTS_ENV = "POCKETRELAY_SCREENSHOTS"
+
+_KEYSYMS = {":": "colon", ".": "period", "/": "slash", "-": "minus", "_": "underscore"}
+
+
+class Xvfb:
+    """
+    An Xvfb server on a free display, for the whole test run: Tk keeps
+    its connection to a display until the process ends, so one server
+    serves every test and is stopped at exit.
+    """
+
+    _running: Xvfb | None = None
+
+    def __init__(self, timeout: float = 15) -> None:
+        executable = shutil.which("Xvfb")
+        if executable is None:
+            raise RuntimeError("Xvfb is not installed (Debian: apt-get install xvfb)")
+        read, write = os.pipe()
+        self.process = subprocess.Popen(
+            [executable, "-displayfd", str(write), "-screen", "0", "1024x768x24",
+             "-nolisten", "tcp"],
+            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        os.close(write)
+        number = b""
+        try:
+            while not number.endswith(b"\n"):
+                ready, _, _ = select.select([read], [], [], timeout)
+                if not ready:
+                    self.stop()
+                    raise RuntimeError(f"Xvfb gave no display number within {timeout:g} s")
+                chunk = os.read(read, 16)
+                if not chunk:
+                    raise RuntimeError("Xvfb exited before giving a display number")
+                number += chunk
+        finally:
+            os.close(read)
+        self.display = f":{number.decode().strip()}"
+        atexit.register(self.stop)
+
+    @classmethod
+    def shared(cls) -> Xvfb:
+        """
+        The run's Xvfb, started on first use.
+        """
+        if cls._running is None or cls._running.process.poll() is not None:
+            cls._running = cls()
+        return cls._running
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class FakeTk:
+    """
+    Stands in for a Tk root in L{TkBridge}: C{pending} events are handled
+    one per C{dooneevent} call.
+    """
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self.handled = 0
+        self.tk = self
+
+    def dooneevent(self, flags: int) -> int:
+        if self.pending:
+            self.pending -= 1
+            self.handled += 1
+            return 1
+        return 0
+
+
+class TkBridgeTests(SynchronousTestCase):
+    """
+    L{TkBridge} turns Tk's loop often while there are events and backs off
+    to C{maxInterval} when there are none.
+    """
+
+    def test_backsOffWhenIdle(self) -> None:
+        """
+        With nothing to do, the wait doubles up to C{maxInterval}; so an
+        idle window costs ten turns a second.
+        """
+        clock, root = Clock(), FakeTk()
+        bridge = TkBridge(root, clock, minInterval=0.01, maxInterval=0.1)
+        bridge.start()
+        delays = []
+        for _ in range(6):
+            delays.append(bridge.delay)
+            clock.advance(bridge.delay)
+        self.assertEqual(delays, [0.02, 0.04, 0.08, 0.1, 0.1, 0.1])
+
+    def test_fastWhenBusy(self) -> None:
+        """
+        Pending events are all handled in one turn and the next turn comes
+        after C{minInterval}.
+        """
+        clock, root = Clock(), FakeTk()
+        bridge = TkBridge(root, clock, minInterval=0.01, maxInterval=0.1)
+        bridge.start()
+        clock.advance(0.02)
+        clock.advance(0.04)
+        root.pending = 5
+        clock.advance(bridge.delay)
+        self.assertEqual(root.handled, 5)
+        self.assertEqual(bridge.delay, 0.01)
+
+    def test_stop(self) -> None:
+        """
+        After C{stop}, no turn is scheduled.
+        """
+        clock, root = Clock(), FakeTk()
+        bridge = TkBridge(root, clock)
+        bridge.start()
+        self.assertTrue(bridge.running)
+        bridge.stop()
+        self.assertFalse(bridge.running)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class ScreenshotTests(SynchronousTestCase):
+    """
+    L{encodePNG} writes a PNG that says what it holds.
+    """
+
+    def test_png(self) -> None:
+        """
+        The PNG signature, then an IHDR of the given size, 8-bit RGB.
+        """
+        data = encodePNG(2, 1, [b"\xff\x00\x00\x00\xff\x00"])
+        self.assertTrue(data.startswith(b"\x89PNG\r\n\x1a\n"))
+        self.assertEqual(data[12:16], b"IHDR")
+        self.assertEqual(data[16:26], b"\x00\x00\x00\x02\x00\x00\x00\x01\x08\x02")
+        self.assertRaises(ValueError, encodePNG, 2, 1, [b"\x00"])
+
+
+class WindowTests(TestCase):
+    """
+    The real window under Xvfb, with a real client and server on
+    loopback.
+    """
+
+    timeout = 120
+
+    def setUp(self) -> None:
+        self.xvfb = Xvfb.shared()
+        self.root = tkinter.Tk(screenName=self.xvfb.display, className="pocketrelay-app")
+        self.addCleanup(self.root.destroy)
+        self.hosts = os.path.abspath(self.mktemp())
+        with open(self.hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n")
+        self.dataDir = os.path.abspath(self.mktemp())
+        self.shots = os.path.abspath(self.mktemp())
+        os.makedirs(self.shots)
+        self.controller = AppController(
+            reactor, self.dataDir, ["--hosts-file", self.hosts, "--ports", "0,0,0,0,0"]
+        )
+        self.addCleanup(self.controller.disconnect)
+        self.buffer = LogBuffer()
+        observer = quietObserver(self.buffer)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        self.opened: list[str] = []
+        self.window = ClientWindow(
+            self.root, self.controller, self.buffer,
+            settings=lambda: {"data directory": self.dataDir},
+            openLogFolder=lambda: self.opened.append("logs"),
+            platform="linux",
+        )
+        self.root.geometry("720x640+0+0")
+        self.bridge = TkBridge(self.root, reactor)
+        self.bridge.start()
+        self.addCleanup(self.bridge.stop)
+        self.settle()
+
+    def settle(self) -> None:
+        """
+        Let Tk handle what is pending and redraw.
+        """
+        self.root.update_idletasks()
+        self.root.update()
+
+    def screenshot(self, name: str) -> str:
+        """
+        Save the window as C{name}.png in the test's directory (and in
+        C{$POCKETRELAY_SCREENSHOTS}).
+        """
+        self.settle()
+        root = self.root
+        data = grab(self.xvfb.display, root.winfo_rootx(), root.winfo_rooty(),
+                    root.winfo_width(), root.winfo_height())
+        path = os.path.join(self.shots, f"{name}.png")
+        with open(path, "wb") as f:
+            f.write(data)
+        copies = os.environ.get(SCREENSHOTS_ENV)
+        if copies:
+            os.makedirs(copies, exist_ok=True)
+            shutil.copyfile(path, os.path.join(copies, f"app-{name}.png"))
+        return path
+
+    def type(self, text: str) -> None:
+        """
+        Replace the address with C{text}, typed key by key.
+        """
+        box = self.window.address
+        box.focus_force()
+        self.settle()
+        box.select_range(0, "end")
+        box.icursor("end")
+        box.event_generate("<KeyPress>", keysym="BackSpace")
+        self.assertEqual(box.get(), "")
+        for character in text:
+            box.event_generate("<KeyPress>", keysym=_KEYSYMS.get(character, character))
+        self.settle()
+        self.assertEqual(box.get(), text)
+
+    def press(self, button: Any) -> None:
+        """
+        Click C{button}: pointer in, button down, button up.
+        """
+        self.settle()
+        button.event_generate("<Enter>", x=5, y=5)
+        button.event_generate("<ButtonPress-1>", x=5, y=5)
+        button.event_generate("<ButtonRelease-1>", x=5, y=5)
+        button.event_generate("<Leave>")
+
+    def says(self) -> dict[str, str]:
+        """
+        What the window shows, by line.
+        """
+        shown = {name: str(label.cget("text")) for name, label in self.window.fields.items()}
+        shown["headline"] = str(self.window.headline.cget("text"))
+        shown["detail"] = str(self.window.detail.cget("text"))
+        return shown
+
+    def phase(self, phase: str) -> defer.Deferred[None]:
+        return _until(lambda: self.controller.status.current.phase == phase, 30)
+
+    def hostsText(self) -> str:
+        with open(self.hosts) as f:
+            return f.read()
+
+    @defer.inlineCallbacks
+    def test_playerSession(self) -> Any:
+        """
+        Idle, then the address typed and Connect pressed: "Connecting…",
+        then "Connected" with the server's name, version and scheme, the
+        hosts entry and the local services; a game logs in through the
+        client and the window says the game is connected; Disconnect
+        removes the hosts line.  Each state is a screenshot.
+        """
+        server = ServerFixture(self)
+        self.assertEqual(self.says()["headline"], "Not connected")
+        self.screenshot("idle")
+
+        address = f"127.0.0.1:{server.port}"
+        self.type(address)
+        self.press(self.window.connectButton)
+        self.assertEqual(self.says()["headline"], "Connecting…")
+        self.assertIn(f"http://{address}/", self.says()["detail"])
+        self.screenshot("connecting")
+
+        yield self.phase("connected")
+        self.settle()
+        shown = self.says()
+        self.assertEqual(shown["headline"], "Connected")
+        self.assertEqual(shown["server"], f"{address}: Pocket Relay {__version__} over HTTP")
+        self.assertTrue(shown["hosts"].startswith("ready"))
+        self.assertIn("Blaze proxy", shown["services"])
+        self.assertEqual(shown["game"], "waiting for Mass Effect 3")
+        self.assertIn(OUR_LINE, self.hostsText())
+        self.assertEqual(self.controller.recentServers(), [f"http://{address}/"])
+
+        game = yield self.login()
+        yield _until(lambda: self.controller.status.current.games == 1, 30)
+        yield _until(lambda: self.controller.status.current.tunnel in ("udp", "http"), 30)
+        self.settle()
+        shown = self.says()
+        self.assertEqual(shown["game"], "connected")
+        self.assertEqual(shown["detail"], "Mass Effect 3 is connected to the server.")
+        self.assertIn(shown["tunnel"], ("open (UDP)", "open (HTTP fallback)"))
+        self.assertTrue(any("Game connected" in line for line in self.buffer.lines))
+        self.assertIn("Game connected", self.window.logText.get("1.0", "end"))
+        self.screenshot("connected")
+        game.disconnect()
+
+        self.press(self.window.disconnectButton)
+        yield self.phase("idle")
+        self.settle()
+        self.assertEqual(self.says()["headline"], "Not connected")
+        self.assertEqual(self.hostsText(), "127.0.0.1 localhost\n")
+
+    @defer.inlineCallbacks
+    def login(self) -> Any:
+        """
+        A simulated game: the redirector over SSL 3.0, then a Blaze login
+        through the proxy.
+        """
+        client = self.controller.client
+        assert client is not None
+        redirect = GameClient(clock=reactor)
+        endpoint = TCP4ClientEndpoint(
+            reactor, "127.0.0.1", client.listeners["redirector"].actualPort, timeout=5
+        )
+        outer = yield endpoint.connect(SSLv3ClientFactory(_One(redirect.protocol), clock=reactor))
+        self.addCleanup(lambda: _until(lambda: bool(redirect.lost)))
+        self.addCleanup(outer.transport.loseConnection)
+        yield _until(lambda: redirect.protocol.transport is not None)
+        answer = yield redirect.request(5, 1, b"", ServerInstanceInfo)
+        game = GameClient(clock=reactor)
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", answer.address.value.port, timeout=5)
+        yield connectProtocol(endpoint, game.protocol)
+        self.addCleanup(game.disconnect)
+        yield game.preAuth()
+        created = yield game.createAccount("liara@example.org", "shadow-broker")
+        self.assertTrue(created.sessionKey)
+        return game
+
+    @defer.inlineCallbacks
+    def test_unreachable(self) -> Any:
+        """
+        A server that cannot be reached: "Could not connect" and a
+        sentence a player understands; the CLI's one-line message is the
+        last error; the hosts file is untouched.
+        """
+        address = f"127.0.0.1:{closedPort()}"
+        self.type(address)
+        self.press(self.window.connectButton)
+        yield self.phase("failed")
+        self.settle()
+        shown = self.says()
+        self.assertEqual(shown["headline"], "Could not connect")
+        self.assertEqual(shown["detail"], explainError("unreachable"))
+        self.assertIn("could not be reached", shown["detail"])
+        self.assertEqual(shown["error"], f"cannot reach {address}: connection refused")
+        self.assertTrue(str(self.window.connectButton.instate(["!disabled"])))
+        self.screenshot("error-unreachable")
+        self.assertEqual(self.hostsText(), "127.0.0.1 localhost\n")
+
+    @defer.inlineCallbacks
+    def test_notPocketRelay(self) -> Any:
+        """
+        A web server that is not a Pocket Relay server: a sentence that
+        says so and what to check.
+        """
+        site = Resource()
+        site.putChild(b"", Data(b"<h1>It works!</h1>", "text/html"))
+        port = listenSite(self, site)
+        self.type(f"127.0.0.1:{port}")
+        self.press(self.window.connectButton)
+        yield self.phase("failed")
+        self.settle()
+        shown = self.says()
+        self.assertEqual(shown["detail"], explainError("not-pocket-relay"))
+        self.assertIn("it is not a Pocket Relay server", shown["detail"])
+        self.assertIn("is not a Pocket Relay server", shown["error"])
+        self.screenshot("error-not-pocket-relay")
+
+    @defer.inlineCallbacks
+    def test_closeStopsEverything(self) -> Any:
+        """
+        Closing the window (the window manager's close) stops the client
+        and removes the hosts line.
+        """
+        server = ServerFixture(self)
+        closed: list[bool] = []
+        self.window.onClose = lambda: closed.append(True)
+        self.type(f"127.0.0.1:{server.port}")
+        self.press(self.window.connectButton)
+        yield self.phase("connected")
+        self.assertIn(OUR_LINE, self.hostsText())
+        self.root.tk.call(self.root.protocol("WM_DELETE_WINDOW"))
+        yield _until(lambda: bool(closed), 30)
+        assert self.controller.client is not None
+        self.assertFalse(self.controller.client.running)
+        self.assertEqual(self.hostsText(), "127.0.0.1 localhost\n")
