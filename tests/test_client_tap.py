@@ -102,6 +102,58 @@ class SettingsTests(SynchronousTestCase):
             self.assertIn(path, str(e))
 
 
+class RecentServersTests(SynchronousTestCase):
+    """
+    L{settings.rememberServer} and L{settings.loadRecentServers}: the
+    app's short list of recent servers.
+    """
+
+    def test_remember(self) -> None:
+        """
+        The server remembered last comes first, once; it is also the
+        default server; the list keeps at most L{settings.MAX_RECENT}.
+        """
+        dataDir = self.mktemp()
+        self.assertEqual(settings.loadRecentServers(dataDir), [])
+        for number in range(10):
+            settings.rememberServer(dataDir, f"http://s{number}/")
+        settings.rememberServer(dataDir, "http://s5/")
+        recent = settings.loadRecentServers(dataDir)
+        self.assertEqual(recent[:3], ["http://s5/", "http://s9/", "http://s8/"])
+        self.assertEqual(len(recent), settings.MAX_RECENT)
+        self.assertEqual(recent.count("http://s5/"), 1)
+        self.assertEqual(settings.loadSavedServer(dataDir), "http://s5/")
+
+    def test_keepsOtherKeys(self) -> None:
+        """
+        C{--save} and the recent list share the file without losing each
+        other's keys.
+        """
+        dataDir = self.mktemp()
+        settings.rememberServer(dataDir, "http://a/")
+        settings.saveServer(dataDir, "http://b/")
+        self.assertEqual(settings.loadRecentServers(dataDir), ["http://a/"])
+        self.assertEqual(settings.loadSavedServer(dataDir), "http://b/")
+
+    def test_badEntries(self) -> None:
+        """
+        Entries that are not non-empty strings are ignored, a list that is
+        not a list is empty, and an unreadable file is a L{SettingsError}.
+        """
+        dataDir = self.mktemp()
+        os.makedirs(dataDir)
+        path = os.path.join(dataDir, settings.SETTINGS_FILE)
+        with open(path, "w") as f:
+            json.dump({"recent_servers": ["http://a/", 3, "", None, "http://b/"]}, f)
+        self.assertEqual(settings.loadRecentServers(dataDir), ["http://a/", "http://b/"])
+        with open(path, "w") as f:
+            json.dump({"recent_servers": "http://a/"}, f)
+        self.assertEqual(settings.loadRecentServers(dataDir), [])
+        with open(path, "w") as f:
+            f.write("{not json")
+        self.assertRaises(settings.SettingsError, settings.loadRecentServers, dataDir)
+
+
 class OptionsTests(SynchronousTestCase):
     """
     L{tap.Options}.
