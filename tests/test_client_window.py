@@ -5,7 +5,7 @@ a display number it picks), the real window is opened, the address of a
 loopback server typed key by key, Connect pressed with the mouse events
 Tk would get, a simulated game logged in through the client, Disconnect
 pressed; each state is saved as a screenshot in the test's temporary
-directory (and, when C{POCKETRELAY_SCREENSHOTS} names a directory, copied
+directory (and, when C{APP_SCREENSHOTS} names a directory, copied
 there: C{make screenshots} does that for C{docs/images/}).
 
 Hosts files are temporary files, never the system's.  Xvfb must be
@@ -26,7 +26,7 @@ from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.task import Clock
-from twisted.logger import globalLogPublisher
+from twisted.logger import FilteringLogObserver, LogEvent, PredicateResult, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
 from twisted.web.static import Data
@@ -35,8 +35,8 @@ from pocketrelay import __version__
 from pocketrelay.client.app import AppController, LogBuffer, quietObserver
 from pocketrelay.client.hosts import OUR_LINE
 from pocketrelay.client.redirector import ServerInstanceInfo
-from pocketrelay.client.status import explainError
-from pocketrelay.client.window import ClientWindow, TkBridge
+from pocketrelay.client.status import ListenerStatus, ServerStatus, explainError
+from pocketrelay.client.window import WINDOW_CLASS, ClientWindow, TkBridge
 from pocketrelay.ssl3 import SSLv3ClientFactory
 from pocketrelay.testing.gameclient import GameClient
 from pocketrelay.testing.screenshot import encodePNG, grab
@@ -48,9 +48,14 @@ from tests.test_integration import ServerFixture
 reactor: Any = _reactor
 
 #: Where C{make screenshots} asks for copies.
-SCREENSHOTS_ENV = "POCKETRELAY_SCREENSHOTS"
+SCREENSHOTS_ENV = "APP_SCREENSHOTS"
 
 _KEYSYMS = {":": "colon", ".": "period", "/": "slash", "-": "minus", "_": "underscore"}
+
+
+def _clientEvents(event: LogEvent) -> PredicateResult:
+    namespace = str(event.get("log_namespace", ""))
+    return PredicateResult.maybe if namespace.startswith("pocketrelay.client") else PredicateResult.no
 
 
 class Xvfb:
@@ -192,17 +197,16 @@ class ScreenshotTests(SynchronousTestCase):
         self.assertRaises(ValueError, encodePNG, 2, 1, [b"\x00"])
 
 
-class WindowTests(TestCase):
+class _WindowCase(TestCase):
     """
-    The real window under Xvfb, with a real client and server on
-    loopback.
+    The real window under Xvfb, and how a player uses it.
     """
 
     timeout = 120
 
     def setUp(self) -> None:
         self.xvfb = Xvfb.shared()
-        self.root = tkinter.Tk(screenName=self.xvfb.display, className="pocketrelay-app")
+        self.root = tkinter.Tk(screenName=self.xvfb.display, className=WINDOW_CLASS)
         self.addCleanup(self.root.destroy)
         self.hosts = os.path.abspath(self.mktemp())
         with open(self.hosts, "w") as f:
@@ -215,21 +219,35 @@ class WindowTests(TestCase):
         )
         self.addCleanup(self.controller.disconnect)
         self.buffer = LogBuffer()
-        observer = quietObserver(self.buffer)
+        # Only the client's events: in the app the server is elsewhere.
+        observer = FilteringLogObserver(quietObserver(self.buffer), [_clientEvents])
         globalLogPublisher.addObserver(observer)
         self.addCleanup(globalLogPublisher.removeObserver, observer)
         self.opened: list[str] = []
-        self.window = ClientWindow(
-            self.root, self.controller, self.buffer,
-            settings=lambda: {"data directory": self.dataDir},
-            openLogFolder=lambda: self.opened.append("logs"),
-            platform="linux",
-        )
         self.root.geometry("720x640+0+0")
         self.bridge = TkBridge(self.root, reactor)
         self.bridge.start()
         self.addCleanup(self.bridge.stop)
+        self.window = self.openWindow()
+
+    def openWindow(self, **kwargs: Any) -> ClientWindow:
+        """
+        Build the window in the root (replacing any built before).
+        """
+        previous = getattr(self, "window", None)
+        if previous is not None:
+            previous.detach()
+        for child in self.root.winfo_children():
+            child.destroy()
+        kwargs.setdefault("platform", "linux")
+        self.window = ClientWindow(
+            self.root, self.controller, self.buffer,
+            settings=lambda: {"data directory": self.dataDir},
+            openLogFolder=lambda: self.opened.append("logs"),
+            **kwargs,
+        )
         self.settle()
+        return self.window
 
     def settle(self) -> None:
         """
@@ -241,7 +259,7 @@ class WindowTests(TestCase):
     def screenshot(self, name: str) -> str:
         """
         Save the window as C{name}.png in the test's directory (and in
-        C{$POCKETRELAY_SCREENSHOTS}).
+        C{$APP_SCREENSHOTS}).
         """
         self.settle()
         root = self.root
@@ -297,6 +315,14 @@ class WindowTests(TestCase):
     def hostsText(self) -> str:
         with open(self.hosts) as f:
             return f.read()
+
+
+
+class WindowTests(_WindowCase):
+    """
+    The real window under Xvfb, with a real client and server on
+    loopback.
+    """
 
     @defer.inlineCallbacks
     def test_playerSession(self) -> Any:
@@ -432,3 +458,101 @@ class WindowTests(TestCase):
         assert self.controller.client is not None
         self.assertFalse(self.controller.client.running)
         self.assertEqual(self.hostsText(), "127.0.0.1 localhost\n")
+
+
+class WindowActionsTests(_WindowCase):
+    """
+    The window's helpers: the hosts file that needs administrator rights,
+    "Check this server", "Copy diagnostics", "Open the log folder".
+    """
+
+    def test_needsAdministrator(self) -> None:
+        """
+        On Windows, a hosts file the client may not write shows what to do
+        (the line to add by hand) and a "Restart as administrator" button,
+        which calls the injected elevation and closes the window when
+        Windows started the new one.
+        """
+        restarts: list[bool] = []
+        closed: list[bool] = []
+
+        def restart() -> bool:
+            restarts.append(True)
+            return True
+
+        window = self.openWindow(platform="win32", restartAsAdministrator=restart,
+                                 onClose=lambda: closed.append(True))
+        self.assertFalse(window.adminButton.winfo_ismapped())
+        path = "C:\\Windows\\System32\\drivers\\etc\\hosts"
+        self.type("me3.example.org")
+        self.controller.status.update(
+            phase="connected", url="https://me3.example.org/",
+            server=ServerStatus("https://me3.example.org/", "me3.example.org", __version__, True),
+            listeners=(ListenerStatus("HTTP proxy", 42131), ListenerStatus("QoS", 42130, True),
+                       ListenerStatus("telemetry", 42129), ListenerStatus("Blaze proxy", 42128),
+                       ListenerStatus("redirector", 42127)),
+            tunnel="udp", hosts="needs-admin", hostsPath=path,
+            hostsProblem=f"No permission to change {path}.",
+        )
+        self.settle()
+        self.assertTrue(window.adminButton.winfo_ismapped())
+        advice = str(window.adminText.cget("text"))
+        self.assertIn("Restart as administrator", advice)
+        self.assertIn(f"add this line to {path} yourself:  127.0.0.1 gosredirector.ea.com", advice)
+        self.assertEqual(self.says()["hosts"], "needs administrator rights")
+        self.screenshot("needs-administrator")
+        self.press(window.adminButton)
+        self.settle()
+        self.assertEqual((restarts, closed), ([True], [True]))
+
+    def test_noElevationOffered(self) -> None:
+        """
+        Without an elevation (not Windows, or already administrator) the
+        advice is shown without the button.
+        """
+        window = self.openWindow()
+        self.controller.status.update(hosts="needs-admin", hostsPath="/etc/hosts")
+        self.settle()
+        self.assertFalse(window.adminButton.winfo_ismapped())
+        self.assertIn("/etc/hosts yourself", str(window.adminText.cget("text")))
+
+    def test_checkServer(self) -> None:
+        """
+        "Check this server" is shown only when a checker is injected; it
+        is called with the address typed and its sentence is shown.
+        """
+        self.assertFalse(self.window.checkButton.winfo_ismapped())
+        asked: list[str] = []
+
+        def checker(address: str) -> defer.Deferred[str]:
+            asked.append(address)
+            return defer.succeed("The server answers on HTTP but the Blaze upgrade is refused.")
+
+        window = self.openWindow(checkServer=checker)
+        self.assertTrue(window.checkButton.winfo_ismapped())
+        self.type("me3.example.org")
+        self.press(window.checkButton)
+        self.settle()
+        self.assertEqual(asked, ["me3.example.org"])
+        self.assertEqual(str(window.note.cget("text")),
+                         "The server answers on HTTP but the Blaze upgrade is refused.")
+
+    def test_copyDiagnostics(self) -> None:
+        """
+        "Copy diagnostics" puts the diagnostics on the clipboard.
+        """
+        self.buffer.lines.append("a log line")
+        self.press(self.window.copyButton)
+        self.settle()
+        copied = self.root.clipboard_get()
+        self.assertIn("Pocket Relay app diagnostics", copied)
+        self.assertIn(f"data directory: {self.dataDir}", copied)
+        self.assertIn("  a log line", copied)
+
+    def test_openLogFolder(self) -> None:
+        """
+        "Open the log folder" calls the injected opener.
+        """
+        self.press(self.window.folderButton)
+        self.settle()
+        self.assertEqual(self.opened, ["logs"])

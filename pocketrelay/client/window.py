@@ -37,7 +37,11 @@ from pocketrelay.client.app import (
 )
 from pocketrelay.client.status import ClientStatus, describe
 
-__all__ = ["ClientWindow", "TkBridge", "runWindow"]
+__all__ = ["WINDOW_CLASS", "ClientWindow", "TkBridge", "runWindow"]
+
+#: The window's class (X11 C{WM_CLASS}), which the C{.desktop} file's
+#: C{StartupWMClass} names.
+WINDOW_CLASS = "PocketRelay"
 
 #: Tcl's C{TCL_DONT_WAIT}: handle what is pending, do not block.
 _DONT_WAIT: int = _tkinter.DONT_WAIT
@@ -354,6 +358,14 @@ class ClientWindow:
         else:
             self.note.configure(text="Windows did not restart the app as administrator.")
 
+    def detach(self) -> None:
+        """
+        Stop following the status and the log.
+        """
+        self._unobserve()
+        if self._logged in self.buffer.listeners:
+            self.buffer.listeners.remove(self._logged)
+
     def close(self) -> defer.Deferred[None]:
         """
         Stop the client (removing the hosts line), then call C{onClose}.
@@ -362,9 +374,7 @@ class ClientWindow:
             self.closing = self.controller.disconnect()
 
             def closed(result: object) -> None:
-                self._unobserve()
-                if self._logged in self.buffer.listeners:
-                    self.buffer.listeners.remove(self._logged)
+                self.detach()
                 if self.onClose is not None:
                     self.onClose()
 
@@ -382,7 +392,7 @@ def runWindow(
     from pocketrelay.client.elevate import canElevate, restartAsAdministrator, windowsShell32
 
     try:
-        root = tkinter.Tk(className="pocketrelay-app")
+        root = tkinter.Tk(className=WINDOW_CLASS)
     except tkinter.TclError as e:
         if sys.stderr is not None:
             sys.stderr.write(f"pocketrelay-app: cannot open a window ({e}); "
