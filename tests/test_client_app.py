@@ -50,11 +50,11 @@ class FakeShell32:
         self.result = result
         self.admin = admin
 
-    def ShellExecuteW(self, *args: Any) -> int:  # noqa: N802 (the Windows name)
+    def ShellExecuteW(self, *args: Any) -> int:
         self.calls.append(args)
         return self.result
 
-    def IsUserAnAdmin(self) -> int:  # noqa: N802 (the Windows name)
+    def IsUserAnAdmin(self) -> int:
         return self.admin
 
 

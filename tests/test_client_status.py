@@ -31,7 +31,12 @@ from pocketrelay.client.status import (
     describe,
     explainError,
 )
-from tests.test_client_discovery import FakeServerResource, closedPort, listenSite, observeLog
+from tests.test_client_discovery import (
+    FakeServerResource,
+    closedPort,
+    listenSite,
+    observeLog,
+)
 from tests.test_client_tap import _Routes, _Telemetry, parse
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).

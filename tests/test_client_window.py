@@ -26,10 +26,17 @@ from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.task import Clock
-from twisted.logger import FilteringLogObserver, LogEvent, PredicateResult, globalLogPublisher
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogFilterPredicate,
+    LogEvent,
+    PredicateResult,
+    globalLogPublisher,
+)
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.resource import Resource
 from twisted.web.static import Data
+from zope.interface import implementer
 
 from pocketrelay import __version__
 from pocketrelay.client.app import AppController, LogBuffer, quietObserver
@@ -53,9 +60,17 @@ SCREENSHOTS_ENV = "APP_SCREENSHOTS"
 _KEYSYMS = {":": "colon", ".": "period", "/": "slash", "-": "minus", "_": "underscore"}
 
 
-def _clientEvents(event: LogEvent) -> PredicateResult:
-    namespace = str(event.get("log_namespace", ""))
-    return PredicateResult.maybe if namespace.startswith("pocketrelay.client") else PredicateResult.no
+@implementer(ILogFilterPredicate)
+class _ClientEvents:
+    """
+    Lets through only the client's events.
+    """
+
+    def __call__(self, event: LogEvent) -> PredicateResult:
+        namespace = str(event.get("log_namespace", ""))
+        if namespace.startswith("pocketrelay.client"):
+            return PredicateResult.maybe
+        return PredicateResult.no
 
 
 class Xvfb:
@@ -220,7 +235,7 @@ class _WindowCase(TestCase):
         self.addCleanup(self.controller.disconnect)
         self.buffer = LogBuffer()
         # Only the client's events: in the app the server is elsewhere.
-        observer = FilteringLogObserver(quietObserver(self.buffer), [_clientEvents])
+        observer = FilteringLogObserver(quietObserver(self.buffer), [_ClientEvents()])
         globalLogPublisher.addObserver(observer)
         self.addCleanup(globalLogPublisher.removeObserver, observer)
         self.opened: list[str] = []

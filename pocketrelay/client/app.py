@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import attrs
 from twisted.internet import defer
@@ -455,7 +455,8 @@ def _startLogging(
     except OSError:
         pass
     else:
-        observers.append(quietObserver(textFileLogObserver(logFile), options["log-level"]))
+        output = cast(TextIO, logFile)
+        observers.append(quietObserver(textFileLogObserver(output), options["log-level"]))
     if console is not None:
         observers.append(quietObserver(textFileLogObserver(console), options["log-level"]))
     globalLogBeginner.beginLoggingTo(observers, redirectStandardIO=False)

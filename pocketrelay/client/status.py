@@ -18,6 +18,7 @@ So both show the same facts, from one place.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 from twisted.logger import Logger
@@ -151,13 +152,13 @@ class StatusModel:
 
         return stop
 
-    def update(self, **changes: object) -> None:
+    def update(self, **changes: Any) -> None:
         """
         Change the named fields; observers are told only if something
         changed.  An observer that raises is logged and the others are
         still told.
         """
-        new = attrs.evolve(self.current, **changes)  # type: ignore[misc]
+        new = attrs.evolve(self.current, **changes)
         if new == self.current:
             return
         old, self.current = self.current, new

@@ -341,7 +341,11 @@ class HostsService(service.Service):
         self.status = status if status is not None else StatusModel()
 
     def startService(self) -> None:
-        from pocketrelay.client.hosts import EntryState, HostsError, HostsPermissionError
+        from pocketrelay.client.hosts import (
+            EntryState,
+            HostsError,
+            HostsPermissionError,
+        )
 
         super().startService()
         try:

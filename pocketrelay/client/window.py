@@ -14,8 +14,8 @@ the idle app stays under 1 % of a core, see docs/client.md).
 
 from __future__ import annotations
 
-import sys
 import _tkinter
+import sys
 import tkinter
 from collections.abc import Callable, Sequence
 from tkinter import ttk
@@ -389,7 +389,11 @@ def runWindow(
     """
     Open the window and run until it is closed.
     """
-    from pocketrelay.client.elevate import canElevate, restartAsAdministrator, windowsShell32
+    from pocketrelay.client.elevate import (
+        canElevate,
+        restartAsAdministrator,
+        windowsShell32,
+    )
 
     try:
         root = tkinter.Tk(className=WINDOW_CLASS)
