@@ -281,6 +281,7 @@ class KnownOptions:
     admin: frozenset[str]
     adminCommands: dict[str, frozenset[str]]
     blaze: frozenset[str]
+    app: frozenset[str] = frozenset()
 
     @classmethod
     def collect(cls) -> KnownOptions:
@@ -288,6 +289,7 @@ class KnownOptions:
 
         from pocketrelay import admin
         from pocketrelay.blaze import cli
+        from pocketrelay.client.app import AppOptions
         from pocketrelay.client.tap import Options as ClientOptions
         from pocketrelay.server.tap import Options as ServerPluginOptions
 
@@ -304,10 +306,11 @@ class KnownOptions:
             adminCommands={name: frozenset(adminOwn | options)
                            for name, options in adminCommands.items()},
             blaze=frozenset(blaze),
+            app=frozenset(_usageOptions(AppOptions())),
         )
 
     def everything(self) -> frozenset[str]:
-        union = self.twistd | self.server | self.client | self.admin | self.blaze
+        union = self.twistd | self.server | self.client | self.admin | self.blaze | self.app
         for options in self.adminCommands.values():
             union |= options
         return union
@@ -366,6 +369,9 @@ def commandOptions(line: str, known: KnownOptions) -> Iterator[tuple[str, frozen
         if base == "pocketrelay-admin":
             program, allowed = "pocketrelay-admin", known.admin
             continue
+        if base == "pocketrelay-app":
+            program, allowed = "pocketrelay-app", known.app
+            continue
         if program is None:
             continue
         if program == "pocketrelay-admin" and token in known.adminCommands:
@@ -379,7 +385,8 @@ def commandOptions(line: str, known: KnownOptions) -> Iterator[tuple[str, frozen
 
 def _runsProgram(line: str) -> bool:
     return any(
-        _basename(token) in ("twistd", "pocketrelay-admin") for token in _tokens(line)
+        _basename(token) in ("twistd", "pocketrelay-admin", "pocketrelay-app")
+        for token in _tokens(line)
     )
 
 
@@ -615,6 +622,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("--dry-run", self.known.adminCommands["import-rust"])
         self.assertNotIn("--dry-run", self.known.adminCommands["restore"])
         self.assertIn("--body", self.known.blaze)
+        self.assertIn("--headless", self.known.app)
 
     def test_commandContext(self) -> None:
         """
