@@ -19,6 +19,7 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import tkinter
 from typing import Any
 
@@ -571,3 +572,69 @@ class WindowActionsTests(_WindowCase):
         self.press(self.window.folderButton)
         self.settle()
         self.assertEqual(self.opened, ["logs"])
+
+    def test_errorInCallbackLogged(self) -> None:
+        """
+        An error in a button's action is logged (a console-less app has no
+        standard error for Tk to print it to).
+        """
+
+        def broken() -> None:
+            raise RuntimeError("no file manager")
+
+        self.window.openLogFolder = broken
+        self.press(self.window.folderButton)
+        self.settle()
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+class WindowProcessTests(TestCase):
+    """
+    C{pocketrelay-app} with its window, as a process under Xvfb.
+    """
+
+    timeout = 60
+
+    @defer.inlineCallbacks
+    def test_startAndStop(self) -> Any:
+        """
+        The app opens its window, writes its log file in the data
+        directory's C{logs}, and stops cleanly (exit status 0) on
+        SIGTERM.
+        """
+        from tests.test_client_app import _ROOT, _Lines
+
+        from pocketrelay.client.app import LOG_FILE, logDirectory
+
+        dataDir = os.path.abspath(self.mktemp())
+        lines = _Lines()
+        env = dict(os.environ, PYTHONPATH=_ROOT, DISPLAY=Xvfb.shared().display)
+        process = reactor.spawnProcess(
+            lines, sys.executable,
+            [sys.executable, "-m", "pocketrelay.client.app", "--data-dir", dataDir,
+             "--no-hosts", "--log-level", "debug"],
+            env=env, path=_ROOT,
+        )
+        def kill() -> defer.Deferred[int] | None:
+            if lines.ended.called:
+                return None
+            process.signalProcess("KILL")
+            return lines.ended
+
+        self.addCleanup(kill)
+        log = os.path.join(logDirectory(dataDir), LOG_FILE)
+        yield _until(lambda: lines.ended.called or "The window is open" in _read(log), 30)
+        self.assertFalse(lines.ended.called, lines.output)
+        self.assertIn(f"settings and logs in {dataDir}", _read(log))
+        process.signalProcess("TERM")
+        status = yield lines.ended
+        self.assertEqual(status, 0, lines.output)
+        self.assertIn("Main loop terminated", _read(log))
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""

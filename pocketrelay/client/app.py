@@ -414,7 +414,9 @@ class AppOptions(usage.Options):
         """
         Print the pocketrelay version and exit.
         """
-        sys.stdout.write(f"pocketrelay-app {__version__}\n")
+        # A console-less launcher (pythonw) has no standard output.
+        if sys.stdout is not None:
+            sys.stdout.write(f"pocketrelay-app {__version__}\n")
         sys.exit(0)
 
     def postOptions(self) -> None:
@@ -506,6 +508,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     buffer = LogBuffer()
     headless = bool(options["headless"])
     _startLogging(options, buffer, sys.stdout if headless else None)
+    Logger(namespace="pocketrelay.client.app").info(
+        "pocketrelay-app {version}: settings and logs in {dataDir}",
+        version=__version__, dataDir=options["data-dir"],
+    )
     controller = AppController(reactor, options["data-dir"], options.clientArguments())
     reactor.addSystemEventTrigger("before", "shutdown", controller.disconnect)
     if headless:

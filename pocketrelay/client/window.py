@@ -37,7 +37,7 @@ from pocketrelay.client.app import (
 )
 from pocketrelay.client.status import ClientStatus, describe
 
-__all__ = ["WINDOW_CLASS", "ClientWindow", "TkBridge", "runWindow"]
+__all__ = ["WINDOW_CLASS", "ClientWindow", "ServerChecker", "TkBridge", "runWindow", "serverChecker"]
 
 #: The window's class (X11 C{WM_CLASS}), which the C{.desktop} file's
 #: C{StartupWMClass} names.
@@ -172,6 +172,12 @@ class ClientWindow:
             self._logged(line)
         self.show(controller.status.current)
         root.protocol("WM_DELETE_WINDOW", self.close)
+        root.report_callback_exception = self._callbackFailed
+
+    def _callbackFailed(self, kind: type[BaseException], value: BaseException,
+                        traceback: Any) -> None:
+        # Tk would print to standard error, which a console-less app lacks.
+        self.log.failure("Error in the window", Failure(value, kind, traceback))
 
     # -- building
 
@@ -382,6 +388,16 @@ class ClientWindow:
         return self.closing
 
 
+def serverChecker(reactor: Any) -> ServerChecker | None:
+    """
+    What "Check this server" runs: a function of the address typed that
+    returns a L{Deferred} firing with the sentence to show (e.g. the
+    first failure of a deployment check, or that all is well).  L{None}
+    hides the button; no checker is connected yet.
+    """
+    return None
+
+
 def runWindow(
     reactor: Any, controller: AppController, buffer: LogBuffer, options: AppOptions,
     argv: Sequence[str],
@@ -417,11 +433,13 @@ def runWindow(
     ClientWindow(
         root, controller, buffer, settings,
         openLogFolder=lambda: openFolder(logDirectory(dataDir)),
+        checkServer=serverChecker(reactor),
         restartAsAdministrator=elevate,
         onClose=reactor.stop,
     )
     bridge = TkBridge(root, reactor)
     bridge.start()
+    reactor.callWhenRunning(ClientWindow.log.info, "The window is open")
     reactor.run()
     bridge.stop()
     try:
