@@ -602,9 +602,8 @@ class WindowProcessTests(TestCase):
         directory's C{logs}, and stops cleanly (exit status 0) on
         SIGTERM.
         """
-        from tests.test_client_app import _ROOT, _Lines
-
         from pocketrelay.client.app import LOG_FILE, logDirectory
+        from tests.test_client_app import _ROOT, _Lines
 
         dataDir = os.path.abspath(self.mktemp())
         lines = _Lines()
