@@ -149,10 +149,13 @@ class DescribeTests(SynchronousTestCase):
     def test_needsAdmin(self) -> None:
         """
         A hosts file the client may not write says it needs administrator
-        rights.
+        rights, and the headline says something must be done: the game
+        cannot find the client yet.
         """
         words = describe(ClientStatus(phase="connected", hosts="needs-admin"))
         self.assertEqual(words["hosts"], "needs administrator rights")
+        self.assertEqual((words["headline"], words["tone"]), ("Action needed", "warning"))
+        self.assertIn("cannot find this app until the hosts file has its line", words["detail"])
 
 
 def _evolve(status: ClientStatus, **changes: Any) -> ClientStatus:

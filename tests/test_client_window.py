@@ -516,6 +516,7 @@ class WindowActionsTests(_WindowCase):
         self.assertIn("Restart as administrator", advice)
         self.assertIn(f"add this line to {path} yourself:  127.0.0.1 gosredirector.ea.com", advice)
         self.assertEqual(self.says()["hosts"], "needs administrator rights")
+        self.assertEqual(self.says()["headline"], "Action needed")
         self.screenshot("needs-administrator")
         self.press(window.adminButton)
         self.settle()
@@ -524,13 +525,20 @@ class WindowActionsTests(_WindowCase):
     def test_noElevationOffered(self) -> None:
         """
         Without an elevation (not Windows, or already administrator) the
-        advice is shown without the button.
+        advice is shown without the button; another hosts problem shows
+        its message; a ready hosts file shows neither.
         """
         window = self.openWindow()
         self.controller.status.update(hosts="needs-admin", hostsPath="/etc/hosts")
         self.settle()
         self.assertFalse(window.adminButton.winfo_ismapped())
         self.assertIn("/etc/hosts yourself", str(window.adminText.cget("text")))
+        self.controller.status.update(hosts="error", hostsProblem="Cannot write /etc/hosts: No space")
+        self.settle()
+        self.assertEqual(str(window.adminText.cget("text")), "Cannot write /etc/hosts: No space")
+        self.controller.status.update(hosts="ready", hostsProblem=None)
+        self.settle()
+        self.assertFalse(window.adminFrame.winfo_ismapped())
 
     def test_checkServer(self) -> None:
         """

@@ -218,11 +218,20 @@ _TUNNEL = {
 def describe(status: ClientStatus) -> dict[str, str]:
     """
     The status in plain words, by line: C{headline}, C{detail},
-    C{server}, C{hosts}, C{services}, C{game}, C{tunnel} and C{error}.
+    C{server}, C{hosts}, C{services}, C{game}, C{tunnel} and C{error};
+    and C{tone}, how the headline should look: C{idle}, C{busy},
+    C{good}, C{warning} or C{bad}.
     """
     phase = status.phase
     url = status.url or ""
-    if phase == "connecting":
+    tone = {"connecting": "busy", "connected": "good", "failed": "bad",
+            "stopping": "busy"}.get(phase, "idle")
+    if phase == "connected" and status.hosts in ("needs-admin", "error"):
+        headline = "Action needed"
+        detail = ("Connected to the server, but Mass Effect 3 cannot find this app until "
+                  "the hosts file has its line (see below).")
+        tone = "warning"
+    elif phase == "connecting":
         headline = "Connecting…"
         detail = f"Checking the server at {url}"
     elif phase == "connected":
@@ -263,6 +272,7 @@ def describe(status: ClientStatus) -> dict[str, str]:
     else:
         game = "—"
     return {
+        "tone": tone,
         "headline": headline,
         "detail": detail,
         "server": serverText,

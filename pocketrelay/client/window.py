@@ -51,10 +51,10 @@ ServerChecker = Callable[[str], "defer.Deferred[str]"]
 
 _COLOURS = {
     "idle": "#555555",
-    "connecting": "#9a6700",
-    "connected": "#1a7f37",
-    "failed": "#cf222e",
-    "stopping": "#9a6700",
+    "busy": "#9a6700",
+    "good": "#1a7f37",
+    "warning": "#bc4c00",
+    "bad": "#cf222e",
 }
 
 
@@ -270,7 +270,7 @@ class ClientWindow:
         """
         words = describe(status)
         self.headline.configure(text=words["headline"],
-                                foreground=_COLOURS.get(status.phase, "#000000"))
+                                foreground=_COLOURS.get(words["tone"], "#000000"))
         self.detail.configure(text=words["detail"])
         for name, label in self.fields.items():
             label.configure(text=words[name])
@@ -282,6 +282,10 @@ class ClientWindow:
             self.adminText.configure(text=_hostsAdvice(status, self.platform))
             if self.restartAsAdministrator is not None:
                 self.adminButton.grid(row=1, column=0, sticky="w", pady=(6, 0))
+        elif status.hosts == "error":
+            self.adminFrame.grid(row=3, column=0, sticky="ew")
+            self.adminText.configure(text=status.hostsProblem or "")
+            self.adminButton.grid_remove()
         else:
             self.adminFrame.grid_remove()
 
