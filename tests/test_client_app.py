@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sys
 from io import StringIO
 from typing import Any
@@ -321,6 +320,29 @@ class _Lines(protocol.ProcessProtocol):
         self.ended.callback(getattr(reason.value, "exitCode", -1))
 
 
+def spawnApp(testCase: TestCase, *arguments: str, **environ: str) -> _Lines:
+    """
+    Run C{python -m pocketrelay.client.app ARGUMENTS} from this checkout,
+    with C{environ} added to the environment; it is killed at clean-up if
+    still running.
+    """
+    lines = _Lines()
+    env = dict(os.environ, PYTHONPATH=_ROOT, **environ)
+    process = reactor.spawnProcess(
+        lines, sys.executable, [sys.executable, "-m", "pocketrelay.client.app", *arguments],
+        env=env, path=_ROOT,
+    )
+
+    def kill() -> defer.Deferred[int] | None:
+        if lines.ended.called:
+            return None
+        process.signalProcess("KILL")
+        return lines.ended
+
+    testCase.addCleanup(kill)
+    return lines
+
+
 def _until(check: Any, seconds: float = 30) -> defer.Deferred[None]:
     from tests.test_client_e2e import _until as until
 
@@ -339,24 +361,8 @@ class HeadlessTests(TestCase):
         self.hosts = os.path.abspath(self.mktemp())
         with open(self.hosts, "w") as f:
             f.write("127.0.0.1 localhost\n")
-        lines = _Lines()
-        env = dict(os.environ, PYTHONPATH=_ROOT)
-        process = reactor.spawnProcess(
-            lines, sys.executable,
-            [sys.executable, "-m", "pocketrelay.client.app", "--headless",
-             "--data-dir", os.path.abspath(self.mktemp()), "--hosts-file", self.hosts,
-             "--ports", "0,0,0,0,0", *arguments],
-            env=env, path=_ROOT,
-        )
-
-        def kill() -> defer.Deferred[int] | None:
-            if lines.ended.called:
-                return None
-            process.signalProcess("KILL")
-            return lines.ended
-
-        self.addCleanup(kill)
-        return lines
+        return spawnApp(self, "--headless", "--data-dir", os.path.abspath(self.mktemp()),
+                        "--hosts-file", self.hosts, "--ports", "0,0,0,0,0", *arguments)
 
     @defer.inlineCallbacks
     def test_loginAndStop(self) -> Any:
@@ -380,15 +386,11 @@ class HeadlessTests(TestCase):
         yield game.preAuth()
         yield game.createAccount("garrus@example.org", "calibrations")
         yield _until(lambda: "games=1" in lines.output)
-        os.kill(self.pid(lines), signal.SIGTERM)
+        lines.transport.signalProcess("TERM")  # type: ignore[union-attr]
         status = yield lines.ended
         self.assertEqual(status, 0, lines.output)
         with open(self.hosts) as f:
             self.assertEqual(f.read(), "127.0.0.1 localhost\n")
-
-    def pid(self, lines: _Lines) -> int:
-        transport: Any = lines.transport
-        return int(transport.pid)
 
     @defer.inlineCallbacks
     def test_failure(self) -> Any:

@@ -19,7 +19,6 @@ import os
 import select
 import shutil
 import subprocess
-import sys
 import tkinter
 from typing import Any
 
@@ -370,6 +369,8 @@ class WindowTests(_WindowCase):
         self.assertEqual(shown["game"], "waiting for Mass Effect 3")
         self.assertIn(OUR_LINE, self.hostsText())
         self.assertEqual(self.controller.recentServers(), [f"http://{address}/"])
+        self.assertEqual(list(self.root.tk.splitlist(self.window.address["values"])),
+                         [f"http://{address}/"])
 
         game = yield self.login()
         yield _until(lambda: self.controller.status.current.games == 1, 30)
@@ -611,29 +612,16 @@ class WindowProcessTests(TestCase):
         SIGTERM.
         """
         from pocketrelay.client.app import LOG_FILE, logDirectory
-        from tests.test_client_app import _ROOT, _Lines
+        from tests.test_client_app import spawnApp
 
         dataDir = os.path.abspath(self.mktemp())
-        lines = _Lines()
-        env = dict(os.environ, PYTHONPATH=_ROOT, DISPLAY=Xvfb.shared().display)
-        process = reactor.spawnProcess(
-            lines, sys.executable,
-            [sys.executable, "-m", "pocketrelay.client.app", "--data-dir", dataDir,
-             "--no-hosts", "--log-level", "debug"],
-            env=env, path=_ROOT,
-        )
-        def kill() -> defer.Deferred[int] | None:
-            if lines.ended.called:
-                return None
-            process.signalProcess("KILL")
-            return lines.ended
-
-        self.addCleanup(kill)
+        lines = spawnApp(self, "--data-dir", dataDir, "--no-hosts", "--log-level", "debug",
+                         DISPLAY=Xvfb.shared().display)
         log = os.path.join(logDirectory(dataDir), LOG_FILE)
         yield _until(lambda: lines.ended.called or "The window is open" in _read(log), 30)
         self.assertFalse(lines.ended.called, lines.output)
         self.assertIn(f"settings and logs in {dataDir}", _read(log))
-        process.signalProcess("TERM")
+        lines.transport.signalProcess("TERM")  # type: ignore[union-attr]
         status = yield lines.ended
         self.assertEqual(status, 0, lines.output)
         self.assertIn("Main loop terminated", _read(log))

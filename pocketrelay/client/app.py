@@ -199,6 +199,12 @@ class AppController:
         return saved or (recent[0] if recent else "")
 
     def _mirror(self, old: ClientStatus, new: ClientStatus) -> None:
+        if new.phase == "connected" and old.phase != "connected" and new.server is not None:
+            # Before the observers hear of it, so they see it remembered.
+            try:
+                rememberServer(self.dataDir, new.server.url)
+            except SettingsError as e:
+                self.log.warn("Cannot remember the server: {reason}", reason=str(e))
         self.status.update(**attrs.asdict(new, recurse=False))
 
     def _refuse(self, message: str, kind: str) -> defer.Deferred[None]:
@@ -240,16 +246,8 @@ class AppController:
         self._mirror(client.status.current, client.status.current)
         client.startService()
         d = client.whenReady()
-        d.addCallbacks(lambda _: self._ready(client), lambda f: self._startFailed(client, f))
+        d.addErrback(lambda f: self._startFailed(client, f))
         return d
-
-    def _ready(self, client: tap.ClientService) -> None:
-        if client.server is None:
-            return
-        try:
-            rememberServer(self.dataDir, str(client.server.url))
-        except SettingsError as e:
-            self.log.warn("Cannot remember the server: {reason}", reason=str(e))
 
     def _startFailed(self, client: tap.ClientService, failure: Failure) -> defer.Deferred[Any] | None:
         if not failure.check(tap.StartupFailed):
