@@ -91,6 +91,18 @@ class ElevateTests(SynchronousTestCase):
         """
         self.assertFalse(elevate.restartAsAdministrator(FakeShell32(result=5), ["a"], frozen=True))
 
+    def test_withServer(self) -> None:
+        """
+        The restarted app gets the address typed and C{--connect}, in place
+        of any C{--server} and C{--connect} it was started with.
+        """
+        self.assertEqual(
+            elevate.withServer(["app", "--server", "old", "-sold2", "--server=old3", "--connect",
+                                "--no-hosts"], " me3.example.org "),
+            ["app", "--no-hosts", "--server", "me3.example.org", "--connect"],
+        )
+        self.assertEqual(elevate.withServer(["app", "-s", "old"], ""), ["app"])
+
     def test_canElevate(self) -> None:
         """
         Offered only on Windows and only when not already administrator.

@@ -487,14 +487,14 @@ class WindowActionsTests(_WindowCase):
         """
         On Windows, a hosts file the client may not write shows what to do
         (the line to add by hand) and a "Restart as administrator" button,
-        which calls the injected elevation and closes the window when
-        Windows started the new one.
+        which calls the injected elevation with the address typed and
+        closes the window when Windows started the new one.
         """
-        restarts: list[bool] = []
+        restarts: list[str] = []
         closed: list[bool] = []
 
-        def restart() -> bool:
-            restarts.append(True)
+        def restart(address: str) -> bool:
+            restarts.append(address)
             return True
 
         window = self.openWindow(platform="win32", restartAsAdministrator=restart,
@@ -521,7 +521,7 @@ class WindowActionsTests(_WindowCase):
         self.screenshot("needs-administrator")
         self.press(window.adminButton)
         self.settle()
-        self.assertEqual((restarts, closed), ([True], [True]))
+        self.assertEqual((restarts, closed), (["me3.example.org"], [True]))
 
     def test_noElevationOffered(self) -> None:
         """
@@ -607,20 +607,22 @@ class WindowProcessTests(TestCase):
     @defer.inlineCallbacks
     def test_startAndStop(self) -> Any:
         """
-        The app opens its window, writes its log file in the data
-        directory's C{logs}, and stops cleanly (exit status 0) on
-        SIGTERM.
+        The app opens its window, with C{--connect} connects at once to
+        C{--server}, writes its log file in the data directory's C{logs},
+        and stops cleanly (exit status 0) on SIGTERM.
         """
         from pocketrelay.client.app import LOG_FILE, logDirectory
         from tests.test_client_app import spawnApp
 
         dataDir = os.path.abspath(self.mktemp())
+        address = f"127.0.0.1:{closedPort()}"
         lines = spawnApp(self, "--data-dir", dataDir, "--no-hosts", "--log-level", "debug",
-                         DISPLAY=Xvfb.shared().display)
+                         "--server", address, "--connect", DISPLAY=Xvfb.shared().display)
         log = os.path.join(logDirectory(dataDir), LOG_FILE)
         yield _until(lambda: lines.ended.called or "The window is open" in _read(log), 30)
         self.assertFalse(lines.ended.called, lines.output)
         self.assertIn(f"settings and logs in {dataDir}", _read(log))
+        yield _until(lambda: f"cannot reach {address}" in _read(log), 30)
         lines.transport.signalProcess("TERM")  # type: ignore[union-attr]
         status = yield lines.ended
         self.assertEqual(status, 0, lines.output)

@@ -404,6 +404,8 @@ class AppOptions(usage.Options):
     ]
     optFlags = [
         ["headless", None, "No window: run the client until stopped, logging its status."],
+        ["connect", None, "With the window: connect at once to --server (or the saved "
+                          "server)."],
         ["no-hosts", None, "Do not edit the hosts file (it already maps "
                            "gosredirector.ea.com to 127.0.0.1)."],
     ]

@@ -16,7 +16,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["canElevate", "relaunchCommand", "restartAsAdministrator", "windowsShell32"]
+__all__ = [
+    "canElevate",
+    "relaunchCommand",
+    "restartAsAdministrator",
+    "windowsShell32",
+    "withServer",
+]
 
 #: C{ShellExecuteW} returns a value above 32 on success.
 _SHELL_EXECUTE_OK = 32
@@ -64,6 +70,31 @@ def relaunchCommand(
     if frozen:
         return executable, list(argv[1:])
     return executable, ["-m", "pocketrelay.client.app", *argv[1:]]
+
+
+def withServer(argv: Sequence[str], address: str) -> list[str]:
+    """
+    C{argv} with C{--server ADDRESS --connect} instead of any C{--server}
+    or C{--connect} it had: the restarted app connects at once to the
+    address the player typed.
+    """
+    kept = [argv[0]]
+    skip = False
+    for argument in argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if argument in ("--server", "-s"):
+            skip = True
+            continue
+        if argument.startswith("--server=") or argument == "--connect":
+            continue
+        if argument.startswith("-s") and len(argument) > 2:
+            continue
+        kept.append(argument)
+    if address.strip():
+        kept += ["--server", address.strip(), "--connect"]
+    return kept
 
 
 def restartAsAdministrator(shell32: Any, argv: Sequence[str], **kwargs: Any) -> bool:

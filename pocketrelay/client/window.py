@@ -151,7 +151,8 @@ class ClientWindow:
         settings: Callable[[], dict[str, object]],
         openLogFolder: Callable[[], None],
         checkServer: ServerChecker | None = None,
-        restartAsAdministrator: Callable[[], bool] | None = None,
+        restartAsAdministrator: Callable[[str], bool] | None = None,
+        address: str | None = None,
         platform: str | None = None,
         onClose: Callable[[], None] | None = None,
     ) -> None:
@@ -162,6 +163,7 @@ class ClientWindow:
         self.openLogFolder = openLogFolder
         self.checkServer = checkServer
         self.restartAsAdministrator = restartAsAdministrator
+        self.initialAddress = address
         self.platform = platform or sys.platform
         self.onClose = onClose
         self.closing: defer.Deferred[None] | None = None
@@ -200,7 +202,7 @@ class ClientWindow:
         ttk.Label(top, text="Server address").grid(row=0, column=0, padx=(0, 8))
         self.address = ttk.Combobox(top, values=self.controller.recentServers())
         self.address.grid(row=0, column=1, sticky="ew")
-        self.address.insert(0, self.controller.initialAddress())
+        self.address.insert(0, self.initialAddress or self.controller.initialAddress())
         self.address.bind("<Return>", lambda event: self.connect())
         self.connectButton = ttk.Button(top, text="Connect", command=self.connect)
         self.connectButton.grid(row=0, column=2, padx=(8, 0))
@@ -357,16 +359,25 @@ class ClientWindow:
         self.note.configure(text="Diagnostics copied: paste them where you ask for help.")
         return text
 
-    def restartElevated(self) -> None:
+    def restartElevated(self) -> defer.Deferred[None]:
         """
-        Start the app again as administrator, then close this one.
+        Stop the client (freeing its ports), start the app again as
+        administrator for the address typed, then close this window; if
+        Windows did not start it, say so (Connect goes on without).
         """
-        if self.restartAsAdministrator is None:
-            return
-        if self.restartAsAdministrator():
-            self.close()
-        else:
-            self.note.configure(text="Windows did not restart the app as administrator.")
+        restart = self.restartAsAdministrator
+        if restart is None:
+            return defer.succeed(None)
+        address = self.address.get()
+
+        def stopped(result: object) -> None:
+            if restart(address):
+                self.close()
+            else:
+                self.note.configure(text="Windows did not restart the app as administrator; "
+                                         "press Connect to go on without.")
+
+        return self.controller.disconnect().addCallback(stopped)
 
     def detach(self) -> None:
         """
@@ -413,6 +424,7 @@ def runWindow(
         canElevate,
         restartAsAdministrator,
         windowsShell32,
+        withServer,
     )
 
     try:
@@ -423,7 +435,10 @@ def runWindow(
                              f"use --headless --server URL\n")
         return 1
     shell32 = windowsShell32()
-    elevate = (lambda: restartAsAdministrator(shell32, argv)) if canElevate(shell32) else None
+    elevate: Callable[[str], bool] | None = None
+    if canElevate(shell32):
+        def elevate(address: str) -> bool:
+            return restartAsAdministrator(shell32, withServer(argv, address))
     dataDir = options["data-dir"]
 
     def settings() -> dict[str, object]:
@@ -434,8 +449,9 @@ def runWindow(
             "options": " ".join(redact(controller.extraArguments)),
         }
 
-    ClientWindow(
+    window = ClientWindow(
         root, controller, buffer, settings,
+        address=options["server"],
         openLogFolder=lambda: openFolder(logDirectory(dataDir)),
         checkServer=serverChecker(reactor),
         restartAsAdministrator=elevate,
@@ -444,6 +460,8 @@ def runWindow(
     bridge = TkBridge(root, reactor)
     bridge.start()
     reactor.callWhenRunning(ClientWindow.log.info, "The window is open")
+    if options["connect"]:
+        reactor.callWhenRunning(window.connect)
     reactor.run()
     bridge.stop()
     try:
