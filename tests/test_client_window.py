@@ -46,7 +46,7 @@ from pocketrelay.client.status import ListenerStatus, ServerStatus, explainError
 from pocketrelay.client.window import WINDOW_CLASS, ClientWindow, TkBridge
 from pocketrelay.ssl3 import SSLv3ClientFactory
 from pocketrelay.testing.gameclient import GameClient
-from pocketrelay.testing.screenshot import encodePNG, grab
+from pocketrelay.testing.screenshot import connect, encodePNG, grab
 from tests.test_client_discovery import closedPort, listenSite
 from tests.test_client_e2e import _One, _until
 from tests.test_integration import ServerFixture
@@ -88,8 +88,11 @@ class Xvfb:
             raise RuntimeError("Xvfb is not installed (Debian: apt-get install xvfb)")
         read, write = os.pipe()
         self.process = subprocess.Popen(
+            # -terminate: exit once the last client is gone, should this
+            # process die without stopping it; the connection kept below
+            # keeps it until then.
             [executable, "-displayfd", str(write), "-screen", "0", "1024x768x24",
-             "-nolisten", "tcp"],
+             "-nolisten", "tcp", "-terminate"],
             pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         os.close(write)
@@ -107,6 +110,7 @@ class Xvfb:
         finally:
             os.close(read)
         self.display = f":{number.decode().strip()}"
+        self.connection = connect(self.display)
         atexit.register(self.stop)
 
     @classmethod

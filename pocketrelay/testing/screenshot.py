@@ -13,7 +13,7 @@ import ctypes.util
 import struct
 import zlib
 
-__all__ = ["ScreenshotError", "encodePNG", "grab"]
+__all__ = ["ScreenshotError", "connect", "encodePNG", "grab"]
 
 _ALL_PLANES = 0xFFFFFFFFFFFFFFFF
 _Z_PIXMAP = 2
@@ -63,6 +63,21 @@ def _xlib() -> ctypes.CDLL:
     lib.XFree.argtypes = [ctypes.c_void_p]
     lib.XCloseDisplay.argtypes = [ctypes.c_void_p]
     return lib
+
+
+def connect(display: str) -> int:
+    """
+    Open a connection to the X display C{display} and keep it (until the
+    process ends): an Xvfb started with C{-terminate} then lives as long
+    as this process.
+
+    @return: the connection (an Xlib C{Display *}).
+    @raise ScreenshotError: if the display cannot be opened.
+    """
+    connection = _xlib().XOpenDisplay(display.encode())
+    if not connection:
+        raise ScreenshotError(f"cannot open the X display {display}")
+    return int(connection)
 
 
 def _shift(mask: int) -> int:
