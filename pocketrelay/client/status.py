@@ -89,6 +89,9 @@ class ListenerStatus:
     port: int
     udp: bool = False
 
+    def __str__(self) -> str:
+        return f"{self.label} {self.port}{'/udp' if self.udp else ''}"
+
 
 @attrs.frozen
 class ClientStatus:
@@ -258,10 +261,7 @@ def describe(status: ClientStatus) -> dict[str, str]:
     else:
         hostsText = _HOSTS.get(status.hosts, status.hosts)
     if status.listeners:
-        services = ", ".join(
-            f"{listener.label} {listener.port}{'/udp' if listener.udp else ''}"
-            for listener in status.listeners
-        )
+        services = ", ".join(map(str, status.listeners))
         servicesText = f"listening on 127.0.0.1: {services}"
     else:
         servicesText = "not listening"

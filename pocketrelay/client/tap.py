@@ -16,6 +16,10 @@ of a supported version are the children started, in the order above
 (the hosts entry last, removed first at stop).  A server that cannot be
 used, or a port that is taken, stops the client with one log line and
 exit status 1.
+
+What the client does is kept in its L{ClientService.status} (see
+L{pocketrelay.client.status}): the command line logs its changes, the
+app's window (C{pocketrelay-app}) shows them.
 """
 
 from __future__ import annotations
@@ -566,10 +570,7 @@ class ClientService(LoggingMultiService):
                 version=new.server.version,
             )
         if new.phase == "connected" and old.phase != "connected":
-            summary = ", ".join(
-                f"{listener.label} {listener.port}{'/udp' if listener.udp else ''}"
-                for listener in new.listeners
-            )
+            summary = ", ".join(map(str, new.listeners))
             self.log.info("Listening on {interface}: {summary}", interface=INTERFACE, summary=summary)
             self.log.info("Ready: start Mass Effect 3 and go to multiplayer")
         if new.phase == "failed" and old.phase != "failed":
