@@ -176,6 +176,30 @@ class ProxyMemoryTests(SynchronousTestCase):
         self.assertIs(server.producer, self.gameTransport)
         self.assertTrue(self.gameTransport.streaming and server.streaming)
 
+    def test_sessionsCounted(self) -> None:
+        """
+        An upgraded game connection counts as a Blaze session until it
+        closes; C{sessionsChanged} is told each count.
+        """
+        counts: list[int] = []
+        self.factory.sessionsChanged = counts.append
+        upstream, _server = self.connectUpstream()
+        self.assertEqual(self.factory.sessions, 0)
+        upstream.dataReceived(SWITCH)
+        self.assertEqual(self.factory.sessions, 1)
+        self.game.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual((self.factory.sessions, counts), (0, [1, 0]))
+
+    def test_notUpgradedNotCounted(self) -> None:
+        """
+        A game connection closed before the upgrade never counts.
+        """
+        counts: list[int] = []
+        self.factory.sessionsChanged = counts.append
+        self.connectUpstream()
+        self.game.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual((self.factory.sessions, counts), (0, []))
+
     def test_headInPieces(self) -> None:
         """
         The 101 head may arrive a byte at a time, and the server's first

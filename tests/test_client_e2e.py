@@ -16,7 +16,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
+from twisted.internet.protocol import DatagramProtocol, Protocol
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, readBody
 
@@ -26,31 +26,10 @@ from pocketrelay.client.qos import qosReply
 from pocketrelay.client.redirector import ServerInstanceInfo
 from pocketrelay.ssl3 import SSLv3ClientFactory
 from pocketrelay.testing.gameclient import GameClient
-from pocketrelay.testing.loopback import ServerFixture
+from pocketrelay.testing.loopback import OneProtocolFactory, ServerFixture, until
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
-
-
-class _One(Factory):
-    def __init__(self, protocol: Protocol) -> None:
-        self.instance = protocol
-
-    def buildProtocol(self, addr: Any) -> Protocol:
-        return self.instance
-
-
-def _until(check: Any, seconds: float = 10) -> defer.Deferred[None]:
-    d: defer.Deferred[None] = defer.Deferred()
-
-    def poll() -> None:
-        if check():
-            d.callback(None)
-        else:
-            reactor.callLater(0.02, poll)
-
-    poll()
-    return d.addTimeout(seconds, reactor)
 
 
 class ClientEndToEndTests(TestCase):
@@ -98,11 +77,11 @@ class ClientEndToEndTests(TestCase):
 
         redirect = GameClient(clock=reactor)
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port("redirector"), timeout=5)
-        outer = yield endpoint.connect(SSLv3ClientFactory(_One(redirect.protocol), clock=reactor))
-        self.addCleanup(lambda: _until(lambda: bool(redirect.lost)))
+        outer = yield endpoint.connect(SSLv3ClientFactory(OneProtocolFactory(redirect.protocol), clock=reactor))
+        self.addCleanup(lambda: until(lambda: bool(redirect.lost)))
         self.addCleanup(outer.transport.loseConnection)
         # The Blaze protocol is connected once the SSL handshake is done.
-        yield _until(lambda: redirect.protocol.transport is not None)
+        yield until(lambda: redirect.protocol.transport is not None)
         answer = yield redirect.request(5, 1, b"", ServerInstanceInfo)
         self.assertFalse(answer.secure)
         self.assertEqual(answer.address.value.ip, 0x7F000001)
@@ -168,5 +147,5 @@ class ClientEndToEndTests(TestCase):
         self.addCleanup(protocol.transport.loseConnection)
         forwarder = self.client.telemetry
         assert forwarder is not None
-        yield _until(lambda: forwarder.sent >= 1)
+        yield until(lambda: forwarder.sent >= 1)
         self.assertTrue(forwarder.enabled)

@@ -25,12 +25,11 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
-from twisted.web.server import Request
 
 from pocketrelay.client import settings, tap
 from pocketrelay.client.hosts import OUR_LINE
 from pocketrelay.client.telemetry import TelemetryRecord
-from pocketrelay.testing.fakes import FakeServerResource
+from pocketrelay.testing.fakes import FakeRoutes, FakeServerResource, FakeTelemetry
 from pocketrelay.testing.logs import captureLogs
 from pocketrelay.testing.loopback import closedPort, listenSite
 
@@ -97,6 +96,58 @@ class SettingsTests(SynchronousTestCase):
                 f.write(content)
             e = self.assertRaises(settings.SettingsError, settings.loadSavedServer, directory)
             self.assertIn(path, str(e))
+
+
+class RecentServersTests(SynchronousTestCase):
+    """
+    L{settings.rememberServer} and L{settings.loadRecentServers}: the
+    app's short list of recent servers.
+    """
+
+    def test_remember(self) -> None:
+        """
+        The server remembered last comes first, once; it is also the
+        default server; the list keeps at most L{settings.MAX_RECENT}.
+        """
+        dataDir = self.mktemp()
+        self.assertEqual(settings.loadRecentServers(dataDir), [])
+        for number in range(10):
+            settings.rememberServer(dataDir, f"http://s{number}/")
+        settings.rememberServer(dataDir, "http://s5/")
+        recent = settings.loadRecentServers(dataDir)
+        self.assertEqual(recent[:3], ["http://s5/", "http://s9/", "http://s8/"])
+        self.assertEqual(len(recent), settings.MAX_RECENT)
+        self.assertEqual(recent.count("http://s5/"), 1)
+        self.assertEqual(settings.loadSavedServer(dataDir), "http://s5/")
+
+    def test_keepsOtherKeys(self) -> None:
+        """
+        C{--save} and the recent list share the file without losing each
+        other's keys.
+        """
+        dataDir = self.mktemp()
+        settings.rememberServer(dataDir, "http://a/")
+        settings.saveServer(dataDir, "http://b/")
+        self.assertEqual(settings.loadRecentServers(dataDir), ["http://a/"])
+        self.assertEqual(settings.loadSavedServer(dataDir), "http://b/")
+
+    def test_badEntries(self) -> None:
+        """
+        Entries that are not non-empty strings are ignored, a list that is
+        not a list is empty, and an unreadable file is a L{SettingsError}.
+        """
+        dataDir = self.mktemp()
+        os.makedirs(dataDir)
+        path = os.path.join(dataDir, settings.SETTINGS_FILE)
+        with open(path, "w") as f:
+            json.dump({"recent_servers": ["http://a/", 3, "", None, "http://b/"]}, f)
+        self.assertEqual(settings.loadRecentServers(dataDir), ["http://a/", "http://b/"])
+        with open(path, "w") as f:
+            json.dump({"recent_servers": "http://a/"}, f)
+        self.assertEqual(settings.loadRecentServers(dataDir), [])
+        with open(path, "w") as f:
+            f.write("{not json")
+        self.assertRaises(settings.SettingsError, settings.loadRecentServers, dataDir)
 
 
 class OptionsTests(SynchronousTestCase):
@@ -264,43 +315,6 @@ class ExitTests(SynchronousTestCase):
         self.assertEqual(reactor.calls, ["callWhenRunning"])
 
 
-class _Telemetry(Resource):
-    isLeaf = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bodies: list[Any] = []
-        self.arrived: defer.Deferred[None] = defer.Deferred()
-
-    def render_POST(self, request: Request) -> bytes:
-        assert request.content is not None
-        self.bodies.append((request.getHeader(b"content-type"), json.loads(request.content.read())))
-        if not self.arrived.called:
-            self.arrived.callback(None)
-        return b"{}"
-
-
-class _Routes(Resource):
-    """
-    C{/api/server} and C{/api/server/telemetry}; 404 elsewhere.
-    """
-
-    isLeaf = True
-
-    def __init__(self, info: Resource, telemetry: Resource) -> None:
-        super().__init__()
-        self.info = info
-        self.telemetry = telemetry
-
-    def render(self, request: Request) -> Any:
-        if request.path == b"/api/server":
-            return self.info.render(request)
-        if request.path == b"/api/server/telemetry":
-            return self.telemetry.render(request)
-        request.setResponseCode(404)
-        return b"not found"
-
-
 class ClientStartTests(TestCase):
     """
     Starting and stopping the L{tap.ClientService} against a fake server
@@ -318,8 +332,8 @@ class ClientStartTests(TestCase):
             f.write("127.0.0.1 localhost\n")
 
     def server(self, resource: Resource | None = None) -> int:
-        self.telemetry = _Telemetry()
-        return listenSite(self, resource or _Routes(FakeServerResource(), self.telemetry))
+        self.telemetry = FakeTelemetry()
+        return listenSite(self, resource or FakeRoutes(FakeServerResource(), self.telemetry))
 
     def start(self, url: str, *extra: str) -> tap.ClientService:
         hosts = [] if "--no-hosts" in extra else ["--hosts-file", self.hosts]
@@ -513,7 +527,7 @@ class TelemetryForwarderTests(TestCase):
         """
         Records beyond the in-flight limit are dropped.
         """
-        forwarder = self.forwarder(_Telemetry())
+        forwarder = self.forwarder(FakeTelemetry())
         record = TelemetryRecord(b"\0" * 10, (("A", "b"),))
         pending = [forwarder(record) for _ in range(3)]
         self.assertIsNone(pending[2])

@@ -93,3 +93,46 @@ class NginxConfigTests(SynchronousTestCase):
         block = text[text.index("location = /metrics"):]
         block = block[: block.index("}")]
         self.assertIn("return 404;", block)
+
+
+class DesktopFileTests(SynchronousTestCase):
+    """
+    C{contrib/desktop/pocketrelay-app.desktop}: the app's launcher on Linux
+    desktops and the Steam Deck's desktop mode.
+    """
+
+    path = CONTRIB.child("desktop").child("pocketrelay-app.desktop")
+
+    def test_validates(self) -> None:
+        """
+        C{desktop-file-validate} (Debian's desktop-file-utils) finds
+        nothing to say.
+        """
+        validate = shutil.which("desktop-file-validate")
+        self.assertIsNotNone(validate, "desktop-file-validate is not installed "
+                                       "(Debian: apt-get install desktop-file-utils)")
+        assert validate is not None
+        result = subprocess.run([validate, self.path.path], capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual((result.returncode, result.stdout + result.stderr), (0, ""))
+
+    def test_launchesTheApp(self) -> None:
+        """
+        It runs the C{gui_scripts} command setup.cfg installs, without a
+        terminal, and its window class is the one the app gives Tk.
+        """
+        import configparser
+
+        entry = configparser.ConfigParser(interpolation=None)
+        entry.optionxform = str  # type: ignore[assignment,method-assign]
+        entry.read_string(self.path.getContent().decode("utf-8"))
+        section = entry["Desktop Entry"]
+        setup = configparser.ConfigParser()
+        setup.read(CONTRIB.sibling("setup.cfg").path)
+        scripts = setup["options.entry_points"]["gui_scripts"]
+        self.assertIn("pocketrelay-app = pocketrelay.client.app:main", scripts)
+        self.assertEqual(section["Exec"], "pocketrelay-app")
+        self.assertEqual(section["Terminal"], "false")
+        from pocketrelay.client.window import WINDOW_CLASS
+
+        self.assertEqual(section["StartupWMClass"], WINDOW_CLASS)

@@ -283,6 +283,7 @@ class KnownOptions:
     admin: frozenset[str]
     adminCommands: dict[str, frozenset[str]]
     blaze: frozenset[str]
+    app: frozenset[str] = frozenset()
 
     @classmethod
     def collect(cls) -> KnownOptions:
@@ -290,6 +291,7 @@ class KnownOptions:
 
         from pocketrelay.admin import cli as adminCli
         from pocketrelay.blaze import cli
+        from pocketrelay.client.app import AppOptions
         from pocketrelay.client.tap import Options as ClientOptions
         from pocketrelay.server.tap import Options as ServerPluginOptions
 
@@ -306,10 +308,11 @@ class KnownOptions:
             adminCommands={name: frozenset(adminOwn | options)
                            for name, options in adminCommands.items()},
             blaze=frozenset(blaze),
+            app=frozenset(_usageOptions(AppOptions())),
         )
 
     def everything(self) -> frozenset[str]:
-        union = self.twistd | self.server | self.client | self.admin | self.blaze
+        union = self.twistd | self.server | self.client | self.admin | self.blaze | self.app
         for options in self.adminCommands.values():
             union |= options
         return union
@@ -368,6 +371,9 @@ def commandOptions(line: str, known: KnownOptions) -> Iterator[tuple[str, frozen
         if base == "pocketrelay-admin":
             program, allowed = "pocketrelay-admin", known.admin
             continue
+        if base == "pocketrelay-app":
+            program, allowed = "pocketrelay-app", known.app
+            continue
         if program is None:
             continue
         if program == "pocketrelay-admin" and token in known.adminCommands:
@@ -381,7 +387,8 @@ def commandOptions(line: str, known: KnownOptions) -> Iterator[tuple[str, frozen
 
 def _runsProgram(line: str) -> bool:
     return any(
-        _basename(token) in ("twistd", "pocketrelay-admin") for token in _tokens(line)
+        _basename(token) in ("twistd", "pocketrelay-admin", "pocketrelay-app")
+        for token in _tokens(line)
     )
 
 
@@ -617,6 +624,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("--dry-run", self.known.adminCommands["import-rust"])
         self.assertNotIn("--dry-run", self.known.adminCommands["restore"])
         self.assertIn("--body", self.known.blaze)
+        self.assertIn("--headless", self.known.app)
 
     def test_commandContext(self) -> None:
         """

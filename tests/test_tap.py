@@ -279,7 +279,7 @@ class TwistdTests(SynchronousTestCase):
     def test_clientUnreachableServer(self) -> None:
         """
         The client exits 1 with one clear line when its server cannot be
-        reached.
+        reached: doctor's sentence naming the failed step and its fix.
         """
         with socket.socket() as closed:
             closed.bind(("127.0.0.1", 0))
@@ -292,5 +292,6 @@ class TwistdTests(SynchronousTestCase):
         )
         output = result.stdout + result.stderr
         self.assertEqual(result.returncode, 1, output)
-        self.assertIn("cannot reach", output)
+        self.assertIn(f"pocketrelay-client: TCP connection failed: nothing accepts connections "
+                      f"on 127.0.0.1 port {port}", output)
         self.assertNotIn("Traceback", output)

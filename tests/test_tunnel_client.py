@@ -485,6 +485,18 @@ class UdpTunnelTests(_ServiceMixin, SynchronousTestCase):
         self.assertIn("HTTP tunnel instead", warnings[0]["log_format"])
         self.assertFalse(any(p.listening for p in self.reactor.ports[4:]))
 
+    def test_stateChanged(self) -> None:
+        """
+        C{stateChanged} is told each change of state with the kind in use:
+        connecting over UDP, open over UDP, stopped.
+        """
+        changes: list[tuple[str, str]] = []
+        service = self.makeService(self, stateChanged=lambda *change: changes.append(change))
+        service.startService()
+        self.upstream().receive(encodeDatagram(5, Initiated(5)))
+        service.stopService()
+        self.assertEqual(changes, [("connecting", "udp"), ("open", "udp"), ("stopped", "udp")])
+
     def test_successResetsBackoff(self) -> None:
         """
         A handshake that succeeds after failures resets the error count.

@@ -308,6 +308,7 @@ class GameConnection(Protocol):
     def __init__(self) -> None:
         self.upstream: UpstreamConnection | None = None
         self.piping = False
+        self._inSession = False
         self.peer = "?"
         self._pending: list[bytes] = []
         self._pendingSize = 0
@@ -378,6 +379,9 @@ class GameConnection(Protocol):
 
     def connectionLost(self, reason: Failure = Failure(Exception())) -> None:  # noqa: B008
         self.factory.connections.discard(self)
+        if self._inSession:
+            self._inSession = False
+            self.factory.sessionEnded()
         self._cancelTimer()
         wasClosed, self._closed = self._closed, True
         if self._connecting is not None:
@@ -402,6 +406,8 @@ class GameConnection(Protocol):
             upstream.transport.loseConnection()  # type: ignore[union-attr]
             return
         self.piping = True
+        self._inSession = True
+        self.factory.sessionStarted()
         gameTransport: Any = self.transport
         serverTransport: Any = upstream.transport
         pending, self._pending, self._pendingSize = self._pending, [], 0
@@ -450,6 +456,9 @@ class BlazeProxyFactory(Factory):
     @ivar httpPort: the local HTTP proxy's port, for the legacy header.
     @ivar maxPending: game bytes held before the upgrade completes.
     @ivar connections: the open game connections.
+    @ivar sessions: the game connections whose Blaze session runs through
+        to the server (upgraded).
+    @ivar sessionsChanged: called with C{sessions} when it changes.
     """
 
     noisy = False
@@ -461,13 +470,32 @@ class BlazeProxyFactory(Factory):
         clock: IReactorTime,
         httpPort: int = 42131,
         maxPending: int = MAX_PENDING,
+        sessionsChanged: Callable[[int], None] | None = None,
     ) -> None:
         self.server = server
+        self.sessions = 0
+        self.sessionsChanged = sessionsChanged
         self.connect = connect
         self.clock = clock
         self.httpPort = httpPort
         self.maxPending = maxPending
         self.connections: set[GameConnection] = set()
+
+    def sessionStarted(self) -> None:
+        """
+        A game connection was upgraded: its Blaze session runs.
+        """
+        self.sessions += 1
+        if self.sessionsChanged is not None:
+            self.sessionsChanged(self.sessions)
+
+    def sessionEnded(self) -> None:
+        """
+        An upgraded game connection closed.
+        """
+        self.sessions -= 1
+        if self.sessionsChanged is not None:
+            self.sessionsChanged(self.sessions)
 
     def buildProtocol(self, addr: Any) -> Any:
         protocol = GameConnection()

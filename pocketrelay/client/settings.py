@@ -3,14 +3,16 @@
 The client's data directory and the saved default server.
 
 The data directory holds the redirector's certificate and
-C{settings.json}, whose only key is the default server::
+C{settings.json}, with the default server and the app's recent servers::
 
-    {"connection_url": "https://me3.example.org/"}
+    {"connection_url": "https://me3.example.org/",
+     "recent_servers": ["https://me3.example.org/", "http://10.0.0.5/"]}
 
-(the key the Pocket Relay client uses in its own file).  The file is
-written only when the player asks for it (C{--server URL --save}), after
-the server has answered as a Pocket Relay server; the URL is stored in
-its normalised form.
+(C{connection_url} is the key the Pocket Relay client uses in its own
+file).  The command line writes it only when the player asks for it
+(C{--server URL --save}); the app (L{rememberServer}) writes both keys
+each time a server answers.  URLs are stored in their normalised form,
+after the server has answered as a Pocket Relay server.
 """
 
 from __future__ import annotations
@@ -21,13 +23,19 @@ import sys
 from collections.abc import Mapping
 
 __all__ = [
+    "MAX_RECENT",
     "MAX_SETTINGS_SIZE",
     "SETTINGS_FILE",
     "SettingsError",
     "defaultDataDir",
+    "loadRecentServers",
     "loadSavedServer",
+    "rememberServer",
     "saveServer",
 ]
+
+#: How many recent servers the app remembers.
+MAX_RECENT = 8
 
 #: The settings file in the data directory.
 SETTINGS_FILE = "settings.json"
@@ -76,9 +84,9 @@ def _path(dataDir: str) -> str:
     return os.path.join(dataDir, SETTINGS_FILE)
 
 
-def loadSavedServer(dataDir: str) -> str | None:
+def _load(dataDir: str) -> dict[str, object]:
     """
-    The saved default server URL, or L{None} if none was saved.
+    The settings file's object (empty if there is no file).
 
     @raise SettingsError: if the file exists but cannot be read or is not
         a settings file.
@@ -88,7 +96,7 @@ def loadSavedServer(dataDir: str) -> str | None:
         with open(path, "rb") as f:
             data = f.read(MAX_SETTINGS_SIZE + 1)
     except FileNotFoundError:
-        return None
+        return {}
     except OSError as e:
         raise SettingsError(f"cannot read {path}: {e.strerror or e}") from None
     if len(data) > MAX_SETTINGS_SIZE:
@@ -99,12 +107,49 @@ def loadSavedServer(dataDir: str) -> str | None:
         raise SettingsError(f"{path} is not valid JSON: {e}") from None
     if not isinstance(value, dict):
         raise SettingsError(f"{path} does not hold a JSON object")
-    url = value.get("connection_url")
+    return value
+
+
+def loadSavedServer(dataDir: str) -> str | None:
+    """
+    The saved default server URL, or L{None} if none was saved.
+
+    @raise SettingsError: if the file exists but cannot be read or is not
+        a settings file.
+    """
+    path = _path(dataDir)
+    url = _load(dataDir).get("connection_url")
     if url is None:
         return None
     if not isinstance(url, str) or not url.strip():
         raise SettingsError(f"{path}: connection_url is not a non-empty string")
     return url
+
+
+def loadRecentServers(dataDir: str) -> list[str]:
+    """
+    The servers the app used, most recent first (at most L{MAX_RECENT});
+    entries that are not non-empty strings are ignored.
+
+    @raise SettingsError: if the file exists but cannot be read or is not
+        a settings file.
+    """
+    recent = _load(dataDir).get("recent_servers")
+    if not isinstance(recent, list):
+        return []
+    return [url for url in recent if isinstance(url, str) and url.strip()][:MAX_RECENT]
+
+
+def rememberServer(dataDir: str, url: str) -> str:
+    """
+    Save C{url} as the default server and first of the recent servers
+    (dropping its older place and those beyond L{MAX_RECENT}).
+
+    @return: the path written.
+    @raise SettingsError: if it cannot be read or written.
+    """
+    recent = [url] + [other for other in loadRecentServers(dataDir) if other != url]
+    return _save(dataDir, {"connection_url": url, "recent_servers": recent[:MAX_RECENT]})
 
 
 def saveServer(dataDir: str, url: str) -> str:
@@ -115,6 +160,10 @@ def saveServer(dataDir: str, url: str) -> str:
     @return: the path written.
     @raise SettingsError: if it cannot be written.
     """
+    return _save(dataDir, {"connection_url": url})
+
+
+def _save(dataDir: str, changes: Mapping[str, object]) -> str:
     path = _path(dataDir)
     try:
         current: dict[str, object] = {}
@@ -125,7 +174,7 @@ def saveServer(dataDir: str, url: str) -> str:
                 current = loaded
         except (FileNotFoundError, UnicodeDecodeError, ValueError):
             pass
-        current["connection_url"] = url
+        current.update(changes)
         os.makedirs(dataDir, mode=0o700, exist_ok=True)
         temporary = f"{path}.tmp-{os.getpid()}"
         try:

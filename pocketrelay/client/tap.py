@@ -18,6 +18,10 @@ used, or a port that is taken, stops the client with one log line and
 exit status 1.  For a server that cannot be used, that line is the
 first failing step of C{doctor}'s checks and its one-sentence diagnosis
 (L{pocketrelay.doctor.explainStartup}).
+
+What the client does is kept in its L{ClientService.status} (see
+L{pocketrelay.client.status}): the command line logs its changes, the
+app's window (C{pocketrelay-app}) shows them.
 """
 
 from __future__ import annotations
@@ -51,9 +55,13 @@ from pocketrelay import __version__
 from pocketrelay.client.discovery import (
     USER_AGENT,
     BadServerURL,
+    CertificateNotTrusted,
     ClientTLS,
     DiscoveryError,
+    NotPocketRelayServer,
     ServerInfo,
+    ServerTooOld,
+    ServerUnreachable,
     ServerURL,
     TLSConfigError,
     discoverServer,
@@ -67,6 +75,12 @@ from pocketrelay.client.settings import (
     defaultDataDir,
     loadSavedServer,
     saveServer,
+)
+from pocketrelay.client.status import (
+    ClientStatus,
+    ListenerStatus,
+    ServerStatus,
+    StatusModel,
 )
 from pocketrelay.logs import LEVELS, LoggingMultiService, filteredObserver
 
@@ -321,31 +335,50 @@ class HostsService(service.Service):
     Adds the hosts entry for C{gosredirector.ea.com} when started and
     removes our line when stopped.  A problem (no permission) is logged
     with what to do, and the client keeps running.
+
+    @ivar status: the client's L{StatusModel}, told how the file stands.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, status: StatusModel | None = None) -> None:
         from pocketrelay.client.hosts import HostsEntry
 
         self.path = path
         self.entry = HostsEntry(path)
+        self.status = status if status is not None else StatusModel()
 
     def startService(self) -> None:
-        from pocketrelay.client.hosts import HostsError
+        from pocketrelay.client.hosts import (
+            EntryState,
+            HostsError,
+            HostsPermissionError,
+        )
 
         super().startService()
         try:
-            self.entry.apply()
+            state = self.entry.apply()
         except HostsError as e:
             log.warn("{problem}", problem=str(e))
+            kind = "needs-admin" if isinstance(e, HostsPermissionError) else "error"
+            self.status.update(hosts=kind, hostsPath=self.path, hostsProblem=str(e))
+        else:
+            self.status.update(
+                hosts="existing" if state == EntryState.EXISTING else "ready",
+                hostsPath=self.path,
+                hostsProblem=None,
+            )
 
     def stopService(self) -> None:
-        from pocketrelay.client.hosts import HostsError
+        from pocketrelay.client.hosts import HostsError, HostsPermissionError
 
         super().stopService()
         try:
             self.entry.remove()
         except HostsError as e:
             log.warn("{problem}", problem=str(e))
+            kind = "needs-admin" if isinstance(e, HostsPermissionError) else "error"
+            self.status.update(hosts=kind, hostsProblem=str(e))
+        else:
+            self.status.update(hosts="pending", hostsProblem=None)
 
 
 class TelemetryForwarder:
@@ -489,6 +522,9 @@ class ClientService(LoggingMultiService):
         C{"telemetry"}, C{"blaze"}, C{"redirector"}.
     @ivar failed: the fatal start-up message, if starting failed.
     @ivar telemetry: the L{TelemetryForwarder} once started.
+    @ivar status: the L{StatusModel} every part of the client updates; the
+        notable changes are logged from it (L{_logChange}), and the window
+        shows it.
     """
 
     log = Logger()
@@ -528,6 +564,27 @@ class ClientService(LoggingMultiService):
         self._waiting: list[defer.Deferred[None]] = []
         self._ready = False
         self._startFailure: Failure | None = None
+        self.status = StatusModel(ClientStatus(url=str(url)))
+        self.status.observe(self._logChange)
+
+    def _logChange(self, old: ClientStatus, new: ClientStatus) -> None:
+        """
+        Log the notable changes of the status: the command line's lines.
+        """
+        if new.phase == "connecting" and old.phase != "connecting":
+            self.log.info("Checking the Pocket Relay server at {url}", url=new.url)
+        if new.server is not None and new.server != old.server:
+            self.log.info(
+                "Server {url} is a Pocket Relay server, version {version}",
+                url=new.server.url,
+                version=new.server.version,
+            )
+        if new.phase == "connected" and old.phase != "connected":
+            summary = ", ".join(map(str, new.listeners))
+            self.log.info("Listening on {interface}: {summary}", interface=INTERFACE, summary=summary)
+            self.log.info("Ready: start Mass Effect 3 and go to multiplayer")
+        if new.phase == "failed" and old.phase != "failed":
+            self.log.critical("pocketrelay-client: {problem}; stopping", problem=new.lastError)
 
     def whenReady(self) -> defer.Deferred[None]:
         """
@@ -564,7 +621,7 @@ class ClientService(LoggingMultiService):
     def startService(self) -> None:
         # Children start only once the server has answered.
         service.Service.startService(self)
-        self.log.info("Checking the Pocket Relay server at {url}", url=str(self.url))
+        self.status.update(phase="connecting", lastError=None, errorKind=None)
         d = discoverServer(self.agent, self.url, self.reactor)
         self._starting = d
         d.addCallback(self._discovered)
@@ -575,11 +632,12 @@ class ClientService(LoggingMultiService):
         from pocketrelay.client.qos import publicAddress
 
         self.server = server
-        self.log.info(
-            "Server {url} is a Pocket Relay server, version {version}",
+        self.status.update(server=ServerStatus(
             url=str(server.url),
+            name=server.url.netloc,
             version=server.version,
-        )
+            secure=server.url.secure,
+        ))
         if self.save and self.dataDir is not None:
             try:
                 path = saveServer(self.dataDir, str(server.url))
@@ -601,12 +659,13 @@ class ClientService(LoggingMultiService):
             return
         for child in self:
             child.startService()
-        summary = ", ".join(
-            f"{listener.label} {listener.actualPort}{'/udp' if listener.udp else ''}"
-            for listener in self.listeners.values()
+        self.status.update(
+            phase="connected",
+            listeners=tuple(
+                ListenerStatus(listener.label, listener.actualPort, listener.udp)
+                for listener in self.listeners.values()
+            ),
         )
-        self.log.info("Listening on {interface}: {summary}", interface=INTERFACE, summary=summary)
-        self.log.info("Ready: start Mass Effect 3 and go to multiplayer")
         self._settle(None)
 
     def _startFailed(self, failure: Failure) -> None:
@@ -623,10 +682,10 @@ class ClientService(LoggingMultiService):
                 if not self.running:
                     return
                 if step is None:
-                    self._stop(str(failure.value))
+                    self._stop(str(failure.value), failure)
                 else:
                     self.log.debug("The server check said: {reason}", reason=str(failure.value))
-                    self._stop(step.sentence)
+                    self._stop(step.sentence, failure)
 
             d.addCallback(explained)
             return
@@ -635,11 +694,15 @@ class ClientService(LoggingMultiService):
         else:
             self.log.failure("Unexpected error while starting", failure)
             message = f"unexpected error while starting: {failure.getErrorMessage()}"
-        self._stop(message)
+        self._stop(message, failure)
 
-    def _stop(self, message: str) -> None:
+    def _stop(self, message: str, failure: Failure) -> None:
+        """
+        Stop the client for a start-up failure: C{message} says why (it
+        becomes the status's C{lastError}), C{failure} is what failed.
+        """
         self.failed = message
-        self.log.critical("pocketrelay-client: {problem}; stopping", problem=message)
+        self.status.update(phase="failed", lastError=message, errorKind=_errorKind(failure))
         self.fatal(self.reactor, 1)
         self._settle(Failure(StartupFailed(message)))
 
@@ -648,13 +711,42 @@ class ClientService(LoggingMultiService):
         if self._starting is not None:
             d, self._starting = self._starting, None
             d.cancel()
+        failed = self.status.current.phase == "failed"
+        if not failed:
+            self.status.update(phase="stopping")
         stopping = [
             defer.maybeDeferred(child.stopService)
             for child in reversed(list(self))
             if child.running
         ]
         stopping.append(defer.maybeDeferred(self.pool.closeCachedConnections))
-        return defer.DeferredList(stopping)
+
+        def stopped(result: object) -> object:
+            self.status.update(
+                phase="failed" if failed else "idle", listeners=(), games=0, tunnel="off"
+            )
+            return result
+
+        return defer.DeferredList(stopping).addCallback(stopped)
+
+
+def _errorKind(failure: Failure) -> str:
+    """
+    The L{pocketrelay.client.status.ERROR_KINDS} value for a start-up
+    failure.
+    """
+    kinds: list[tuple[type[BaseException], str]] = [
+        (ServerUnreachable, "unreachable"),
+        (NotPocketRelayServer, "not-pocket-relay"),
+        (ServerTooOld, "too-old"),
+        (CertificateNotTrusted, "certificate"),
+        (BadServerURL, "bad-address"),
+        (ListenError, "port-taken"),
+    ]
+    for kind, name in kinds:
+        if failure.check(kind):
+            return name
+    return "other"
 
 
 def makeService(options: Options, reactor: Any = None) -> ClientService:
@@ -724,7 +816,13 @@ def makeService(options: Options, reactor: Any = None) -> ClientService:
         def connect(protocol: Any) -> defer.Deferred[Any]:
             return connectProtocol(upstreamEndpoint(reactor, server().url, tls), protocol)
 
-        return BlazeProxyFactory(server(), connect, reactor, httpPort=http.actualPort)
+        return BlazeProxyFactory(
+            server(),
+            connect,
+            reactor,
+            httpPort=http.actualPort,
+            sessionsChanged=lambda count: top.status.update(games=count),
+        )
 
     def buildRedirector() -> Any:
         return RedirectorFactory(
@@ -750,11 +848,19 @@ def makeService(options: Options, reactor: Any = None) -> ClientService:
 
     # The tunnel for games the server relays (players behind strict NAT):
     # UDP when the server offers a port, else the HTTP upgrade.
-    tunnel = LazyTunnelService(server, reactor, connectHTTP=httpConnector(reactor, url, tls))
+    def tunnelChanged(state: str, kind: str) -> None:
+        shown = {"stopped": "off", "connecting": "connecting", "failed": "failed"}
+        top.status.update(tunnel=shown.get(state, kind))
+
+    tunnel = LazyTunnelService(
+        server, reactor, connectHTTP=httpConnector(reactor, url, tls), stateChanged=tunnelChanged
+    )
     tunnel.setName("tunnel")
     tunnel.setServiceParent(top)
-    if options.hostsPath is not None:
-        hosts = HostsService(options.hostsPath)
+    if options.hostsPath is None:
+        top.status.update(hosts="skipped")
+    else:
+        hosts = HostsService(options.hostsPath, top.status)
         hosts.setName("hosts")
         hosts.setServiceParent(top)
     return top

@@ -506,6 +506,8 @@ class TunnelClientService(service.Service):
         carry them (over 65,498 bytes into a UDP tunnel on IPv4, over
         65,507 bytes to the game); the tunnel stays open.
     @ivar garbage: undecodable datagrams from the server.
+    @ivar stateChanged: called with C{(state, kind)} when C{state}
+        changes.
     """
 
     log = Logger()
@@ -525,7 +527,10 @@ class TunnelClientService(service.Service):
         upgradeTimeout: float = UPGRADE_TIMEOUT,
         keepAliveInterval: float = KEEP_ALIVE_INTERVAL,
         timeout: float = TUNNEL_TIMEOUT,
+        stateChanged: Callable[[str, str], None] | None = None,
     ) -> None:
+        self.stateChanged = stateChanged
+        self._state = "stopped"
         self.url = url
         self.association = association
         self.tunnelPort = tunnelPort
@@ -538,7 +543,6 @@ class TunnelClientService(service.Service):
         self.timeout = timeout
         self.backoff = Backoff(maxErrors=maxErrors)
         self.pool = LocalPool(reactor, self.fromGame, gamePort, hostPort, interface)
-        self.state = "stopped"
         self.kind = "udp" if tunnelPort else "http"
         self.link: UdpTunnelConnection | HttpTunnelConnection | None = None
         self.lastSeen = 0.0
@@ -557,6 +561,20 @@ class TunnelClientService(service.Service):
         self._timer: IDelayedCall | None = None
         self._attempt: defer.Deferred[Any] | None = None
         self._checker: task.LoopingCall | None = None
+
+    @property
+    def state(self) -> str:
+        """
+        C{"stopped"}, C{"connecting"}, C{"open"} or C{"failed"}.
+        """
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        changed = value != self._state
+        self._state = value
+        if changed and self.stateChanged is not None:
+            self.stateChanged(value, self.kind)
 
     @classmethod
     def fromServerInfo(cls, info: ServerInfo, reactor: Any, **kwargs: Any) -> TunnelClientService:

@@ -123,3 +123,45 @@ class FakeServerResource(Resource):
             return self.answer
         request.setHeader(b"content-type", b"application/json")
         return json.dumps(self.answer).encode()
+
+
+class FakeTelemetry(Resource):
+    """
+    C{POST /api/server/telemetry}: keeps each body (with its content
+    type); C{arrived} fires with the first.
+    """
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bodies: list[Any] = []
+        self.arrived: defer.Deferred[None] = defer.Deferred()
+
+    def render_POST(self, request: Request) -> bytes:
+        assert request.content is not None
+        self.bodies.append((request.getHeader(b"content-type"), json.loads(request.content.read())))
+        if not self.arrived.called:
+            self.arrived.callback(None)
+        return b"{}"
+
+
+class FakeRoutes(Resource):
+    """
+    C{/api/server} and C{/api/server/telemetry}; 404 elsewhere.
+    """
+
+    isLeaf = True
+
+    def __init__(self, info: Resource, telemetry: Resource) -> None:
+        super().__init__()
+        self.info = info
+        self.telemetry = telemetry
+
+    def render(self, request: Request) -> Any:
+        if request.path == b"/api/server":
+            return self.info.render(request)
+        if request.path == b"/api/server/telemetry":
+            return self.telemetry.render(request)
+        request.setResponseCode(404)
+        return b"not found"

@@ -8,11 +8,16 @@ L{sleep}.  They use the global reactor, imported when called.
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
+from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
@@ -104,3 +109,82 @@ def sleep(seconds: float) -> defer.Deferred[None]:
     d: defer.Deferred[None] = defer.Deferred()
     reactor.callLater(seconds, d.callback, None)
     return d
+
+
+def until(check: Callable[[], object], seconds: float = 10) -> defer.Deferred[None]:
+    """
+    A L{Deferred} that fires once C{check()} is true, polled every 20 ms
+    on the global reactor; it fails with a timeout after C{seconds}.
+    """
+    from twisted.internet import reactor as _reactor
+
+    reactor: Any = _reactor
+    d: defer.Deferred[None] = defer.Deferred()
+
+    def poll() -> None:
+        if check():
+            d.callback(None)
+        else:
+            reactor.callLater(0.02, poll)
+
+    poll()
+    return d.addTimeout(seconds, reactor)
+
+
+class OneProtocolFactory(Factory):
+    """
+    A factory that gives every connection the same protocol instance.
+    """
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.instance = protocol
+
+    def buildProtocol(self, addr: Any) -> Protocol:
+        return self.instance
+
+
+class AppProcess(ProcessProtocol):
+    """
+    What a process spawned by L{spawnApp} wrote (standard output and
+    error together) and when it ended (C{ended} fires with its exit
+    code).
+    """
+
+    def __init__(self) -> None:
+        self.output = ""
+        self.ended: defer.Deferred[int] = defer.Deferred()
+
+    def outReceived(self, data: bytes) -> None:
+        self.output += data.decode("utf-8", "replace")
+
+    errReceived = outReceived
+
+    def processEnded(self, reason: Failure) -> None:
+        self.ended.callback(getattr(reason.value, "exitCode", -1))
+
+
+def spawnApp(testCase: TestCase, *arguments: str, **environ: str) -> AppProcess:
+    """
+    Run C{python -m pocketrelay.client.app ARGUMENTS} from this checkout,
+    with C{environ} added to the environment; it is killed at clean-up if
+    still running.
+    """
+    from twisted.internet import reactor as _reactor
+
+    reactor: Any = _reactor
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    lines = AppProcess()
+    env = dict(os.environ, PYTHONPATH=root, **environ)
+    process = reactor.spawnProcess(
+        lines, sys.executable, [sys.executable, "-m", "pocketrelay.client.app", *arguments],
+        env=env, path=root,
+    )
+
+    def kill() -> defer.Deferred[int] | None:
+        if lines.ended.called:
+            return None
+        process.signalProcess("KILL")
+        return lines.ended
+
+    testCase.addCleanup(kill)
+    return lines
