@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Matchmaking benchmark: N simulated players (default 2000), half hosting
 lobbies and half matchmaking with mixed rules, against a server process.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Blaze proxy benchmark: what the client's Blaze proxy adds between the game
 and the server.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Figures that a benchmark measured, with the target each must meet.
 

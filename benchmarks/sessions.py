@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Session benchmark: N simulated ME3 players against a real server process.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Tunnel relay benchmark: game datagrams relayed per second by the server.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_fuzz_regressions -*-
 """
 Run one fuzz target under atheris (libFuzzer for Python).
 
