@@ -14,7 +14,13 @@ players with the real reactor.  Phases:
      config fetches and pings; each command's latency is recorded;
   4. idle: the N sessions stay connected; server RSS is read.
 
-Run: C{python -m benchmarks.sessions [--players 1000] [--pings 3]}.
+Targets (recorded with L{benchmarks.report}; the run exits with status 1
+when one is missed): every command's p99 latency at most L{MAX_P99_MS} ms,
+and at most L{MAX_SESSION_KIB} KiB of server memory per idle session.
+The short form (the default) runs 200 players, C{--full} the 1000 of the
+target load.
+
+Run: C{python -m benchmarks.sessions [--full] [--players N] [--pings 3]}.
 """
 
 from __future__ import annotations
@@ -33,8 +39,19 @@ from typing import Any
 from twisted.internet import defer, task
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
+from benchmarks import report
 from pocketrelay.server.limits import loadTestArguments
 from pocketrelay.testing.gameclient import GameClient
+
+
+#: Targets: p99 latency of every command (ms) and server memory per idle
+#: session (KiB).
+MAX_P99_MS = 50.0
+MAX_SESSION_KIB = 64.0
+
+#: Players in the short form and with C{--full}.
+SHORT_PLAYERS = 200
+FULL_PLAYERS = 1000
 
 
 def freePort() -> int:
@@ -158,16 +175,17 @@ def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--players", type=int, default=1000)
+    parser.add_argument("--full", action="store_true",
+                        help=f"{FULL_PLAYERS} players (default {SHORT_PLAYERS})")
+    parser.add_argument("--players", type=int, default=None)
     parser.add_argument("--pings", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="100 players")
     parser.add_argument(
         "--spread", type=float, default=0.0,
         help="seconds over which the players start their sessions (default 0: "
              "all at the same instant, the worst case)",
     )
     args = parser.parse_args(argv)
-    players = 100 if args.quick else args.players
+    players = args.players or (FULL_PLAYERS if args.full else SHORT_PLAYERS)
 
     from twisted.internet import reactor
 
@@ -244,8 +262,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"server RSS: start {results['rssBaseline'] / 2**20:.1f} MiB, before sessions "
           f"{results['rssBefore'] / 2**20:.1f} MiB, {players} sessions idle "
           f"{results['rssConnected'] / 2**20:.1f} MiB")
-    print(f"server RSS per idle session: {perSession / 1024:.1f} KiB")
-    return 0
+    figures = [
+        report.record("sessions", f"{name} p99, {players} players", percentile(values, 0.99),
+                      "ms", atMost=MAX_P99_MS)
+        for name, values in bench.latency.items()
+    ]
+    figures.append(report.record("sessions", f"requests/s, {players} players",
+                                 bench.requests / results["sessions"], "/s"))
+    figures.append(report.record("sessions", "server RSS per idle session", perSession / 1024,
+                                 "KiB", atMost=MAX_SESSION_KIB))
+    figures.append(report.record("sessions", f"password login p99, {logins} at once",
+                                 percentile(bench.passwordLogins, 0.99), "ms"))
+    return report.exitCode(figures)
 
 
 if __name__ == "__main__":
