@@ -121,13 +121,20 @@ def runOne(
     name: str,
     arguments: Sequence[str] = (),
     timeout: float = TIMEOUT,
-    python: str = sys.executable,
+    command: Sequence[str] | None = None,
+    quiet: bool = False,
 ) -> Outcome:
     """
     Run C{python -m benchmarks.NAME ARGUMENTS} from the repository's root
     with its figures going to a fresh results file; its output goes to
     this process's.
+
+    @param command: what to run instead of C{python -m benchmarks.NAME}
+        (tests).
+    @param quiet: discard the benchmark's output (tests).
     """
+    if command is None:
+        command = [sys.executable, "-m", f"benchmarks.{name}"]
     fd, results = tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".jsonl")
     os.close(fd)
     env = dict(os.environ)
@@ -138,8 +145,9 @@ def runOne(
         print(f"== {name}", flush=True)
         try:
             status = subprocess.run(
-                [python, "-m", f"benchmarks.{name}", *arguments],
+                [*command, *arguments],
                 cwd=_ROOT, env=env, timeout=timeout, check=False,
+                stdout=subprocess.DEVNULL if quiet else None,
             ).returncode
         except subprocess.TimeoutExpired:
             status = None
@@ -286,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(table(outcomes))
     if args.write:
-        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
         with open(args.write, "w", encoding="utf-8") as f:
             f.write(markdown(outcomes, args.full, machine(), date, measuredAt))
         print(f"wrote {args.write}")

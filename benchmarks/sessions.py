@@ -43,7 +43,6 @@ from benchmarks import report
 from pocketrelay.server.limits import loadTestArguments
 from pocketrelay.testing.gameclient import GameClient
 
-
 #: Targets: p99 latency of every command (ms) and server memory per idle
 #: session (KiB).
 MAX_P99_MS = 50.0

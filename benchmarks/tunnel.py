@@ -46,7 +46,6 @@ from pocketrelay.tunnelwire import (
     encodeDatagram,
 )
 
-
 #: Targets: datagrams per second in memory and through loopback UDP.
 MIN_RELAY_RATE = 50_000
 MIN_LOOPBACK_RATE = 10_000
