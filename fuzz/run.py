@@ -24,7 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def seeds(target: str) -> str:
     """
     A directory of seed inputs for C{target}: the reference test vectors
-    (bodies for TDF targets, whole frames for the others) and the saved
+    (bodies for TDF targets, whole frames for the others), the target's
+    own seeds (L{pocketrelay.testing.fuzzing.SEEDS}) and the saved
     regressions.
     """
     directory = tempfile.mkdtemp(prefix=f"fuzz-{target}-")
@@ -36,6 +37,11 @@ def seeds(target: str) -> str:
         if target == "tdf-declared":
             data = b"\x00" + data
         with open(os.path.join(directory, vector["id"]), "wb") as f:
+            f.write(data)
+    from pocketrelay.testing.fuzzing import SEEDS
+
+    for number, data in enumerate(SEEDS.get(target, list)()):
+        with open(os.path.join(directory, f"shaped-{number}"), "wb") as f:
             f.write(data)
     saved = os.path.join(HERE, "regressions", target)
     if os.path.isdir(saved):
