@@ -46,7 +46,7 @@ clean:
 	rm -rf $(VENV) _trial_temp build *.egg-info twisted/plugins/dropin.cache
 
 FUZZ_RUNS ?= 1000000
-FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector
+FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector udp-tunnel http-tunnel
 
 # Coverage-guided fuzzing with atheris: FUZZ_RUNS inputs per target.  A
 # crash stops here, prints the end of the log and leaves the input in

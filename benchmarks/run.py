@@ -139,6 +139,9 @@ def runOne(
     os.close(fd)
     env = dict(os.environ)
     env[report.RESULTS_ENV] = results
+    # The server and client processes a benchmark starts (twistd) import
+    # this tree's code, not whatever copy is installed.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
     started = time.monotonic()
     status: int | None
     try:
@@ -165,7 +168,7 @@ def exitStatus(outcomes: Iterable[Outcome]) -> int:
 
 
 def _rows(outcomes: Sequence[Outcome]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for outcome in outcomes:
         for figure in outcome.figures:
             rows.append((figure.benchmark, figure.name, report.formatValue(figure.value),
