@@ -37,6 +37,7 @@ from benchmarks import report
 from pocketrelay.server.tunnel import TunnelRelay, UdpTunnelProtocol
 from pocketrelay.testing.gameclient import GameClient
 from pocketrelay.testing.server import ServerHarness
+from pocketrelay.testing.tunnels import tunnelLobby
 from pocketrelay.tunnelwire import (
     UNASSIGNED,
     Forward,
@@ -62,19 +63,8 @@ def makeLobby() -> tuple[TunnelRelay, list[str]]:
     their association tokens.
     """
     harness = ServerHarness(FilePath(tempfile.mkdtemp(prefix="tunnel-bench-")))
-    hub = harness.hub
-    relay = TunnelRelay(hub)
-    tokens = []
-    infos = []
-    for name in ("host", "joiner"):
-        token = hub.signer.issueAssociation()
-        session = hub.newSession("127.0.0.1", token)
-        hub.bindPlayer(session, harness.createPlayer(f"{name}@example.org"))
-        tokens.append(token)
-        infos.append(hub.playerInfo(session))
-    game, _ = hub.games.create(infos[0], GameClient.ME3_ATTRIBUTES, 0x1F, 0)
-    hub.games.join(game.gameId, infos[1], 0)
-    return relay, tokens
+    tokens = tunnelLobby(harness, GameClient.ME3_ATTRIBUTES)
+    return TunnelRelay(harness.hub), tokens
 
 
 class _NullTransport:

@@ -312,19 +312,10 @@ def _tunnelLobby() -> tuple[Any, list[str]]:
     import tempfile
 
     from pocketrelay.testing.server import ServerHarness
+    from pocketrelay.testing.tunnels import tunnelLobby
 
     harness = ServerHarness(FilePath(tempfile.mkdtemp(prefix="pocketrelay-fuzz-tunnel-")))
-    hub = harness.hub
-    tokens, infos = [], []
-    for name in ("host", "joiner"):
-        token = hub.signer.issueAssociation()
-        session = hub.newSession("127.0.0.1", token)
-        hub.bindPlayer(session, harness.createPlayer(f"fuzz-{name}@example.org"))
-        tokens.append(token)
-        infos.append(hub.playerInfo(session))
-    game, _ = hub.games.create(infos[0], {"ME3map": "map2"}, 0x1F, 0)
-    hub.games.join(game.gameId, infos[1], 0)
-    return hub, tokens
+    return harness.hub, tunnelLobby(harness, prefix="fuzz-")
 
 
 def _chunks(data: bytes) -> list[tuple[int, bytes]]:
