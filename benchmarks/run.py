@@ -244,11 +244,28 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def loadAverage() -> str:
+    """
+    The 1-minute load average, which shows other work on the machine.
+    """
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
 def markdown(
-    outcomes: Sequence[Outcome], full: bool, machineText: str, date: str, commitText: str
+    outcomes: Sequence[Outcome],
+    full: bool,
+    machineText: str,
+    date: str,
+    commitText: str,
+    load: str = "unknown",
 ) -> str:
     """
     The performance page: what it is and how it was made, then the table.
+
+    @param load: the load average when the run started.
     """
     form = "long form (`--full`)" if full else "short form (the default)"
     lines = [
@@ -261,7 +278,8 @@ def markdown(
         "it measures; `make bench` fails when a figure misses its target.",
         "",
         f"* Machine: {machineText}",
-        f"* Date: {date}",
+        f"* Date: {date}; load average when the run started: {load} (other work on "
+        "the machine slows the benchmarks)",
         f"* Commit: {commitText}",
         f"* Run: {form}; "
         + ", ".join(f"{o.name} {o.verdict} in {o.seconds:.0f} s" for o in outcomes),
@@ -290,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"no benchmark {', '.join(unknown)} in {_HERE}")
     if args.write and args.names:
         parser.error("--write runs every benchmark: give no NAME")
-    measuredAt = commit()
+    measuredAt, load = commit(), loadAverage()
     arguments = ["--full"] if args.full else []
     timeout = FULL_TIMEOUT if args.full else TIMEOUT
     outcomes = [runOne(name, arguments, timeout) for name in names]
@@ -299,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write:
         date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
         with open(args.write, "w", encoding="utf-8") as f:
-            f.write(markdown(outcomes, args.full, machine(), date, measuredAt))
+            f.write(markdown(outcomes, args.full, machine(), date, measuredAt, load))
         print(f"wrote {args.write}")
     return exitStatus(outcomes)
 
