@@ -35,12 +35,19 @@ lint: $(STAMP)
 screenshots: $(STAMP)
 	APP_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m twisted.trial tests.test_client_window
 
+# Every benchmark (benchmarks/run.py) in its short form, a few minutes, then
+# one table; fails when a figure misses its target or a benchmark fails.
+# BENCH_ARGS=--full runs the long forms; BENCH_ARGS="--write
+# docs/performance.md" also regenerates the performance page.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m benchmarks.codec
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 # Memory soak: 500 players play for 20 minutes against a server process;
-# fails if the server's memory grows 5% or more after the warm-up.
-# SOAK_ARGS=--quick is a 60 s smoke run.
+# fails if the server's memory grows more than 5% after the warm-up, if
+# the server logged a warning, error or traceback, if a player hit any
+# error, or if too few memory samples were taken.
+# SOAK_ARGS=--quick is a 60 s smoke run (memory growth not judged).
 soak: $(STAMP)
 	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
@@ -48,7 +55,7 @@ clean:
 	rm -rf $(VENV) _trial_temp build *.egg-info twisted/plugins/dropin.cache
 
 FUZZ_RUNS ?= 1000000
-FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector coalesced tlk
+FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector coalesced tlk udp-tunnel http-tunnel
 
 # Coverage-guided fuzzing with atheris: FUZZ_RUNS inputs per target.  A
 # crash stops here, prints the end of the log and leaves the input in

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Blaze proxy benchmark: what the client's Blaze proxy adds between the game
 and the server.
@@ -20,8 +21,10 @@ Measured in the same run, alternating between the two paths:
      the transport, not SQLite.
 
 Targets: at most 0.3 ms added to the median round trip, and at least half
-the direct throughput.  Run: C{python -m benchmarks.proxy [--pings 2000]
-[--frames 20000]}.
+the direct throughput; both are recorded with L{benchmarks.report} and the
+run exits with status 1 when one is missed.  The short form (the default)
+sends 500 pings and 6000 frames per path, C{--full} 2000 and 20000.
+Run: C{python -m benchmarks.proxy [--full] [--pings N] [--frames N]}.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
+from benchmarks import report
+from benchmarks.sessions import freePort, percentile, serverEnvironment, startServer
 from pocketrelay.blaze import frames, tdf
 from pocketrelay.blaze.ids import Component, UtilCommand
 from pocketrelay.me3.messages import util
@@ -48,17 +53,9 @@ from pocketrelay.testing.gameclient import GameClient
 MAX_ADDED_MEDIAN_MS = 0.3
 MIN_THROUGHPUT_RATIO = 0.5
 
-
-def freePort() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
+#: Pings and stream frames per path in the short form and with C{--full}.
+SHORT = (500, 6000)
+FULL = (2000, 20000)
 
 
 def _twistd(*args: str) -> list[str]:
@@ -80,23 +77,12 @@ def _waitForPort(process: subprocess.Popen[bytes], port: int, name: str) -> None
     raise SystemExit(f"{name} did not start within 30 s")
 
 
-def startServer(port: int, dataDir: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POCKETRELAY_")}
-    process = subprocess.Popen(
-        _twistd("pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
-                "--data-dir", dataDir, "--log-level", "warn"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-    )
-    _waitForPort(process, port, "server")
-    return process
-
-
 def startClient(serverPort: int, ports: list[int], dataDir: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         _twistd("pocketrelay-client", "--server", f"127.0.0.1:{serverPort}", "--no-hosts",
                 "--data-dir", dataDir, "--log-level", "warn",
                 "--ports", ",".join(map(str, ports))),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=serverEnvironment(),
     )
     _waitForPort(process, ports[1], "client")
     return process
@@ -195,11 +181,17 @@ class Bench:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--pings", type=int, default=2000, help="round trips per path")
-    parser.add_argument("--frames", type=int, default=20000, help="stream frames per path")
+    parser.add_argument("--full", action="store_true",
+                        help=f"{FULL[0]} pings and {FULL[1]} frames per path (default "
+                             f"{SHORT[0]} and {SHORT[1]})")
+    parser.add_argument("--pings", type=int, default=None, help="round trips per path")
+    parser.add_argument("--frames", type=int, default=None, help="stream frames per path")
     parser.add_argument("--size", type=int, default=1000, help="settings record size in bytes")
     parser.add_argument("--window", type=int, default=64, help="outstanding requests")
     args = parser.parse_args(argv)
+    form = FULL if args.full else SHORT
+    args.pings = args.pings or form[0]
+    args.frames = args.frames or form[1]
 
     from twisted.internet import reactor
 
@@ -208,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     body = settingsFrameBody(args.size)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as serverDir, tempfile.TemporaryDirectory() as clientDir:
-        server = startServer(serverPort, serverDir)
+        server = startServer(serverPort, serverDir, arguments=[])
         client = None
         try:
             client = startClient(serverPort, ports, clientDir)
@@ -251,13 +243,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:8} stream: {rates[name]:,.0f} frames/s, {sent / seconds / 1e6:.2f} MB/s")
     added = medians["proxied"] - medians["direct"]
     ratio = rates["proxied"] / rates["direct"]
-    latencyOK = added <= MAX_ADDED_MEDIAN_MS
-    throughputOK = ratio >= MIN_THROUGHPUT_RATIO
-    print(f"  added median latency: {added:.3f} ms (target <= {MAX_ADDED_MEDIAN_MS} ms): "
-          f"{'ok' if latencyOK else 'MISSED'}")
-    print(f"  throughput ratio: {ratio:.2f} of direct (target >= {MIN_THROUGHPUT_RATIO}): "
-          f"{'ok' if throughputOK else 'MISSED'}")
-    return 0
+    figures = [
+        report.record("proxy", "direct ping round trip, median", medians["direct"], "ms"),
+        report.record("proxy", "added median round trip through the proxy", added, "ms",
+                      atMost=MAX_ADDED_MEDIAN_MS),
+        report.record("proxy", "direct stream", rates["direct"], "frames/s"),
+        report.record("proxy", "proxied stream / direct stream", ratio, "x",
+                      atLeast=MIN_THROUGHPUT_RATIO),
+    ]
+    return report.exitCode(figures)
 
 
 if __name__ == "__main__":

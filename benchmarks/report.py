@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Figures that a benchmark measured, with the target each must meet.
 
@@ -45,16 +46,37 @@ class Figure:
     target: str = ""
     ok: bool | None = None
 
+    @property
+    def verdict(self) -> str:
+        """
+        C{"ok"}, C{"MISSED"}, or C{""} for an informational figure.
+        """
+        return {True: "ok", False: "MISSED", None: ""}[self.ok]
+
     def line(self) -> str:
         """
         One line for a terminal.
         """
-        verdict = {True: "ok", False: "MISSED", None: ""}[self.ok]
-        target = f"(target {self.target} {self.unit})" if self.target else ""
+        target = f"(target {self.target} {self.unit})".replace(" )", ")") if self.target else ""
         return (
-            f"{self.benchmark:<12} {self.name:<52} {self.value:>12.4g} "
-            f"{self.unit:<6} {target} {verdict}".rstrip()
+            f"{self.benchmark:<12} {self.name:<52} {formatValue(self.value):>12} "
+            f"{self.unit:<8} {target} {self.verdict}".rstrip()
         )
+
+
+def formatValue(value: float) -> str:
+    """
+    A figure for people: thousands separated and no exponent for large
+    values, three significant digits for small ones.
+    """
+    if value != value:
+        return "nan"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 100 or value == int(value):
+        return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+    return f"{value:.3g}"
 
 
 def record(

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_soak -*-
 """
 Soak benchmark: N simulated ME3 players (default 500) log in, play and
 leave in a loop for a long time (default 20 minutes) against a server
@@ -25,13 +26,23 @@ per-address limits treat them as separate machines.  Its resident set size (RSS)
 every C{--interval} seconds (default 10).  After a warm-up (the first 20%
 of the run) the memory growth is the median of the last minute's samples
 over the median of the first minute after the warm-up; the target is
-under 5%.  C{--tracemalloc} starts the server with C{tracemalloc} (through
+at most 5%.  C{--tracemalloc} starts the server with C{tracemalloc} (through
 a C{sitecustomize} module on its C{PYTHONPATH}; no server code is
 involved) and prints the allocation sites that grew between the end of
 the warm-up and the end of the run.
 
+The run fails (exit status 1) when the memory grows by more than the
+threshold (C{--threshold}), when the server logged any warning, error, critical event or
+traceback, when too few memory samples were taken to judge (fewer than
+L{MIN_WINDOW_SAMPLES} in either window, or under half of those the
+interval promised: the load generator stalled), or when any player hit an
+error: a failed or timed-out request, a reply or notification that did
+not decode, or any other exception in its loop.  The figures are recorded
+with L{benchmarks.report}.
+
 Run: C{python -m benchmarks.soak [--players 500] [--duration 1200]}, or
-C{--quick} (60 s, 100 players) for a smoke run; C{make soak}.
+C{--quick} (60 s, 100 players) for a smoke run (its memory growth is shown
+but not judged: too short); C{make soak}.
 """
 
 from __future__ import annotations
@@ -41,10 +52,8 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -56,6 +65,8 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
+from benchmarks import report as figures
+from benchmarks import sessions
 from benchmarks.sessions import freePort, percentile, rss
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import Frame
@@ -80,6 +91,12 @@ GM = Component.GAME_MANAGER
 MAPS = ["map2", "map3", "map4", "map5", "map7", "map8"]
 ENEMIES = ["enemy1", "enemy2", "enemy3", "enemy4"]
 DIFFICULTIES = ["difficulty0", "difficulty1", "difficulty2"]
+
+#: The benchmark's name in the figures.
+NAME = "soak"
+
+#: Memory samples each window (after the warm-up, at the end) must hold.
+MIN_WINDOW_SAMPLES = 3
 
 #: Seconds any one request may take before it counts as an error.
 REQUEST_TIMEOUT = 30.0
@@ -168,6 +185,12 @@ def offlineReport(playerId: int, reportingId: int, rng: random.Random) -> Submit
             gameReportingId=reportingId,
         ),
     )
+
+
+class RequestFailed(Exception):
+    """
+    A request of a player failed; L{Soak.timed} has counted it already.
+    """
 
 
 @attrs.frozen
@@ -272,7 +295,7 @@ class Soak:
     def timed(self, name: str, d: defer.Deferred[Any]) -> Any:
         """
         Wait for a request's reply (bounded), counting it and its latency;
-        a failure is counted under C{name} and raised again.
+        a failure is counted under C{name} and raised as L{RequestFailed}.
         """
         start = time.perf_counter()
         d.addTimeout(REQUEST_TIMEOUT, self.reactor)
@@ -281,10 +304,10 @@ class Soak:
         except BlazeError as e:
             component = e.frame.component if e.frame is not None else 0
             self.stats.errors[f"{name}: {errorName(component, e.code)}"] += 1
-            raise
+            raise RequestFailed(name) from e
         except Exception as e:
             self.stats.errors[f"{name}: {type(e).__name__}"] += 1
-            raise
+            raise RequestFailed(name) from e
         finally:
             self.stats.requests += 1
         self.stats.latency[name].append((time.perf_counter() - start) * 1000)
@@ -308,6 +331,15 @@ class Soak:
         self.clients.add(client)
         return client
 
+    def countFailure(self, where: str, error: BaseException) -> None:
+        """
+        Count an exception of a player that L{timed} has not counted (a
+        reply or notification that did not decode, a missing account, a
+        bug here): nothing a player hits goes unseen.
+        """
+        if not isinstance(error, RequestFailed):
+            self.stats.errors[f"{where}: {type(error).__name__}"] += 1
+
     def disconnect(self, client: GameClient) -> None:
         self.stats.notifications += len(client.notifications)
         client.notifications.clear()
@@ -330,7 +362,7 @@ class Soak:
                 return True
             if client.lost:
                 self.stats.errors["connection lost while waiting"] += 1
-                raise ConnectionError("connection lost")
+                raise RequestFailed("connection lost")
             if self.now() - lastPing >= PING_SECONDS:
                 lastPing = self.now()
                 yield self.timed("ping", client.ping())
@@ -351,6 +383,9 @@ class Soak:
             )
             self.tokens[n] = created.sessionKey
             self.disconnect(client)
+        except Exception as e:
+            self.countFailure("createAccount", e)
+            raise
         finally:
             semaphore.release()
 
@@ -362,20 +397,23 @@ class Soak:
         One player's loop, until the run is over.
         """
         rng = random.Random(self.rng.random())
-        yield self.sleep(delay)
-        while self.running():
-            client: GameClient | None = None
-            try:
-                client = yield self.connect(n)
-                yield self.session(client, n, rng)
-            except Exception:
-                # Counted by timed(); a real game reconnects after a while.
-                pass
-            finally:
-                if client is not None:
-                    self.disconnect(client)
-            if self.running():
-                yield self.sleep(rng.uniform(1.0, 3.0))
+        try:
+            yield self.sleep(delay)
+            while self.running():
+                client: GameClient | None = None
+                try:
+                    client = yield self.connect(n)
+                    yield self.session(client, n, rng)
+                except Exception as e:
+                    # A real game reconnects after a while.
+                    self.countFailure("player", e)
+                finally:
+                    if client is not None:
+                        self.disconnect(client)
+                if self.running():
+                    yield self.sleep(rng.uniform(1.0, 3.0))
+        except Exception as e:
+            self.countFailure("player loop", e)
 
     @defer.inlineCallbacks
     def session(self, client: GameClient, n: int, rng: random.Random) -> Any:
@@ -513,42 +551,27 @@ class Soak:
         yield self.timed("removePlayer", client.removePlayer(gameId, client.userId or 0))
 
 
-def startServer(
+def startSoakServer(
     port: int, dataDir: str, logPath: str, traceDir: str | None = None
 ) -> subprocess.Popen[bytes]:
     """
-    Start C{twistd -n pocketrelay-server} on 127.0.0.1:C{port} and wait
-    until it accepts connections.  Its log (info level) goes to
-    C{logPath}.
+    Start the server (L{sessions.startServer}) on 127.0.0.1:C{port}, with
+    the public games list on, and wait until it accepts connections.  Its
+    log (info level) goes to C{logPath}; with C{traceDir}, it traces its
+    memory allocations there.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POCKETRELAY_")}
+    firstPaths: list[str] = []
     if traceDir is not None:
         with open(os.path.join(traceDir, "sitecustomize.py"), "w") as f:
             f.write(_SITECUSTOMIZE)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (traceDir, env.get("PYTHONPATH")) if p
-        )
+        firstPaths.append(traceDir)
+    env = sessions.serverEnvironment(firstPaths)
+    if traceDir is not None:
         env["SOAK_TRACEMALLOC_DIR"] = traceDir
-    with open(logPath, "ab") as log:
-        process = subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), "twistd"), "-n", "--pidfile=",
-             "pocketrelay-server", "--listen", f"tcp:{port}:interface=127.0.0.1",
-             "--data-dir", dataDir, "--log-level", "info",
-             "--set", "udp_tunnel.port=0", "--set", "api.public_games=true"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            with open(logPath, "rb") as f:
-                raise SystemExit(f"server exited:\n{f.read()[-3000:].decode('utf-8', 'replace')}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start within 30 s")
+    return sessions.startServer(
+        port, dataDir, ["--set", "api.public_games=true"], logLevel="info", logPath=logPath,
+        environment=env,
+    )
 
 
 def liveGames(port: int) -> int | None:
@@ -643,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         dataDir = os.path.join(work, "data")
         logPath = os.path.join(work, "server.log")
         traceDir = work if args.tracemalloc else None
-        server = startServer(port, dataDir, logPath, traceDir)
+        server = startSoakServer(port, dataDir, logPath, traceDir)
         soak = Soak(reactor, port, players, duration, args.seed)
         try:
 
@@ -776,24 +799,64 @@ def report(
           f"{results['liveGames']}; drain {results['drain']:.1f} s")
     print(f"server log: {serverLog['warn']} warnings, {serverLog['error']} errors, "
           f"{serverLog['critical']} critical, {serverLog['tracebacks']} tracebacks")
-    status = 0
-    growth = memoryGrowth(samples, warmup, duration)
-    if growth is None:
-        print("memory growth: not enough samples")
-    else:
-        verdict = "under" if growth.growth < args.threshold else "OVER"
-        print(f"memory growth after warm-up: {growth.first / mib:.1f} MiB (median of "
-              f"{growth.firstCount} samples) -> {growth.last / mib:.1f} MiB (median of "
-              f"{growth.lastCount}): {growth.growth * 100:+.2f}%, {verdict} the "
-              f"{args.threshold * 100:g}% limit" + (" (quick run: too short to judge)"
-                                                     if args.quick else ""))
-        if growth.growth >= args.threshold and not args.quick:
-            status = 1
+    recorded = judge(args, duration, interval, stats, samples, serverLog,
+                     results["accountErrors"])
     if snapshotLines:
         print("tracemalloc: allocation sites that grew after the warm-up:")
         for line in snapshotLines:
             print("  " + line)
-    return status
+    return figures.exitCode(recorded)
+
+
+def judge(
+    args: argparse.Namespace,
+    duration: float,
+    interval: float,
+    stats: Stats,
+    samples: list[tuple[float, int]],
+    serverLog: Counter[str],
+    accountErrors: int = 0,
+) -> list[figures.Figure]:
+    """
+    Record the run's figures with their targets: no error creating the
+    accounts, no player error, no
+    warning, error, critical event or traceback in the server's log,
+    enough memory samples, and (except in a quick run) memory growth under
+    C{args.threshold} (as a percentage, at most).
+    """
+    recorded = [
+        figures.record(NAME, "account creation errors", accountErrors, "", atMost=0),
+        figures.record(NAME, "player errors (requests, decoding, other)",
+                       sum(stats.errors.values()), "", atMost=0),
+        figures.record(NAME, "server log warnings", serverLog["warn"], "", atMost=0),
+        figures.record(NAME, "server log errors and critical events",
+                       serverLog["error"] + serverLog["critical"], "", atMost=0),
+        figures.record(NAME, "server log tracebacks", serverLog["tracebacks"], "", atMost=0),
+        figures.record(NAME, "memory samples", len(samples), "",
+                       atLeast=max(2 * MIN_WINDOW_SAMPLES, duration / interval / 2)),
+    ]
+    warmup = duration * args.warmup
+    growth = memoryGrowth(samples, warmup, duration)
+    if growth is None:
+        print("memory growth: no sample in a window")
+        recorded.append(figures.record(NAME, "samples in the thinner memory window", 0, "",
+                                       atLeast=MIN_WINDOW_SAMPLES))
+        return recorded
+    mib = 2**20
+    print(f"memory growth after warm-up: {growth.first / mib:.1f} MiB (median of "
+          f"{growth.firstCount} samples) -> {growth.last / mib:.1f} MiB (median of "
+          f"{growth.lastCount})" + (" (quick run: too short to judge)" if args.quick else ""))
+    recorded.append(figures.record(NAME, "samples in the thinner memory window",
+                                   min(growth.firstCount, growth.lastCount), "",
+                                   atLeast=MIN_WINDOW_SAMPLES))
+    percent = growth.growth * 100
+    if args.quick:
+        recorded.append(figures.record(NAME, "server memory growth after warm-up (quick)",
+                                       percent, "%"))
+    else:
+        recorded.append(figures.record(NAME, "server memory growth after warm-up", percent,
+                                       "%", atMost=args.threshold * 100))
+    return recorded
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Tunnel relay benchmark: game datagrams relayed per second by the server.
 
@@ -11,7 +12,14 @@ two players, each with a UDP tunnel:
      server's tunnel port and two client sockets), with at most
      C{--window} datagrams in flight.
 
-Run: C{python -m benchmarks.tunnel [--count 200000] [--seconds 3]
+Targets (floors that catch a regression, recorded with
+L{benchmarks.report}; the run exits with status 1 when one is missed): at
+least L{MIN_RELAY_RATE} datagrams/s through the relay in memory and
+L{MIN_LOOPBACK_RATE} end to end on loopback, for 1200-byte datagrams.
+The short form (the default) relays 50000 datagrams and pumps loopback
+for 1 s; C{--full} 200000 and 3 s.
+
+Run: C{python -m benchmarks.tunnel [--full] [--count N] [--seconds S]
 [--size 1200]}.
 """
 
@@ -25,9 +33,11 @@ from typing import Any
 from twisted.internet.protocol import DatagramProtocol
 from twisted.python.filepath import FilePath
 
+from benchmarks import report
 from pocketrelay.server.tunnel import TunnelRelay, UdpTunnelProtocol
 from pocketrelay.testing.gameclient import GameClient
 from pocketrelay.testing.server import ServerHarness
+from pocketrelay.testing.tunnels import tunnelLobby
 from pocketrelay.tunnelwire import (
     UNASSIGNED,
     Forward,
@@ -37,6 +47,15 @@ from pocketrelay.tunnelwire import (
     encodeDatagram,
 )
 
+#: Targets: datagrams per second in memory and through loopback UDP.
+MIN_RELAY_RATE = 50_000
+MIN_LOOPBACK_RATE = 10_000
+
+#: Datagrams relayed in memory and seconds of loopback pumping, in the
+#: short form and with C{--full}.
+SHORT = (50_000, 1.0)
+FULL = (200_000, 3.0)
+
 
 def makeLobby() -> tuple[TunnelRelay, list[str]]:
     """
@@ -44,19 +63,8 @@ def makeLobby() -> tuple[TunnelRelay, list[str]]:
     their association tokens.
     """
     harness = ServerHarness(FilePath(tempfile.mkdtemp(prefix="tunnel-bench-")))
-    hub = harness.hub
-    relay = TunnelRelay(hub)
-    tokens = []
-    infos = []
-    for name in ("host", "joiner"):
-        token = hub.signer.issueAssociation()
-        session = hub.newSession("127.0.0.1", token)
-        hub.bindPlayer(session, harness.createPlayer(f"{name}@example.org"))
-        tokens.append(token)
-        infos.append(hub.playerInfo(session))
-    game, _ = hub.games.create(infos[0], GameClient.ME3_ATTRIBUTES, 0x1F, 0)
-    hub.games.join(game.gameId, infos[1], 0)
-    return relay, tokens
+    tokens = tunnelLobby(harness, GameClient.ME3_ATTRIBUTES)
+    return TunnelRelay(harness.hub), tokens
 
 
 class _NullTransport:
@@ -174,19 +182,28 @@ def benchLoopback(seconds: float, size: int, window: int) -> float:
     return pump.rate or 0.0
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=200_000)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--full", action="store_true",
+                        help=f"{FULL[0]} datagrams in memory and {FULL[1]:g} s on loopback "
+                             f"(default {SHORT[0]} and {SHORT[1]:g} s)")
+    parser.add_argument("--count", type=int, default=None)
+    parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--size", type=int, default=1200)
     parser.add_argument("--window", type=int, default=64)
     args = parser.parse_args(argv)
-    rate = benchRelay(args.count, args.size)
-    print(f"relay (in memory): {rate:,.0f} datagrams/s of {args.size} bytes")
-    rate = benchLoopback(args.seconds, args.size, args.window)
-    print(f"loopback UDP:      {rate:,.0f} datagrams/s of {args.size} bytes "
-          f"({rate * args.size * 8 / 1e6:,.0f} Mbit/s of payload)")
+    form = FULL if args.full else SHORT
+    count = args.count or form[0]
+    seconds = args.seconds or form[1]
+    rate = benchRelay(count, args.size)
+    figures = [report.record("tunnel", f"relay in memory, {args.size}-byte datagrams", rate,
+                             "/s", atLeast=MIN_RELAY_RATE)]
+    rate = benchLoopback(seconds, args.size, args.window)
+    figures.append(report.record("tunnel", f"loopback UDP end to end, {args.size}-byte "
+                                 "datagrams", rate, "/s", atLeast=MIN_LOOPBACK_RATE))
+    print(f"loopback UDP: {rate * args.size * 8 / 1e6:,.0f} Mbit/s of payload")
+    return report.exitCode(figures)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

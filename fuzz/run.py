@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_fuzz_regressions -*-
 """
 Run one fuzz target under atheris (libFuzzer for Python).
 
@@ -23,7 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def seeds(target: str) -> str:
     """
     A directory of seed inputs for C{target}: the reference test vectors
-    (bodies for TDF targets, whole frames for the others) and the saved
+    (bodies for TDF targets, whole frames for the others), the target's
+    own seeds (L{pocketrelay.testing.fuzzing.SEEDS}) and the saved
     regressions.
     """
     directory = tempfile.mkdtemp(prefix=f"fuzz-{target}-")
@@ -38,8 +40,8 @@ def seeds(target: str) -> str:
             f.write(data)
     from pocketrelay.testing.fuzzing import SEEDS
 
-    for number, data in enumerate(SEEDS.get(target, [])):
-        with open(os.path.join(directory, f"seed-{number}"), "wb") as f:
+    for number, data in enumerate(SEEDS.get(target, list)()):
+        with open(os.path.join(directory, f"shaped-{number}"), "wb") as f:
             f.write(data)
     saved = os.path.join(HERE, "regressions", target)
     if os.path.isdir(saved):

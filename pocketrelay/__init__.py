@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_packaging -*-
 """
 pocketrelay: a Twisted implementation of the Pocket Relay system that lets
 Mass Effect 3 players play multiplayer on community servers.

@@ -1,7 +1,10 @@
 # -*- test-case-name: tests.test_benchmarks -*-
 """
-Tests for L{benchmarks.codec}: its sample messages are what they claim to
-be, and a (very short) run completes and reports the ratios.
+Tests for the benchmarks without running the slow ones: L{benchmarks.report}
+(figures and targets), L{benchmarks.run} (the runner of C{make bench}, on
+stand-in benchmark processes), the options every benchmark shares, and
+L{benchmarks.codec} (its sample messages are what they claim to be, and a
+very short run records its figures).
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ import base64
 import contextlib
 import io
 import json
+import os
+import sys
+from typing import Any
 
+from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
-from benchmarks import codec
+from benchmarks import codec, report, run
 from pocketrelay.blaze import frames, tdf
 
 
@@ -112,19 +119,352 @@ class RunTests(SynchronousTestCase):
 
     def test_main(self) -> None:
         """
-        A short run prints the table and a ratio for each message, and
-        returns 0.
+        A short run prints the table, records the ratio of each message
+        with its target and the frame decoder's rates, and returns the
+        exit code of what it recorded.
         """
+        results = FilePath(self.mktemp())
+        setEnvironment(self, report.RESULTS_ENV, results.path)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             status = codec.main(["--seconds", "0.002"])
-        self.assertEqual(status, 0)
         text = out.getvalue()
         for name, _, _ in codec.samples():
             self.assertIn(name, text)
         self.assertIn("json dumps+loads", text)
-        self.assertIn("FrameDecoder", text)
-        self.assertEqual(text.count("x  "), 3)
+        figures = report.readResults(results.path)
+        self.assertEqual(status, report.exitCode(figures))
+        ratios = [f for f in figures if f.unit == "x"]
+        self.assertEqual(len(ratios), 3)
+        self.assertEqual({f.target for f in ratios}, {"<= 5"})
+        self.assertEqual(len([f for f in figures if f.name.startswith("FrameDecoder")]), 2)
+        self.assertEqual({f.benchmark for f in figures}, {"codec"})
+
+
+def setEnvironment(case: SynchronousTestCase, name: str, value: str | None) -> None:
+    """
+    Set (or with L{None} remove) an environment variable for one test.
+    """
+    previous = os.environ.get(name)
+
+    def restore() -> None:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+    case.addCleanup(restore)
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def quietly(f: Any, *args: Any, **kwargs: Any) -> Any:
+    """
+    Call C{f} with its printing swallowed.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        return f(*args, **kwargs)
+
+
+class ReportTests(SynchronousTestCase):
+    """
+    L{report.record}, L{report.readResults} and L{report.exitCode}.
+    """
+
+    def setUp(self) -> None:
+        self.results = FilePath(self.mktemp())
+        setEnvironment(self, report.RESULTS_ENV, self.results.path)
+
+    def test_targets(self) -> None:
+        """
+        C{atMost} and C{atLeast} are inclusive bounds; a figure without
+        one is informational (C{ok} is L{None}).
+        """
+        record = report.record
+        self.assertIs(quietly(record, "b", "n", 5, "ms", atMost=5).ok, True)
+        self.assertIs(quietly(record, "b", "n", 5.01, "ms", atMost=5).ok, False)
+        self.assertIs(quietly(record, "b", "n", 2, "x", atLeast=2).ok, True)
+        self.assertIs(quietly(record, "b", "n", 1.9, "x", atLeast=2).ok, False)
+        both = quietly(record, "b", "n", 11, "x", atMost=10, atLeast=1)
+        self.assertEqual((both.target, both.ok), ("<= 10, >= 1", False))
+        info = quietly(record, "b", "n", 3, "s")
+        self.assertEqual((info.target, info.ok, info.verdict), ("", None, ""))
+
+    def test_resultsFile(self) -> None:
+        """
+        Every recorded figure is appended to the results file named by the
+        environment and read back equal.
+        """
+        first = quietly(report.record, "b", "one", 1.5, "ms", atMost=2)
+        second = quietly(report.record, "b", "two", 3, "/s")
+        self.assertEqual(report.readResults(self.results.path), [first, second])
+
+    def test_noResultsFile(self) -> None:
+        """
+        Without the variable, figures are printed and nothing is written.
+        """
+        setEnvironment(self, report.RESULTS_ENV, None)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            report.record("b", "alone", 7, "ms", atMost=1)
+        self.assertIn("MISSED", out.getvalue())
+        self.assertFalse(self.results.exists())
+
+    def test_exitCode(self) -> None:
+        """
+        1 when any figure missed its target; informational figures and
+        met targets give 0.
+        """
+        ok = report.Figure("b", "n", 1, "ms", "<= 2", True)
+        info = report.Figure("b", "n", 1, "ms")
+        missed = report.Figure("b", "n", 3, "ms", "<= 2", False)
+        self.assertEqual(report.exitCode([ok, info]), 0)
+        self.assertEqual(report.exitCode([ok, missed, info]), 1)
+        self.assertEqual(report.exitCode([]), 0)
+
+    def test_line(self) -> None:
+        """
+        A figure's line has its value for people, its target and verdict.
+        """
+        line = report.Figure("codec", "ratio", 2.5431, "x", "<= 5", True).line()
+        self.assertIn("2.54", line)
+        self.assertIn("(target <= 5 x) ok", line)
+        self.assertTrue(report.Figure("b", "n", 3, "", "<= 0", False).line().endswith(
+            "(target <= 0) MISSED"))
+
+    def test_formatValue(self) -> None:
+        """
+        Large values get thousands separators and no exponent, small ones
+        three significant digits, whole numbers no decimals.
+        """
+        cases = {300347.2: "300,347", 2811.2: "2,811", 233.94: "233.9", 14.0: "14",
+                 2.5431: "2.54", 0.01234: "0.0123", 0.0: "0", float("nan"): "nan"}
+        for value, text in cases.items():
+            self.assertEqual(report.formatValue(value), text, value)
+
+
+def standIn(figures: list[tuple[str, float, float | None]], status: int = 0,
+            sleep: float = 0) -> list[str]:
+    """
+    A command that, like a benchmark, records C{figures} (name, value,
+    atMost) with L{report.record} and exits with C{status}.
+    """
+    code = "\n".join([
+        "import sys, time",
+        "from benchmarks import report",
+        f"time.sleep({sleep!r})",
+        *(f"report.record('fake', {name!r}, {value!r}, 'ms', atMost={atMost!r})"
+          for name, value, atMost in figures),
+        f"sys.exit({status})",
+    ])
+    return [sys.executable, "-c", code]
+
+
+def runStandIn(arguments: list[str], timeout: float, command: list[str]) -> run.Outcome:
+    """
+    L{run.runOne} on a stand-in command, its output discarded.
+    """
+    return quietly(run.runOne, "fake", arguments, timeout, command, quiet=True)
+
+
+def outcome(name: str, status: int | None, *oks: bool | None) -> run.Outcome:
+    """
+    An outcome with one figure per C{oks} entry.
+    """
+    figures = tuple(report.Figure(name, f"f{i}", i, "ms", "<= 1" if ok is not None else "", ok)
+                    for i, ok in enumerate(oks))
+    return run.Outcome(name, status, 1.0, figures)
+
+
+class RunnerTests(SynchronousTestCase):
+    """
+    L{run}, the runner of C{make bench}, on stand-in benchmarks.
+    """
+
+    def test_runOne(self) -> None:
+        """
+        A benchmark process gets a results file through the environment;
+        its figures and exit status make the outcome.
+        """
+        result = runStandIn([], 60,
+                         standIn([("a", 1.0, 2.0), ("b", 3.0, None)]))
+        self.assertEqual(result.status, 0)
+        self.assertEqual([(f.name, f.ok) for f in result.figures],
+                         [("a", True), ("b", None)])
+        self.assertEqual(result.verdict, "ok")
+
+    def test_missed(self) -> None:
+        """
+        A benchmark that missed a target (and so exits 1) is C{MISSED}.
+        """
+        result = runStandIn([], 60,
+                         standIn([("a", 3.0, 2.0)], status=1))
+        self.assertEqual((result.verdict, result.problem), ("MISSED", ""))
+        self.assertEqual(run.exitStatus([result]), 1)
+
+    def test_arguments(self) -> None:
+        """
+        The runner's arguments (C{--full}) reach the benchmark.
+        """
+        command = [sys.executable, "-c",
+                   "import sys\nfrom benchmarks import report\n"
+                   "report.record('fake', ' '.join(sys.argv[1:]), 1, 'ms')"]
+        result = runStandIn(["--full"], 60,
+                         command)
+        self.assertEqual(result.figures[0].name, "--full")
+
+    def test_failures(self) -> None:
+        """
+        A benchmark that crashes, exits non-zero with every target met,
+        records nothing, or runs past the timeout is C{FAILED} and fails
+        the run.
+        """
+        crashed = runStandIn([], 60,
+                         [sys.executable, "-c", "raise SystemExit(3)"])
+        self.assertEqual(crashed.problem, "recorded no figure (exit status 3)")
+        quiet = runStandIn([], 60,
+                         standIn([]))
+        self.assertEqual(quiet.problem, "recorded no figure (exit status 0)")
+        odd = runStandIn([], 60,
+                         standIn([("a", 1.0, 2.0)], status=1))
+        self.assertEqual(odd.problem, "exit status 1 with every target met")
+        slow = runStandIn([], 0.5,
+                         standIn([], sleep=30))
+        self.assertEqual((slow.status, slow.problem), (None, "timed out"))
+        for result in (crashed, quiet, odd, slow):
+            self.assertEqual(result.verdict, "FAILED")
+            self.assertEqual(run.exitStatus([outcome("good", 0, True), result]), 1)
+
+    def test_exitStatus(self) -> None:
+        """
+        The run passes only when every benchmark is C{ok}.
+        """
+        self.assertEqual(run.exitStatus([outcome("a", 0, True, None), outcome("b", 0, None)]), 0)
+        self.assertEqual(run.exitStatus([outcome("a", 0, True), outcome("b", 1, False)]), 1)
+
+    def test_table(self) -> None:
+        """
+        The table has a row per figure, a row per failure and a verdict
+        line per benchmark.
+        """
+        text = run.table([outcome("a", 0, True, None), outcome("b", 2, None)])
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith("benchmark"))
+        self.assertEqual(len([line for line in lines if line.startswith("a ")]), 3)
+        self.assertIn("exit status 2 with every target met", text)
+        self.assertRegex(text, r"(?m)^b +FAILED")
+
+    def test_markdown(self) -> None:
+        """
+        The page says it is generated and by which command, names the
+        machine, the date and the commit, and has the table.
+        """
+        page = run.markdown([outcome("a", 0, True), outcome("b", 1, False)], False,
+                            "CPU X, 2 cores", "2026-12-06 22:00 UTC", "abc1234", "1.5")
+        self.assertTrue(page.startswith("<!-- Generated by benchmarks/run.py"))
+        self.assertIn(run.WRITE_COMMAND, page)
+        self.assertIn("* Machine: CPU X, 2 cores", page)
+        self.assertIn("* Date: 2026-12-06 22:00 UTC; load average when the run started: 1.5",
+                      page)
+        self.assertIn("* Commit: abc1234", page)
+        self.assertIn("short form", page)
+        self.assertIn("| a | f0 | 0 | ms | <= 1 | ok |", page)
+        self.assertIn("| b | f0 | 0 | ms | <= 1 | MISSED |", page)
+
+    def test_markdownEscapes(self) -> None:
+        """
+        A C{|} in a figure's name does not break the table.
+        """
+        odd = run.Outcome("a", 0, 1.0, (report.Figure("a", "x | y", 1, "ms"),))
+        page = run.markdown([odd], True, "m", "d", "c")
+        self.assertIn("| a | x \\| y | 1 | ms |  |  |", page)
+        self.assertIn("long form", page)
+
+    def test_machineAndCommit(self) -> None:
+        """
+        The machine line names the cores; the commit is a hash, perhaps
+        marked dirty.
+        """
+        self.assertIn(f"{os.cpu_count()} cores", run.machine())
+        self.assertRegex(run.commit(), r"^([0-9a-f]{4,}(-dirty)?|unknown)$")
+        self.assertRegex(run.loadAverage(), r"^(\d+\.\d|unknown)$")
+
+    def test_names(self) -> None:
+        """
+        Every benchmark of the list exists, and every benchmark module
+        (one with a C{main} that returns L{report.exitCode}) is in the
+        list, except the soak, which is C{make soak}.
+        """
+        for name in run.BENCHMARKS:
+            self.assertTrue(run.exists(name), name)
+        here = FilePath(run.__file__).parent()
+        modules = {
+            child.basename()[:-3]
+            for child in here.globChildren("*.py")
+            if b"report.exitCode(" in child.getContent()
+        } - {"report", "run", "soak"}
+        self.assertEqual(modules, set(run.BENCHMARKS))
+
+    def test_main(self) -> None:
+        """
+        C{main} runs every benchmark with C{--full} passed on, prints the
+        table, writes the page and returns the verdict.
+        """
+        calls: list[tuple[str, list[str]]] = []
+
+        def runOne(name: str, arguments: list[str], timeout: float) -> run.Outcome:
+            calls.append((name, list(arguments)))
+            return outcome(name, 0, True)
+
+        self.patch(run, "runOne", runOne)
+        page = FilePath(self.mktemp())
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = run.main(["--full", "--write", page.path])
+        self.assertEqual(status, 0)
+        self.assertEqual(calls, [(name, ["--full"]) for name in run.BENCHMARKS])
+        self.assertIn("benchmark", out.getvalue())
+        self.assertIn(b"# Performance", page.getContent())
+
+    def test_mainFails(self) -> None:
+        """
+        C{main} returns 1 when a benchmark missed a target.
+        """
+        self.patch(run, "runOne", lambda name, arguments, timeout: outcome(name, 1, False))
+        self.assertEqual(quietly(run.main, ["codec"]), 1)
+
+    def test_mainRefuses(self) -> None:
+        """
+        An unknown benchmark, or C{--write} with a subset, is a usage
+        error.
+        """
+        for argv in (["nosuchbenchmark"], ["--write", "x.md", "codec"]):
+            with contextlib.redirect_stderr(io.StringIO()):
+                error = self.assertRaises(SystemExit, run.main, argv)
+            self.assertEqual(error.code, 2)
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    Every benchmark has a short default form and C{--full}.
+    """
+
+    def test_full(self) -> None:
+        """
+        Each benchmark of the runner's list documents C{--full} in its
+        C{--help}.
+        """
+        import importlib
+
+        for name in run.BENCHMARKS:
+            module = importlib.import_module(f"benchmarks.{name}")
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                error = self.assertRaises(SystemExit, module.main, ["--help"])
+            self.assertEqual(error.code, 0, name)
+            self.assertIn("--full", out.getvalue(), name)
 
 
 class FlooderTests(SynchronousTestCase):

@@ -492,11 +492,6 @@ class LoggedInTests(ServerTestCase):
         listUserEntitlements2 without C{ETAG} answers the entitlement list
         of the game data, for this player.
         """
-        if not hasattr(self.hub.gameData, "entitlements"):
-            raise self.skipTest(
-                "GameData.entitlements does not exist yet (another helper is "
-                "adding it); listUserEntitlements2 without ETAG cannot work"
-            )
         reply = self.connection.call(
             _AUTH,
             AuthenticationCommand.LIST_USER_ENTITLEMENTS_2,

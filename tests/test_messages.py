@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_messages -*-
 """
 Tests for L{pocketrelay.me3.messages}: every declared ME3 message
 round-trips, is written in ascending tag order, and the messages with

@@ -33,6 +33,12 @@ from pocketrelay.blaze.tdf import (
     UnionValue,
     VariableValue,
 )
+from pocketrelay.me3.messages.gamemanager import ReplicatedGameData
+from pocketrelay.me3.version import (
+    PROTOCOL_VERSION_HASH,
+    VERSION_STRING,
+    protocolVersionHash,
+)
 from pocketrelay.testing import strategies as S
 
 _VECTORS_FILE = FilePath(__file__).sibling("data").child("tdf-vectors.json")
@@ -469,12 +475,22 @@ class VectorTests(SynchronousTestCase):
 
     def test_gpvh(self) -> None:
         """
-        H1 is the GPVH protocol-version hash, not TDF bytes.
+        H1 is the GPVH protocol-version hash as a big-endian u64 (not TDF
+        bytes): the hash of the version string its meaning quotes, which is
+        ME3's version string, and the C{GPVH} every game carries on the
+        wire as a TDF integer.
         """
-
-    test_gpvh.skip = (  # type: ignore[attr-defined]
-        "H1 (GPVH hash) needs a hash function the codebase does not have yet"
-    )
+        raw = self.vectors["H1"]
+        match = re.search(r'hash of "([^"]+)"', _meanings()["H1"])
+        assert match is not None
+        self.assertEqual(match.group(1), VERSION_STRING)
+        hashed = protocolVersionHash(match.group(1))
+        self.assertEqual(hashed.to_bytes(8, "big"), raw)
+        self.assertEqual(int.from_bytes(raw, "big"), PROTOCOL_VERSION_HASH)
+        game = ReplicatedGameData()
+        self.assertEqual(game.protocolVersionHash, int.from_bytes(raw, "big"))
+        generic = tdf.decodeStruct(tdf.encode(game))
+        self.assertEqual(generic["GPVH"], int.from_bytes(raw, "big"))
 
     def test_frames(self) -> None:
         """

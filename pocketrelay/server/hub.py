@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_session -*-
+# -*- test-case-name: tests.test_components -*-
 """
 L{Hub}: the server's controller.  It owns the live sessions and the
 player-to-session map, and holds the shared services (settings, store,

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_session -*-
+# -*- test-case-name: tests.test_components -*-
 """
 L{Session}: the state of one Blaze connection to the server.
 

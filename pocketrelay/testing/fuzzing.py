@@ -13,20 +13,22 @@ every saved crash input in C{fuzz/regressions/} on every test run.
 from __future__ import annotations
 
 import functools
+import random
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import FakeDatagramTransport, StringTransport
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from zope.interface import implementer
 
 from pocketrelay.blaze import tdf
-from pocketrelay.blaze.frames import FrameDecoder, FrameError, request
+from pocketrelay.blaze.frames import FrameDecoder, FrameError, MessageType, request
 
 __all__ = ["SEEDS", "TARGETS", "UnexpectedFailure"]
 
@@ -155,12 +157,52 @@ _COMMANDS = [
 ]
 
 
+def _requestsIn(stream: bytes, maxFrameSize: int) -> Counter[tuple[int, int, int]]:
+    """
+    The complete requests a server reading C{stream} receives, by
+    (component, command, message number): every request frame before the
+    first framing error, which closes the connection.
+    """
+    decoder = FrameDecoder(maxFrameSize)
+    try:
+        received = decoder.feed(stream)
+    except FrameError as e:
+        received = e.frames
+    return Counter(
+        (frame.component, frame.command, frame.seq)
+        for frame in received
+        if frame.type == MessageType.REQUEST
+    )
+
+
+def _checkReplies(stream: bytes, connection: Any) -> None:
+    """
+    Every complete request in C{stream} got exactly one reply (or error
+    reply) with its component, command and message number.
+
+    @raise UnexpectedFailure: if not.
+    """
+    requests = _requestsIn(stream, connection.protocol.maxFrameSize)
+    replies = Counter(
+        (frame.component, frame.command, frame.seq)
+        for frame in connection.written()
+        if frame.type in (MessageType.REPLY, MessageType.ERROR_REPLY)
+    )
+    if replies != requests:
+        unanswered = sorted((requests - replies).items())
+        extra = sorted((replies - requests).items())
+        raise UnexpectedFailure(
+            f"requests (component, command, number) without exactly one reply: "
+            f"unanswered {unanswered[:5]}, answered too often or never asked {extra[:5]}"
+        )
+
+
 def blazeServer(data: bytes) -> None:
     """
     A real server session (in-memory store) fed a sequence of requests
     made from the input: each chunk names a command and carries a body;
-    the tail is sent as raw bytes.  Every request must be answered and no
-    failure may be logged.
+    the tail is sent as raw bytes.  Every complete request must get
+    exactly one reply, and no failure may be logged.
     """
     harness = _serverHarness()
     with _FailureWatch():
@@ -178,6 +220,7 @@ def blazeServer(data: bytes) -> None:
                 seq += 1
             stream += data[position:]
             connection.sendRaw(bytes(stream))
+            _checkReplies(bytes(stream), connection)
         finally:
             connection.lose()
             # The harness keeps every connection; a fuzz run makes millions.
@@ -321,6 +364,10 @@ def tlk(data: bytes) -> None:
 
 
 def _gameDataSeeds() -> dict[str, list[bytes]]:
+    """
+    Inputs of the game-data targets: a coalesced file (binary and JSON)
+    and a talk file (binary and JSON), keyed by target.
+    """
     from pocketrelay.me3 import coalesced as c
     from pocketrelay.me3 import tlk as t
 
@@ -357,8 +404,139 @@ def _gameDataSeeds() -> dict[str, list[bytes]]:
     }
 
 
-#: Seed inputs for the targets that the shared test vectors do not cover.
-SEEDS: dict[str, list[bytes]] = _gameDataSeeds()
+@functools.cache
+def _tunnelLobby() -> tuple[Any, list[str]]:
+    """
+    A hub (of its own in-memory server) with a game of two logged-in
+    players; their association tokens, host first.
+    """
+    import tempfile
+
+    from pocketrelay.testing.server import ServerHarness
+    from pocketrelay.testing.tunnels import tunnelLobby
+
+    harness = ServerHarness(FilePath(tempfile.mkdtemp(prefix="pocketrelay-fuzz-tunnel-")))
+    return harness.hub, tunnelLobby(harness, prefix="fuzz-")
+
+
+def _chunks(data: bytes) -> list[tuple[int, bytes]]:
+    """
+    Cut fuzz input into (control byte, chunk) pairs: each chunk is a
+    control byte, a big-endian u16 length and that many bytes (fewer at
+    the end).
+    """
+    chunks = []
+    position = 0
+    while position + 3 <= len(data):
+        control = data[position]
+        length = int.from_bytes(data[position + 1 : position + 3], "big")
+        chunks.append((control, data[position + 3 : position + 3 + length]))
+        position += 3 + length
+    return chunks
+
+
+def udpTunnel(data: bytes) -> None:
+    """
+    The server's UDP tunnel port, with the two tunnels of a game open, fed
+    datagrams made from the input (from the host's address, the
+    joiner's, or a stranger's; with a live tunnel id or the input's).
+    Every datagram the tunnel decoder accepts re-encodes to one that
+    decodes the same; no failure may be logged.
+    """
+    from pocketrelay.server.tunnel import TunnelRelay, UdpTunnelProtocol
+    from pocketrelay.tunnelwire import (
+        UNASSIGNED,
+        Initiate,
+        TunnelWireError,
+        decodeDatagram,
+        encodeDatagram,
+    )
+
+    hub, tokens = _tunnelLobby()
+    relay = TunnelRelay(hub, rng=random.Random(len(data)))
+    server = UdpTunnelProtocol(relay)
+    server.makeConnection(FakeDatagramTransport())
+    addresses = [("198.51.100.1", 3000), ("198.51.100.2", 3001), ("203.0.113.9", 3002)]
+    with _FailureWatch():
+        try:
+            for token, address in zip(tokens, addresses, strict=False):
+                server.datagramReceived(encodeDatagram(UNASSIGNED, Initiate(token)), address)
+            live = [tunnel.tunnelId for tunnel in relay.udpTunnels.values()]
+            for control, datagram in _chunks(data):
+                if control & 0x04 and len(datagram) >= 5:
+                    # Aim at a live tunnel so that routing is reached.
+                    tunnelId = live[control >> 7 & 1] if live else UNASSIGNED
+                    datagram = datagram[:1] + tunnelId.to_bytes(4, "big") + datagram[5:]
+                try:
+                    decoded = decodeDatagram(datagram)
+                except TunnelWireError:
+                    pass
+                else:
+                    try:
+                        again = decodeDatagram(encodeDatagram(decoded.tunnelId, decoded.message))
+                    except TunnelWireError as e:
+                        raise UnexpectedFailure(f"{decoded!r} decodes but does not "
+                                                f"re-encode: {e}") from e
+                    if again != decoded:
+                        raise UnexpectedFailure(f"{decoded!r} re-encodes as {again!r}")
+                server.datagramReceived(datagram, addresses[control % 3])
+        finally:
+            server.stopProtocol()
+            relay.stop()
+
+
+def httpTunnel(data: bytes) -> None:
+    """
+    The server's HTTP tunnel (after the upgrade) of a game's host, the
+    joiner's tunnel open too, fed the input in pieces whose sizes come
+    from the input.  The tunnel frame decoder finds the same frames
+    however the stream is cut; a stream it refuses closes the
+    connection; no failure may be logged.
+    """
+    from pocketrelay.server.tunnel import HttpTunnelProtocol, TunnelRelay
+    from pocketrelay.tunnelwire import FrameDecoder as TunnelFrameDecoder
+    from pocketrelay.tunnelwire import TunnelWireError
+
+    if not data:
+        return
+    hub, tokens = _tunnelLobby()
+    relay = TunnelRelay(hub)
+    whole: list[Any] = []
+    refused = False
+    try:
+        whole = TunnelFrameDecoder(relay.maxPayload).feed(data[1:])
+    except TunnelWireError:
+        refused = True
+    with _FailureWatch():
+        joiner = HttpTunnelProtocol(relay, tokens[1], "198.51.100.2:4001")
+        joiner.makeConnection(StringTransport())
+        host = HttpTunnelProtocol(relay, tokens[0], "198.51.100.1:4000")
+        transport = StringTransport()
+        host.makeConnection(transport)
+        pieces = TunnelFrameDecoder(relay.maxPayload)
+        cut: list[Any] = []
+        cutRefused = False
+        try:
+            step = data[0] % 29 + 1
+            stream = data[1:]
+            for start in range(0, len(stream), step):
+                piece = stream[start : start + step]
+                if not cutRefused:
+                    try:
+                        cut.extend(pieces.feed(piece))
+                    except TunnelWireError:
+                        cutRefused = True
+                host.dataReceived(piece)
+        finally:
+            host.connectionLost(Failure(ConnectionDone("fuzz done")))
+            joiner.connectionLost(Failure(ConnectionDone("fuzz done")))
+            relay.stop()
+    if cutRefused != refused or (not refused and cut != whole):
+        raise UnexpectedFailure(f"frames depend on how the stream is cut: {cut!r} "
+                                f"(refused: {cutRefused}) != {whole!r} (refused: {refused})")
+    if refused and not transport.disconnecting:
+        raise UnexpectedFailure("a refused tunnel stream left the connection open")
+
 
 #: Every target by name.
 TARGETS: dict[str, Callable[[bytes], None]] = {
@@ -371,4 +549,59 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "redirector": redirector,
     "coalesced": coalesced,
     "tlk": tlk,
+    "udp-tunnel": udpTunnel,
+    "http-tunnel": httpTunnel,
+}
+
+
+def _chunk(control: int, body: bytes) -> bytes:
+    return bytes([control]) + len(body).to_bytes(2, "big") + body
+
+
+def _udpTunnelSeeds() -> list[bytes]:
+    """
+    Inputs of the shapes L{udpTunnel} reads: forwards between the two
+    players (live tunnel ids), keep-alives, an Initiate with a bad token,
+    a datagram from a stranger.
+    """
+    from pocketrelay.tunnelwire import (
+        UNASSIGNED,
+        Forward,
+        Initiate,
+        KeepAlive,
+        encodeDatagram,
+    )
+
+    forward = encodeDatagram(0, Forward(1, b"game datagram"))
+    back = encodeDatagram(0, Forward(0, b"\x00" * 40))
+    keepAlive = encodeDatagram(0, KeepAlive())
+    return [
+        _chunk(0x04, forward) + _chunk(0x85, back),
+        _chunk(0x04, keepAlive) + _chunk(0x04, encodeDatagram(0, Forward(3, b"x"))),
+        _chunk(0x00, encodeDatagram(UNASSIGNED, Initiate("not-a-token"))),
+        _chunk(0x06, forward) + _chunk(0x04, encodeDatagram(0, Forward(1, b"y" * 1400))),
+    ]
+
+
+def _httpTunnelSeeds() -> list[bytes]:
+    """
+    Inputs of the shape L{httpTunnel} reads: a piece size, then tunnel
+    frames (forwards to the joiner, keep-alives, an oversized header).
+    """
+    from pocketrelay.tunnelwire import KEEP_ALIVE_FRAME, encodeFrame
+
+    frames = encodeFrame(1, b"game datagram") + KEEP_ALIVE_FRAME + encodeFrame(0, b"x" * 300)
+    return [
+        b"\x00" + frames,
+        b"\x06" + frames + encodeFrame(2, b"")[:2],
+        b"\x1c" + encodeFrame(1, b"z" * 1200) + b"\x01\xff\xff",
+    ]
+
+
+#: Seed inputs of the targets whose input is not a Blaze vector.
+SEEDS: dict[str, Callable[[], list[bytes]]] = {
+    "udp-tunnel": _udpTunnelSeeds,
+    "http-tunnel": _httpTunnelSeeds,
+    "coalesced": lambda: _gameDataSeeds()["coalesced"],
+    "tlk": lambda: _gameDataSeeds()["tlk"],
 }

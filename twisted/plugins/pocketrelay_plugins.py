@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_tap -*-
 """
 twistd plugins for pocketrelay: C{twistd pocketrelay-server} and
 C{twistd pocketrelay-client}.

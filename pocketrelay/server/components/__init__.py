@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_components -*-
 """
 The Blaze components of the server, one module each.  Importing this
 package registers every handler in L{base.REGISTRY}, exported here as

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_session -*-
+# -*- test-case-name: tests.test_components -*-
 """
 The registry that maps Blaze (component, command) pairs to handlers.
 

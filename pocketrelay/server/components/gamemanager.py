@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_gamemanager -*-
+# -*- test-case-name: tests.test_review_blaze,tests.test_integration_games -*-
 """
 GameManager (component 4): lobbies, matchmaking, the host's view of the
 peer mesh.  The rules live in the pure L{pocketrelay.server.games} model;

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_web_server -*-
+# -*- test-case-name: tests.test_web_api,tests.test_health -*-
 """
 The server's HTTP resource tree and L{Site}.
 
