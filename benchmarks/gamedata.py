@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_coalesced -*-
+# -*- test-case-name: tests.test_benchmarks,tests.test_coalesced,tests.test_gamedatainstall -*-
 """
 Cost of the game-data codecs.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_benchmarks -*-
 """
 Password hashing benchmark: one address hammers the routes that check a
 password while other players log in to the game.

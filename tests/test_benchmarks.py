@@ -501,3 +501,42 @@ class FlooderTests(SynchronousTestCase):
         reply = frames.Frame(9, 2, frames.MessageType.REPLY, 1).encode()
         flooder.dataReceived(reply * 3 + reply[:5])
         self.assertEqual(flooder.received, 3)
+
+
+class ServerEnvironmentTests(SynchronousTestCase):
+    """
+    L{sessions.serverEnvironment}: the environment of every benchmark's
+    server (L{sessions.startServer}).
+    """
+
+    def test_noPocketRelayVariables(self) -> None:
+        """
+        No C{POCKETRELAY_*} variable reaches the server (it would take it
+        as a setting and refuse the runner's results file); others do, and
+        the checkout comes first on C{PYTHONPATH}, after the given paths.
+        """
+        from benchmarks import sessions
+
+        setEnvironment(self, report.RESULTS_ENV, "/tmp/results.jsonl")
+        setEnvironment(self, "POCKETRELAY_LOG_LEVEL", "debug")
+        setEnvironment(self, "BENCH_UNRELATED", "kept")
+        setEnvironment(self, "PYTHONPATH", "/elsewhere")
+        env = sessions.serverEnvironment(["/first"])
+        self.assertTrue(report.RESULTS_ENV.startswith("POCKETRELAY_"))
+        self.assertEqual([k for k in env if k.startswith("POCKETRELAY_")], [])
+        self.assertEqual(env["BENCH_UNRELATED"], "kept")
+        self.assertEqual(env["PYTHONPATH"].split(os.pathsep),
+                         ["/first", sessions.ROOT, "/elsewhere"])
+
+    def test_percentile(self) -> None:
+        """
+        L{sessions.percentile} picks the nearest-rank value; none of an
+        empty list is NaN.
+        """
+        from benchmarks import sessions
+
+        values = [float(n) for n in range(1, 101)]
+        self.assertEqual(sessions.percentile(values, 0.5), 51.0)
+        self.assertEqual(sessions.percentile(values, 0.99), 99.0)
+        self.assertNotEqual(sessions.percentile([], 0.99), sessions.percentile([], 0.99))
+

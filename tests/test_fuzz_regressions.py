@@ -186,3 +186,34 @@ class TunnelTargetTests(SynchronousTestCase):
 
         self.patch(tunnelwire.FrameDecoder, "feed", oneAtATime)
         self.assertRaises(UnexpectedFailure, TARGETS["http-tunnel"], b"\x00" + seed[1:])
+
+
+class SeedDirectoryTests(SynchronousTestCase):
+    """
+    L{fuzz.run.seeds}: the corpus C{make fuzz} starts a target from.
+    """
+
+    def test_seeds(self) -> None:
+        """
+        The directory holds every reference vector (a TDF body with the
+        declared target's leading byte for C{tdf-declared}) and the
+        target's own L{SEEDS}, in order.
+        """
+        from fuzz import run
+
+        for name in ("udp-tunnel", "coalesced", "tdf-declared"):
+            directory = FilePath(run.seeds(name))
+            self.addCleanup(directory.remove)
+            vectors = json.loads(HERE.child("data").child("tdf-vectors.json").getContent())
+            for vector in vectors:
+                self.assertTrue(directory.child(vector["id"]).isfile(), vector["id"])
+            own = SEEDS.get(name, list)()
+            self.assertEqual(
+                [directory.child(f"shaped-{n}").getContent() for n in range(len(own))], own
+            )
+            self.assertFalse(directory.child(f"shaped-{len(own)}").exists())
+        declared = FilePath(run.seeds("tdf-declared"))
+        self.addCleanup(declared.remove)
+        first = vectors[0]
+        self.assertEqual(declared.child(first["id"]).getContent()[:1], b"\x00")
+

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_fuzz_regressions,tests.test_benchmarks -*-
+# -*- test-case-name: tests.test_fuzz_regressions -*-
 """
 A game of two players ready to tunnel, on a L{ServerHarness}'s hub: the
 set-up the tunnel benchmark and the tunnel fuzz targets share.
