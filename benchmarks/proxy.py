@@ -86,10 +86,16 @@ def _waitForPort(process: subprocess.Popen[bytes], port: int, name: str) -> None
 
 
 def startClient(serverPort: int, ports: list[int], dataDir: str) -> subprocess.Popen[bytes]:
+    """
+    Start C{twistd pocketrelay-client} for the server on C{serverPort},
+    on the five local C{ports} (redirector, Blaze, telemetry, QoS, HTTP)
+    and any free UDP port for the tunnel (not 42132, so that it runs
+    beside a player's client or a test).
+    """
     process = subprocess.Popen(
         _twistd("pocketrelay-client", "--server", f"127.0.0.1:{serverPort}", "--no-hosts",
                 "--data-dir", dataDir, "--log-level", "warn",
-                "--ports", ",".join(map(str, ports))),
+                "--ports", ",".join(map(str, [*ports, 0]))),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=serverEnvironment(),
     )
     _waitForPort(process, ports[1], "client")

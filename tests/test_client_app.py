@@ -211,10 +211,10 @@ class OptionsTests(SynchronousTestCase):
         The client options given are passed on to every client.
         """
         options = app.AppOptions()
-        options.parseOptions(["--hosts-file", "/tmp/h", "--ports", "0,0,0,0,0",
+        options.parseOptions(["--hosts-file", "/tmp/h", "--ports", "0,0,0,0,0,0",
                               "--data-dir", "/d", "--headless"])
         self.assertEqual(options.clientArguments(), [
-            "--log-level", "info", "--hosts-file", "/tmp/h", "--ports", "0,0,0,0,0",
+            "--log-level", "info", "--hosts-file", "/tmp/h", "--ports", "0,0,0,0,0,0",
         ])
         self.assertEqual(options["data-dir"], "/d")
         options = app.AppOptions()
@@ -287,7 +287,7 @@ class ControllerTests(TestCase):
             f.write("127.0.0.1 localhost\n")
         self.dataDir = os.path.abspath(self.mktemp())
         self.controller = app.AppController(
-            reactor, self.dataDir, ["--hosts-file", self.hosts, "--ports", "0,0,0,0,0"]
+            reactor, self.dataDir, ["--hosts-file", self.hosts, "--ports", "0,0,0,0,0,0"]
         )
         self.addCleanup(self.controller.disconnect)
 
@@ -359,7 +359,7 @@ class HeadlessTests(TestCase):
         with open(self.hosts, "w") as f:
             f.write("127.0.0.1 localhost\n")
         return spawnApp(self, "--headless", "--data-dir", os.path.abspath(self.mktemp()),
-                        "--hosts-file", self.hosts, "--ports", "0,0,0,0,0", *arguments)
+                        "--hosts-file", self.hosts, "--ports", "0,0,0,0,0,0", *arguments)
 
     @defer.inlineCallbacks
     def test_loginAndStop(self) -> Any:

@@ -48,7 +48,7 @@ class ClientEndToEndTests(TestCase):
         options = tap.Options()
         options.parseOptions([
             "--server", f"127.0.0.1:{self.server.port}", "--data-dir", self.mktemp(),
-            "--hosts-file", self.hosts, "--ports", "0,0,0,0,0",
+            "--hosts-file", self.hosts, "--ports", "0,0,0,0,0,0",
         ])
         self.client = tap.makeService(options, reactor)
         self.exits: list[int] = []

@@ -187,7 +187,7 @@ class ServiceStatusTests(TestCase):
     def start(self, url: str, *extra: str) -> tap.ClientService:
         hosts = [] if "--no-hosts" in extra else ["--hosts-file", self.hosts]
         options = parse("--server", url, "--data-dir", self.dataDir, *hosts,
-                        "--ports", "0,0,0,0,0", *extra)
+                        "--ports", "0,0,0,0,0,0", *extra)
         top = tap.makeService(options, reactor)
         top.fatal = lambda reactor, status: None
         self.phases: list[str] = []

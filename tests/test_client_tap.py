@@ -19,6 +19,7 @@ from typing import Any
 
 from twisted.internet import defer
 from twisted.internet import reactor as _reactor
+from twisted.internet.error import CannotListenError
 from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import LogLevel, formatEvent
 from twisted.python import usage
@@ -26,7 +27,8 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 
-from pocketrelay.client import settings, tap
+from pocketrelay.client import settings, tap, tunnel
+from pocketrelay.client.discovery import ServerInfo, normaliseServerURL
 from pocketrelay.client.hosts import OUR_LINE
 from pocketrelay.client.telemetry import TelemetryRecord
 from pocketrelay.testing.fakes import FakeRoutes, FakeServerResource, FakeTelemetry
@@ -200,8 +202,13 @@ class OptionsTests(SynchronousTestCase):
             (["--save"], "--save needs --server"),
             (["--server", "ftp://x"], "unsupported scheme"),
             (["--server", "h", "--log-level", "loud"], "--log-level"),
-            (["--server", "h", "--ports", "1,2,3"], "five ports"),
+            (["--server", "h", "--ports", "1,2,3"], "five or six ports"),
+            (["--server", "h", "--ports", "1,2,3,4,5,6,7"], "five or six ports"),
+            (["--server", "h", "--ports", "1,2,3,4,5,"], "five or six ports"),
+            (["--server", "h", "--ports", "1,2,3,4,5,-6"], "five or six ports"),
+            (["--server", "h", "--ports", "1,2,3,4,5,udp"], "five or six ports"),
             (["--server", "h", "--ports", "1,2,3,4,99999"], "above 65535"),
+            (["--server", "h", "--ports", "1,2,3,4,5,65536"], "above 65535"),
             (["--server", "h", "--ca-file", missing], "cannot read the CA file"),
             (["--server", "h", "--no-hosts", "--hosts-file", "x"], "contradict"),
         ):
@@ -210,10 +217,42 @@ class OptionsTests(SynchronousTestCase):
 
     def test_ports(self) -> None:
         """
-        --ports sets the five local ports.
+        --ports sets the five local ports; the tunnel keeps the port the
+        game needs (L{tunnel.HOST_PORT}, 42132), as without --ports.
         """
         options = parse("--server", "h", "--data-dir", self.dataDir, "--ports", "1,2,3,4,5")
         self.assertEqual(options.ports, tap.Ports(1, 2, 3, 4, 5))
+        self.assertEqual(options.ports.tunnel, 42132)
+        self.assertEqual(tap.DEFAULT_PORTS.tunnel, tunnel.HOST_PORT)
+        options = parse("--server", "h", "--data-dir", self.dataDir)
+        self.assertEqual(options.ports, tap.DEFAULT_PORTS)
+
+    def test_tunnelPort(self) -> None:
+        """
+        A sixth entry of --ports is the tunnel's port; 0 asks for any free
+        port.
+        """
+        options = parse("--server", "h", "--data-dir", self.dataDir, "--ports", "1,2,3,4,5,6")
+        self.assertEqual(options.ports, tap.Ports(1, 2, 3, 4, 5, 6))
+        options = parse("--server", "h", "--data-dir", self.dataDir,
+                        "--ports", " 0, 0,0,0,0 , 0")
+        self.assertEqual(options.ports, tap.Ports(0, 0, 0, 0, 0, 0))
+
+
+class _BusyUDPReactor(MemoryReactorClock):
+    """
+    A memory reactor on which every UDP port is taken: it records the
+    (interface, port) each C{listenUDP} asks for.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[str, int]] = []
+
+    def listenUDP(self, port: int, protocol: Any, interface: str = "",
+                  maxPacketSize: int = 8192) -> Any:
+        self.asked.append((interface, port))
+        raise CannotListenError(interface, port, OSError(98, "Address already in use"))
 
 
 class ServiceTreeTests(SynchronousTestCase):
@@ -243,6 +282,25 @@ class ServiceTreeTests(SynchronousTestCase):
         self.assertEqual(reactor.tcpServers, [])
         self.assertTrue(os.path.exists(os.path.join(dataDir, "redirector-certificate.pem")))
         self.assertFalse(os.path.exists(hosts))
+
+    def test_tunnelPort(self) -> None:
+        """
+        The tunnel's pool binds its first socket on the sixth --ports
+        entry, and on 42132 without one.
+        """
+        for given, expected in ((None, 42132), ("0,0,0,0,0", 42132), ("0,0,0,0,0,4321", 4321)):
+            extra = [] if given is None else ["--ports", given]
+            options = parse("--server", "h", "--data-dir", self.mktemp(), "--no-hosts", *extra)
+            reactor = _BusyUDPReactor()
+            top = tap.makeService(options, reactor)
+            top.server = ServerInfo(
+                url=normaliseServerURL("http://h/"), version="0.9.0",
+                association="token.signature", tunnelPort=9032,
+            )
+            lazy = top.getServiceNamed("tunnel")
+            lazy.startService()
+            lazy.stopService()
+            self.assertEqual(reactor.asked, [("127.0.0.1", expected)])
 
     def test_noHosts(self) -> None:
         """
@@ -338,7 +396,7 @@ class ClientStartTests(TestCase):
     def start(self, url: str, *extra: str) -> tap.ClientService:
         hosts = [] if "--no-hosts" in extra else ["--hosts-file", self.hosts]
         options = parse("--server", url, "--data-dir", self.dataDir, *hosts,
-                        "--ports", "0,0,0,0,0", *extra)
+                        "--ports", "0,0,0,0,0,0", *extra)
         top = tap.makeService(options, reactor)
         top.fatal = lambda reactor, status: self.exits.append(status)
         top.startService()
@@ -380,6 +438,25 @@ class ClientStartTests(TestCase):
             self.assertEqual(f.read(), "127.0.0.1 localhost\n")
 
     @defer.inlineCallbacks
+    def test_tunnelOnFreePort(self) -> Any:
+        """
+        With a sixth --ports entry of 0, the tunnel's pool binds a free
+        UDP port on 127.0.0.1 rather than 42132, and its log line names the
+        ports actually bound.
+        """
+        port = self.server()
+        top = self.start(f"127.0.0.1:{port}", "--no-hosts")
+        yield top.whenReady()
+        lazy = top.getServiceNamed("tunnel")
+        pool = lazy.tunnel.pool
+        self.assertEqual(len(pool.ports), 4)
+        self.assertNotIn(0, pool.ports)
+        self.assertNotEqual(pool.ports[0], tunnel.HOST_PORT)
+        self.assertEqual(pool._listening[0].getHost().port, pool.ports[0])
+        [line] = [line for line in self.lines() if line.startswith("Tunnel pool on UDP")]
+        self.assertIn(f"ports {pool.ports!r}", line)
+
+    @defer.inlineCallbacks
     def test_unreachable(self) -> Any:
         """
         A server that cannot be reached: one critical line naming the
@@ -410,7 +487,7 @@ class ClientStartTests(TestCase):
         """
         port = closedPort()
         options = parse("--server", f"127.0.0.1:{port}", "--data-dir", self.dataDir,
-                        "--no-hosts", "--ports", "0,0,0,0,0")
+                        "--no-hosts", "--ports", "0,0,0,0,0,0")
         for explain in (lambda *args: defer.succeed(None), None):
             top = tap.makeService(options, reactor)
             top.fatal = lambda reactor, status: self.exits.append(status)
@@ -448,7 +525,7 @@ class ClientStartTests(TestCase):
             taken.listen(1)
             busy = taken.getsockname()[1]
             options = parse("--server", f"127.0.0.1:{port}", "--data-dir", self.dataDir,
-                            "--no-hosts", "--ports", f"0,{busy},0,0,0")
+                            "--no-hosts", "--ports", f"0,{busy},0,0,0,0")
             top = tap.makeService(options, reactor)
             top.fatal = lambda reactor, status: self.exits.append(status)
             top.startService()
@@ -573,7 +650,7 @@ class TwistdTests(TestCase):
         """
         port = closedPort()
         result = self.twistd("--server", f"127.0.0.1:{port}", "--data-dir", self.mktemp(),
-                             "--no-hosts", "--ports", "0,0,0,0,0")
+                             "--no-hosts", "--ports", "0,0,0,0,0,0")
         output = result.stdout + result.stderr
         self.assertEqual(result.returncode, 1, output)
         lines = [line for line in output.splitlines() if "pocketrelay-client: " in line]

@@ -328,7 +328,7 @@ class _WindowCase(TestCase):
         self.shots = os.path.abspath(self.mktemp())
         os.makedirs(self.shots)
         self.controller = AppController(
-            reactor, self.dataDir, ["--hosts-file", self.hosts, "--ports", "0,0,0,0,0"]
+            reactor, self.dataDir, ["--hosts-file", self.hosts, "--ports", "0,0,0,0,0,0"]
         )
         self.addCleanup(self.controller.disconnect)
         self.buffer = LogBuffer()

@@ -287,7 +287,7 @@ class TwistdTests(SynchronousTestCase):
         result = subprocess.run(
             [*_TWISTD, "-n", "--pidfile=", "pocketrelay-client",
              "--server", f"http://127.0.0.1:{port}/", "--no-hosts",
-             "--data-dir", self.mktemp(), "--ports", "0,0,0,0,0"],
+             "--data-dir", self.mktemp(), "--ports", "0,0,0,0,0,0"],
             capture_output=True, text=True, timeout=60,
         )
         output = result.stdout + result.stderr

@@ -104,7 +104,7 @@ def startClient(testCase: TestCase, url: str, *extra: str) -> Any:
     options = clienttap.Options()
     options.parseOptions([
         "--server", url, "--data-dir", testCase.mktemp(), "--no-hosts",
-        "--ports", "0,0,0,0,0", *extra,
+        "--ports", "0,0,0,0,0,0", *extra,
     ])
     client: Any = clienttap.makeService(options, reactor)
     exits: list[int] = []

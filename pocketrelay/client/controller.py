@@ -400,7 +400,9 @@ class AppOptions(usage.Options):
         ["client-key", None, None, "PEM private key of --client-cert."],
         ["client-cert-password", None, None, "Password of the certificate or key."],
         ["log-level", None, "info", "debug, info, warn or error."],
-        ["ports", None, None, "For tests: REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP local ports."],
+        ["ports", None, None,
+         "For tests: REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP[,TUNNEL] local ports "
+         "(0 = any free port; TUNNEL is UDP, 42132 when left out)."],
     ]
     optFlags = [
         ["headless", None, "No window: run the client until stopped, logging its status."],

@@ -7,6 +7,8 @@ children are the local servers, all on 127.0.0.1:
 
   - the HTTP proxy (42131), the QoS responder (UDP 42130), telemetry
     (42129), the Blaze proxy (42128) and the redirector (42127, SSL 3.0);
+  - the tunnel's pool of UDP sockets (the first on 42132), for games the
+    server relays;
   - the hosts-file entry for C{gosredirector.ea.com} (unless
     C{--no-hosts}).
 
@@ -108,6 +110,10 @@ class Ports:
     """
     The local ports.  The game and the server expect the defaults; other
     values are for tests (0 picks a free port).
+
+    @ivar tunnel: the UDP port of the tunnel pool's first socket (the
+        server advertises 127.0.0.1:42132 to the game for tunnelled
+        players: L{pocketrelay.client.tunnel.HOST_PORT}).
     """
 
     redirector: int = 42127
@@ -115,17 +121,21 @@ class Ports:
     telemetry: int = 42129
     qos: int = 42130
     http: int = 42131
+    tunnel: int = 42132
 
     @classmethod
     def parse(cls, text: str) -> Ports:
         """
-        Parse C{REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP}.
+        Parse C{REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP[,TUNNEL]}; without
+        C{TUNNEL} the tunnel keeps its default port.
 
-        @raise ValueError: if it is not five ports.
+        @raise ValueError: if it is not five or six ports.
         """
         parts = [part.strip() for part in text.split(",")]
-        if len(parts) != 5 or not all(part.isdigit() for part in parts):
-            raise ValueError(f"--ports expects five ports separated by commas, not {text!r}")
+        if len(parts) not in (5, 6) or not all(part.isdigit() for part in parts):
+            raise ValueError(
+                f"--ports expects five or six ports separated by commas, not {text!r}"
+            )
         numbers = [int(part) for part in parts]
         if any(number > 65535 for number in numbers):
             raise ValueError(f"--ports: {text!r} has a port above 65535")
@@ -174,8 +184,9 @@ class Options(usage.Options):
          "Password of the PKCS#12 file or of the key [default: none]."],
         ["log-level", None, "info", "debug, info, warn or error."],
         ["ports", None, None,
-         "For tests: REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP local ports (0 = any "
-         "free port). The game expects the defaults 42127-42131."],
+         "For tests: REDIRECTOR,BLAZE,TELEMETRY,QOS,HTTP[,TUNNEL] local ports "
+         "(0 = any free port; TUNNEL is UDP, 42132 when left out). The game "
+         "expects the defaults 42127-42132."],
     ]
     optFlags = [
         ["save", None, "Remember --server as the default server once it has answered."],
@@ -853,7 +864,11 @@ def makeService(options: Options, reactor: Any = None) -> ClientService:
         top.status.update(tunnel=shown.get(state, kind))
 
     tunnel = LazyTunnelService(
-        server, reactor, connectHTTP=httpConnector(reactor, url, tls), stateChanged=tunnelChanged
+        server,
+        reactor,
+        connectHTTP=httpConnector(reactor, url, tls),
+        stateChanged=tunnelChanged,
+        hostPort=ports.tunnel,
     )
     tunnel.setName("tunnel")
     tunnel.setServiceParent(top)
