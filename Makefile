@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench soak fuzz clean screenshots
+.PHONY: install run test lint bench soak fuzz clean screenshots app app-smoke
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,24 @@ lint: $(STAMP)
 screenshots: $(STAMP)
 	APP_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m twisted.trial tests.test_client_window
 
+# The one-file app: dist/pocketrelay-app (PyInstaller, from
+# contrib/pyinstaller/pocketrelay-app.spec; installs the app-build extra).
+APP_STAMP := $(VENV)/.app-build
+
+$(APP_STAMP): $(STAMP) setup.cfg
+	$(PY) -m pip install --quiet --config-settings editable_mode=compat -e '.[dev,app-build]'
+	touch $(APP_STAMP)
+
+app: $(APP_STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+		--workpath build/pyinstaller contrib/pyinstaller/pocketrelay-app.spec
+	@ls -l dist/pocketrelay-app
+
+# Builds the app, then runs the built program: --version, a headless start
+# against a loopback server, a simulated game's login through it, a clean stop.
+app-smoke: app
+	$(PY) contrib/pyinstaller/smoke.py dist/pocketrelay-app
+
 bench: $(STAMP)
 	$(PY) -m benchmarks.codec
 
@@ -41,7 +59,7 @@ soak: $(STAMP)
 	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) _trial_temp build *.egg-info twisted/plugins/dropin.cache
+	rm -rf $(VENV) _trial_temp build dist *.egg-info twisted/plugins/dropin.cache
 
 FUZZ_RUNS ?= 1000000
 FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector
