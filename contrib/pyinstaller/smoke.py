@@ -49,6 +49,7 @@ from twisted.internet import defer
 from twisted.internet import reactor as _reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
@@ -123,7 +124,10 @@ def bundledModules(binary: str) -> set[str]:
     The Python modules and files in a one-file build's archive (read
     with PyInstaller's own readers).
     """
-    from PyInstaller.archive.readers import CArchiveReader, ZlibArchiveReader
+    from PyInstaller.archive.readers import (  # type: ignore[import-untyped]
+        CArchiveReader,
+        ZlibArchiveReader,
+    )
 
     archive = CArchiveReader(binary)
     names = set(archive.toc)
@@ -349,8 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     reactor.run()
     if not arguments.keep:
         shutil.rmtree(directory, ignore_errors=True)
-    result = outcome[0] if outcome else None
-    if hasattr(result, "getErrorMessage"):
+    if not outcome:
+        say("FAILED: the reactor stopped before the smoke test ended")
+        return 1
+    result = outcome[0]
+    if isinstance(result, Failure):
         if result.check(SmokeFailure):
             say(f"FAILED: {result.getErrorMessage()}")
         else:
