@@ -124,10 +124,12 @@ def bundledModules(binary: str) -> set[str]:
     The Python modules and files in a one-file build's archive (read
     with PyInstaller's own readers).
     """
-    from PyInstaller.archive.readers import (  # type: ignore[import-untyped]
-        CArchiveReader,
-        ZlibArchiveReader,
-    )
+    try:
+        from PyInstaller.archive.readers import CArchiveReader, ZlibArchiveReader
+    except ImportError as e:
+        raise SmokeFailure(
+            f"cannot read the bundle without PyInstaller ({e}): pip install -e '.[app-build]'"
+        ) from e
 
     archive = CArchiveReader(binary)
     names = set(archive.toc)
