@@ -45,7 +45,8 @@ app: $(APP_STAMP)
 	@ls -l dist/pocketrelay-app
 
 # Builds the app, then runs the built program: --version, a headless start
-# against a loopback server, a simulated game's login through it, a clean stop.
+# against a loopback server, a simulated game's login through it, a clean
+# stop, then the window (under Xvfb when there is no DISPLAY).
 app-smoke: app
 	$(PY) contrib/pyinstaller/smoke.py dist/pocketrelay-app
 

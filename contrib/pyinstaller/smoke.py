@@ -24,7 +24,11 @@ simulated game):
      where Blaze is, then creates an account through the app's Blaze
      proxy; the app reports C{games=1};
   5. SIGTERM (on Windows, Ctrl+Break) stops it: exit status 0, the hosts
-     file as it was.
+     file as it was;
+  6. unless C{--no-window}: the app with its window (on C{$DISPLAY}, else
+     on an Xvfb started here) connects at once (C{--connect}) to the same
+     server, and SIGTERM closes it with exit status 0 (Tcl/Tk work from
+     the bundle).
 
 Exit status 0 when all of it holds, 1 otherwise (the reason and the app's
 output are printed).
@@ -189,10 +193,11 @@ def until(check: Callable[[], bool], what: str, seconds: float = STEP_TIMEOUT) -
 
 class App:
     """
-    The built program running headless, its output in a file.
+    The built program running, its output in a file.
     """
 
-    def __init__(self, binary: str, arguments: Sequence[str], outputPath: str) -> None:
+    def __init__(self, binary: str, arguments: Sequence[str], outputPath: str,
+                 environ: dict[str, str] | None = None) -> None:
         self.outputPath = outputPath
         self._output: TextIO = open(outputPath, "w")
         flags = 0
@@ -201,8 +206,8 @@ class App:
             flags = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [binary, "--headless", *arguments], stdout=self._output,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, creationflags=flags,
+            [binary, *arguments], stdout=self._output, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, creationflags=flags, env=dict(os.environ, **(environ or {})),
         )
 
     def output(self) -> str:
@@ -247,10 +252,10 @@ def startServer(dataDir: str) -> tuple[Any, int]:
 
 
 @defer.inlineCallbacks
-def runApp(binary: str, directory: str, figures: dict[str, float]) -> Any:
+def runHeadless(binary: str, directory: str, port: int, figures: dict[str, float]) -> Any:
     """
-    Steps 3 to 5: the app headless against a server, a simulated game
-    through it, a clean stop.
+    Steps 3 to 5: the app headless against the server on C{port}, a
+    simulated game through it, a clean stop.
     """
     from pocketrelay.client.certificate import CERTIFICATE_FILE
     from pocketrelay.client.hosts import OUR_LINE
@@ -258,15 +263,14 @@ def runApp(binary: str, directory: str, figures: dict[str, float]) -> Any:
     from pocketrelay.ssl3 import SSLv3ClientFactory
     from pocketrelay.testing.gameclient import GameClient
 
-    server, port = startServer(os.path.join(directory, "server"))
     hosts = os.path.join(directory, "hosts")
     original = "127.0.0.1 localhost\n"
     with open(hosts, "w") as f:
         f.write(original)
     dataDir = os.path.join(directory, "app")
-    app = App(binary, ["--server", f"127.0.0.1:{port}", "--data-dir", dataDir,
+    app = App(binary, ["--headless", "--server", f"127.0.0.1:{port}", "--data-dir", dataDir,
                        "--hosts-file", hosts, "--ports", "0,0,0,0,0"],
-              os.path.join(directory, "app-output.txt"))
+              os.path.join(directory, "headless-output.txt"))
     games: list[Any] = []
     try:
         yield until(lambda: "phase=connected" in app.output() or app.ended(),
@@ -320,6 +324,107 @@ def runApp(binary: str, directory: str, figures: dict[str, float]) -> Any:
         for game in games:
             game.disconnect()
         app.kill()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+class Xvfb:
+    """
+    An Xvfb server on a free display (Linux).
+    """
+
+    def __init__(self, timeout: float = 15) -> None:
+        import select
+
+        executable = shutil.which("Xvfb")
+        if executable is None:
+            raise SmokeFailure("the window step needs Xvfb (Debian: apt-get install xvfb) "
+                               "or a DISPLAY; --no-window leaves it out")
+        read, write = os.pipe()
+        self.process = subprocess.Popen(
+            [executable, "-displayfd", str(write), "-screen", "0", "1024x768x24",
+             "-nolisten", "tcp"],
+            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        os.close(write)
+        number = b""
+        try:
+            while not number.endswith(b"\n"):
+                ready, _, _ = select.select([read], [], [], timeout)
+                chunk = os.read(read, 16) if ready else b""
+                if not chunk:
+                    self.stop()
+                    raise SmokeFailure("Xvfb gave no display number")
+                number += chunk
+        finally:
+            os.close(read)
+        self.display = f":{number.decode().strip()}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@defer.inlineCallbacks
+def runWindow(binary: str, directory: str, port: int, display: str) -> Any:
+    """
+    Step 6: the app with its window (Tcl/Tk from the bundle) on
+    C{display}, connecting at once to the server on C{port}; SIGTERM
+    closes it cleanly.
+    """
+    from pocketrelay.client.app import LOG_FILE, logDirectory
+
+    dataDir = os.path.join(directory, "window")
+    log = os.path.join(logDirectory(dataDir), LOG_FILE)
+    app = App(binary, ["--server", f"127.0.0.1:{port}", "--connect", "--data-dir", dataDir,
+                       "--no-hosts", "--ports", "0,0,0,0,0"],
+              os.path.join(directory, "window-output.txt"), {"DISPLAY": display})
+    try:
+        yield until(lambda: "Ready: start Mass Effect 3" in _read(log) or app.ended(),
+                    "the window to connect")
+        if app.ended():
+            raise SmokeFailure(f"the window app exited with status {app.process.returncode}")
+        if "The window is open" not in _read(log):
+            raise SmokeFailure("the app connected without opening its window")
+        app.stop()
+        yield until(app.ended, "the window app to stop")
+        if app.process.returncode != 0:
+            raise SmokeFailure(f"the window app stopped with exit status "
+                               f"{app.process.returncode}")
+        say("window: opened, connected, closed cleanly (exit status 0)")
+    except BaseException:
+        print(f"--- the window app's output:\n{app.output()}--- its log:\n{_read(log)}---",
+              flush=True)
+        raise
+    finally:
+        app.kill()
+
+
+@defer.inlineCallbacks
+def runApp(binary: str, directory: str, figures: dict[str, float], window: bool) -> Any:
+    """
+    Steps 3 to 6 against a server started here.
+    """
+    server, port = startServer(os.path.join(directory, "server"))
+    xvfb = None
+    try:
+        yield runHeadless(binary, directory, port, figures)
+        if window:
+            display = os.environ.get("DISPLAY")
+            if not display:
+                xvfb = Xvfb()
+                display = xvfb.display
+            yield runWindow(binary, directory, port, display)
+    finally:
+        if xvfb is not None:
+            xvfb.stop()
         yield server.stopService()
 
 
@@ -330,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Smoke test of a pocketrelay-app build.")
     parser.add_argument("binary", help="the built program (dist/pocketrelay-app)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--no-window", action="store_true",
+                        help="leave out the window step (it needs a DISPLAY or Xvfb)")
     arguments = parser.parse_args(argv)
     binary = os.path.abspath(arguments.binary)
     figures: dict[str, float] = {"size": float(os.path.getsize(binary))}
@@ -343,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tkinter; no server")
         figures["version"] = checkVersion(binary)
         say(f"--version: median {figures['version']:.2f} s of 5 runs")
-        return runApp(binary, directory, figures)
+        return runApp(binary, directory, figures, not arguments.no_window)
 
     def done(result: Any) -> None:
         outcome.append(result)
