@@ -334,44 +334,6 @@ def _read(path: str) -> str:
         return ""
 
 
-class Xvfb:
-    """
-    An Xvfb server on a free display (Linux).
-    """
-
-    def __init__(self, timeout: float = 15) -> None:
-        import select
-
-        executable = shutil.which("Xvfb")
-        if executable is None:
-            raise SmokeFailure("the window step needs Xvfb (Debian: apt-get install xvfb) "
-                               "or a DISPLAY; --no-window leaves it out")
-        read, write = os.pipe()
-        self.process = subprocess.Popen(
-            [executable, "-displayfd", str(write), "-screen", "0", "1024x768x24",
-             "-nolisten", "tcp"],
-            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        os.close(write)
-        number = b""
-        try:
-            while not number.endswith(b"\n"):
-                ready, _, _ = select.select([read], [], [], timeout)
-                chunk = os.read(read, 16) if ready else b""
-                if not chunk:
-                    self.stop()
-                    raise SmokeFailure("Xvfb gave no display number")
-                number += chunk
-        finally:
-            os.close(read)
-        self.display = f":{number.decode().strip()}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
 @defer.inlineCallbacks
 def runWindow(binary: str, directory: str, port: int, display: str) -> Any:
     """
@@ -419,6 +381,11 @@ def runApp(binary: str, directory: str, figures: dict[str, float], window: bool)
         if window:
             display = os.environ.get("DISPLAY")
             if not display:
+                from pocketrelay.testing.xvfb import Xvfb
+
+                if shutil.which("Xvfb") is None:
+                    raise SmokeFailure("the window step needs Xvfb (Debian: apt-get install "
+                                       "xvfb) or a DISPLAY; --no-window leaves it out")
                 xvfb = Xvfb()
                 display = xvfb.display
             yield runWindow(binary, directory, port, display)
