@@ -205,9 +205,13 @@ class App:
             # Ctrl+Break reaches only a process group of its own.
             flags = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
         self.started = time.monotonic()
+        # A one-file program is two processes: the bootloader, which
+        # unpacks and waits, and Python, its child.  In a session of its
+        # own (POSIX) both can be killed at once (see kill).
         self.process = subprocess.Popen(
             [binary, *arguments], stdout=self._output, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, creationflags=flags, env=dict(os.environ, **(environ or {})),
+            start_new_session=sys.platform != "win32",
         )
 
     def output(self) -> str:
@@ -227,9 +231,18 @@ class App:
             self.process.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        if not self.ended():
+        """
+        Kill what is left of the app: the bootloader and its child (on
+        Windows, the bootloader's job object takes the child with it).
+        """
+        if sys.platform != "win32":
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        elif not self.ended():
             self.process.kill()
-            self.process.wait(10)
+        self.process.wait(10)
         self._output.close()
 
 
