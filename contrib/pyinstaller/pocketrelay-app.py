@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_client_app -*-
+# -*- test-case-name: tests.test_onefile -*-
 """
 The one-file build's entry point: C{pocketrelay-app} (the C{gui_scripts}
 entry point L{pocketrelay.client.app.main}) as a script for PyInstaller.

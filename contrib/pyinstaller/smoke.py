@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_client_app -*-
+# -*- test-case-name: tests.test_onefile -*-
 """
 Smoke test of a one-file build of C{pocketrelay-app} (C{make app-smoke};
 the Windows workflow runs it too).
