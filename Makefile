@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench soak fuzz clean screenshots
+.PHONY: install run test lint bench soak fuzz clean screenshots app app-smoke
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,25 @@ lint: $(STAMP)
 screenshots: $(STAMP)
 	APP_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m twisted.trial tests.test_client_window
 
+# The one-file app: dist/pocketrelay-app (PyInstaller, from
+# contrib/pyinstaller/pocketrelay-app.spec; installs the app-build extra).
+APP_STAMP := $(VENV)/.app-build
+
+$(APP_STAMP): $(STAMP) setup.cfg
+	$(PY) -m pip install --quiet --config-settings editable_mode=compat -e '.[dev,app-build]'
+	touch $(APP_STAMP)
+
+app: $(APP_STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+		--workpath build/pyinstaller contrib/pyinstaller/pocketrelay-app.spec
+	@ls -l dist/pocketrelay-app
+
+# Builds the app, then runs the built program: --version, a headless start
+# against a loopback server, a simulated game's login through it, a clean
+# stop, then the window (under Xvfb when there is no DISPLAY).
+app-smoke: app
+	$(PY) contrib/pyinstaller/smoke.py dist/pocketrelay-app
+
 # Every benchmark (benchmarks/run.py) in its short form, a few minutes, then
 # one table; fails when a figure misses its target or a benchmark fails.
 # BENCH_ARGS=--full runs the long forms; BENCH_ARGS="--write
@@ -52,7 +71,7 @@ soak: $(STAMP)
 	$(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) _trial_temp build *.egg-info twisted/plugins/dropin.cache
+	rm -rf $(VENV) _trial_temp build dist *.egg-info twisted/plugins/dropin.cache
 
 FUZZ_RUNS ?= 1000000
 FUZZ_TARGETS ?= tdf-generic tdf-declared frames blaze-server http-server telemetry redirector coalesced tlk udp-tunnel http-tunnel

@@ -341,6 +341,26 @@ class ControllerTests(TestCase):
         self.assertIn("unsupported scheme", status.lastError or "")
         self.assertIsNone(self.controller.client)
 
+    @defer.inlineCallbacks
+    def test_buildFails(self) -> Any:
+        """
+        A client that cannot be built for an unexpected reason (a bug, or
+        a one-file build missing a module) fails the connection with the
+        reason in a line, logged with its traceback, rather than leaving
+        the status idle.
+        """
+        def build(options: Any, reactor: Any) -> Any:
+            raise ModuleNotFoundError("No module named 'twisted.spread'")
+
+        controller = app.AppController(reactor, self.dataDir, build=build)
+        yield controller.connect("127.0.0.1:1")
+        status = controller.status.current
+        self.assertEqual((status.phase, status.errorKind), ("failed", "other"))
+        self.assertEqual(status.lastError,
+                         "cannot start the client: No module named 'twisted.spread'")
+        self.assertIsNone(controller.client)
+        self.assertEqual(len(self.flushLoggedErrors(ModuleNotFoundError)), 1)
+
 
 def _until(check: Any, seconds: float = 30) -> defer.Deferred[None]:
     return until(check, seconds)

@@ -14,11 +14,8 @@ installed (Debian's C{xvfb}); the tests fail without it rather than skip.
 
 from __future__ import annotations
 
-import atexit
 import os
-import select
 import shutil
-import subprocess
 import tkinter
 from typing import Any
 
@@ -65,7 +62,8 @@ from pocketrelay.testing.loopback import (
     spawnApp,
 )
 from pocketrelay.testing.loopback import until as _until
-from pocketrelay.testing.screenshot import connect, encodePNG, grab
+from pocketrelay.testing.screenshot import encodePNG, grab
+from pocketrelay.testing.xvfb import Xvfb
 
 #: The global reactor, typed loosely (its interfaces are split in stubs).
 reactor: Any = _reactor
@@ -87,66 +85,6 @@ class _ClientEvents:
         if namespace.startswith("pocketrelay.client"):
             return PredicateResult.maybe
         return PredicateResult.no
-
-
-class Xvfb:
-    """
-    An Xvfb server on a free display, for the whole test run: Tk keeps
-    its connection to a display until the process ends, so one server
-    serves every test and is stopped at exit.
-    """
-
-    _running: Xvfb | None = None
-
-    def __init__(self, timeout: float = 15) -> None:
-        executable = shutil.which("Xvfb")
-        if executable is None:
-            raise RuntimeError("Xvfb is not installed (Debian: apt-get install xvfb)")
-        read, write = os.pipe()
-        self.process = subprocess.Popen(
-            # -terminate: exit once the last client is gone, should this
-            # process die without stopping it; the connection kept below
-            # keeps it until then.
-            [executable, "-displayfd", str(write), "-screen", "0", "1024x768x24",
-             "-nolisten", "tcp", "-terminate"],
-            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        os.close(write)
-        number = b""
-        try:
-            while not number.endswith(b"\n"):
-                ready, _, _ = select.select([read], [], [], timeout)
-                if not ready:
-                    self.stop()
-                    raise RuntimeError(f"Xvfb gave no display number within {timeout:g} s")
-                chunk = os.read(read, 16)
-                if not chunk:
-                    raise RuntimeError("Xvfb exited before giving a display number")
-                number += chunk
-        finally:
-            os.close(read)
-        self.display = f":{number.decode().strip()}"
-        self.connection = connect(self.display)
-        atexit.register(self.stop)
-
-    @classmethod
-    def shared(cls) -> Xvfb:
-        """
-        The run's Xvfb, started on first use.
-        """
-        if cls._running is None or cls._running.process.poll() is not None:
-            cls._running = cls()
-        return cls._running
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class FakeTk:

@@ -238,6 +238,11 @@ class AppController:
             client = self.build(options, self.reactor)
         except (usage.UsageError, tap.StartupError) as e:
             return self._refuse(str(e).removeprefix("pocketrelay-client: "), "other")
+        except Exception as e:
+            # A bug, or a one-file build missing a module: said, not a
+            # window (or a headless run) left waiting for nothing.
+            self.log.failure("Cannot build the client")
+            return self._refuse(f"cannot start the client: {e}", "other")
         client.fatal = lambda reactor, status: None
         if self._unobserve is not None:
             self._unobserve()
