@@ -1027,6 +1027,57 @@ class JsonTests(SynchronousTestCase):
         )
         self.assertEqual(serializeJson(parseJson(text)), text)
 
+    def test_serdeLayoutLiteral(self) -> None:
+        """
+        The writer reproduces, byte for byte, a document laid out as serde's
+        pretty printer lays out the Rust server's C{coalesced.json} (checked
+        against that file): a section name with a space, a property name
+        with brackets, escaped quotes, backslashes and a tab, a
+        C{RemoveProperty} first with C{"text": null}, an empty value list as
+        C{[]}, no trailing newline.
+        """
+        lines = [
+            "{",
+            '  "version": 1,',
+            '  "files": [',
+            "    {",
+            r'      "path": "..\\..\\demo\\config\\demo.ini",',
+            '      "sections": [',
+            "        {",
+            '          "name": "demo_one.widget demo.widget",',
+            '          "properties": [',
+            "            {",
+            '              "name": "list[2]",',
+            '              "values": [',
+            "                {",
+            '                  "ty": "RemoveProperty",',
+            '                  "text": null',
+            "                },",
+            "                {",
+            '                  "ty": "AddUnique",',
+            r'                  "text": "(Name=\"a\", Path=\"..\\\\x\",\tSize=1)"',
+            "                }",
+            "              ]",
+            "            },",
+            "            {",
+            '              "name": "empty",',
+            '              "values": []',
+            "            }",
+            "          ]",
+            "        }",
+            "      ]",
+            "    }",
+            "  ]",
+            "}",
+        ]
+        document = "\n".join(lines).encode("ascii")
+        model = parseJson(document)
+        self.assertEqual(
+            model.files[0].sections[0].properties[0].values[1].text,
+            '(Name="a", Path="..\\\\x",\tSize=1)',
+        )
+        self.assertEqual(serializeJson(model), document)
+
     def test_tolerated(self) -> None:
         """
         As the Rust server reads it: unknown keys ignored, a missing text is

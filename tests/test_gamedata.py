@@ -307,6 +307,36 @@ class OperatorFileTests(GameDataTestCase):
             {"CERBERUS_OFFER_ID": "101", "ENT_1_param": "MP_DLC=TRUE"},
         )
 
+    def test_entitlementsOfTheRustServersShape(self) -> None:
+        """
+        A table shaped like the Rust server's C{entitlements.dmap} (109
+        entitlements over indexes 1 to 114, five of them group-only rows;
+        values holding C{=}, C{&} and C{:}; one C{ENT_ENC} line of 30,350
+        characters) is sent whole, in the file's order.
+        """
+        lines = ["CERBERUS_OFFER_ID=101"]
+        for index in sorted(range(1, 115), key=str):
+            prefix = f"ENT_{index}_"
+            if index <= 5:
+                lines.append(prefix + "group=GROUP")
+                continue
+            lines += [
+                f"{prefix}entitlement=SYNTHETIC_TAG:{index}",
+                prefix + "group=GROUP",
+                f"{prefix}ID={index * 1000}",
+            ]
+            if index % 10 == 0:
+                lines.append(f"{prefix}param=MP_DLC=TRUE&stringref={index}&Maps=a&Maps=b")
+        encoded = ";".join(f"{n:012X}" for n in range(2335))[:30350]
+        lines += ["ENT_ENC=" + encoded, "STORE_CATALOG_ID=1"]
+        self.write("entitlements.dmap", "\n".join(lines).encode("ascii"))
+        sent = self.gameData.clientConfig("ME3_ENT")
+        self.assertEqual(list(sent), [line.partition("=")[0] for line in lines])
+        self.assertEqual(len([key for key in sent if key.endswith("_entitlement")]), 109)
+        self.assertEqual(sent["ENT_ENC"], encoded)
+        self.assertEqual(len(sent["ENT_ENC"]), 30350)
+        self.assertEqual(sent["ENT_10_param"], "MP_DLC=TRUE&stringref=10&Maps=a&Maps=b")
+
     def test_store(self) -> None:
         """
         C{dime.xml} is sent under C{Config}.

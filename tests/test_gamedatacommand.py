@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -262,6 +263,34 @@ class ConvertCommandTests(CommandTestCase):
         self.assertEqual(self.command("compile", "tlk", self.path("fr.json"),
                                   self.path("again.tlk"))[0], 0)
         self.assertEqual(tlk.parseTlk(self.read("again.tlk")), tlk.parseTlk(original))
+
+    def test_outputPermissions(self) -> None:
+        """
+        A new output file gets the default permissions (C{0666} less the
+        umask), not the C{0600} of the temporary file it is written
+        through, so a server running as another user can read a compiled
+        C{coalesced.bin}.
+        """
+        source = self.write("in.json", coalesced.serializeJson(syntheticCoalesced()))
+        previous = os.umask(0o022)
+        try:
+            status, _, err = self.command("compile", "coalesced", source, self.path("out.bin"))
+        finally:
+            os.umask(previous)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(stat.S_IMODE(os.stat(self.path("out.bin")).st_mode), 0o644)
+
+    def test_replacedFileKeepsPermissions(self) -> None:
+        """
+        Compiling over an existing file keeps that file's permissions.
+        """
+        source = self.write("in.json", coalesced.serializeJson(syntheticCoalesced()))
+        target = self.write("out.bin", b"old")
+        os.chmod(target, 0o640)
+        status, _, err = self.command("compile", "coalesced", source, target)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(stat.S_IMODE(os.stat(target).st_mode), 0o640)
+        self.assertNotEqual(self.read("out.bin"), b"old")
 
     def test_badInput(self) -> None:
         """

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from typing import Any, Final
@@ -220,10 +221,21 @@ def _readInput(path: str) -> bytes:
 def _writeOutput(path: str, data: bytes) -> None:
     """
     Write C{data} to C{path} through a temporary file and a rename.
+
+    The result has the permissions a plain write would give it: those of
+    the file it replaces, or else the default ones (C{0666} less the
+    umask), as the installer's files have.  A temporary file is created
+    C{0600}, which would leave an operator's compiled C{coalesced.bin}
+    unreadable to a server running as another user.
     """
     directory = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(prefix=".game-data-", dir=directory)
     try:
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.chmod(temporary, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -235,6 +247,15 @@ def _writeOutput(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    """
+    The process's file-creation mask (read by setting it and back).
+    """
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def convert(verb: str, kind: str, data: bytes) -> bytes:
