@@ -25,13 +25,20 @@ from typing import Any
 import argon2
 from twisted.internet import defer
 from twisted.internet import reactor as globalReactor
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from pocketrelay import admin
 from pocketrelay.admin import backup as backupModule
 from pocketrelay.admin import cli, main, parseRustTime, rustimport
 from pocketrelay.admin.command import Command, Invocation
-from pocketrelay.server.security import PasswordHasher, revocationExpiry
+from pocketrelay.server.security import (
+    PasswordHasher,
+    RevokedToken,
+    TokenSigner,
+    playerForToken,
+    revocationExpiry,
+)
 from pocketrelay.server.store import SCHEMA_VERSION, Store
 from pocketrelay.server.store.schema import migrate
 from pocketrelay.testing.sources import parsedModules
@@ -1112,6 +1119,58 @@ class RestoreWhileServerRunsTests(TestCase):
         d.addCallback(started)
         d.addCallback(created)
         d.addCallback(stopped)
+        return d
+
+
+class ImportRustRevokesTests(TestCase):
+    """
+    C{import-rust --replace} against the server's real L{Store}: the
+    replaced account's earlier login tokens stop working.
+    """
+
+    def test_replaceRevokesTokens(self) -> defer.Deferred[None]:
+        """
+        A login token issued for an account before C{import-rust --replace}
+        overwrites it is refused afterwards by L{playerForToken}
+        (L{RevokedToken}); a token issued after the import is accepted.
+        """
+        dataDir = os.path.abspath(self.mktemp())
+        dbPath = os.path.join(dataDir, "app.db")
+        rustDir = os.path.abspath(self.mktemp())
+        os.makedirs(rustDir)
+        rustPath = os.path.join(rustDir, "app.db")
+        makeRustDatabase(rustPath)
+        db = makeOurDatabase(dbPath)
+        ours = addPlayer(db, "shepard@example.org", "OurShepard", 0, "$argon2id$ours")
+        db.close()
+        clock = Clock()
+        clock.advance(NOW)
+        signer = TokenSigner(b"k" * 32, clock)
+        before = signer.issueToken(ours)
+        code, _out, err = run("--data-dir", dataDir, "import-rust", rustPath, "--replace")
+        self.assertEqual((code, err), (0, ""))
+        store = Store(dbPath, globalReactor)
+        d = store.start()
+        self.addCleanup(store.stop)
+
+        def started(_: object) -> Any:
+            return self.assertFailure(
+                playerForToken(signer, store, before), RevokedToken
+            )
+
+        def refused(_: object) -> Any:
+            return store.getPlayer(ours)
+
+        def fresh(player: Any) -> Any:
+            return playerForToken(signer, store, signer.issueFor(player))
+
+        def accepted(player: Any) -> None:
+            self.assertEqual(player.id, ours)
+
+        d.addCallback(started)
+        d.addCallback(refused)
+        d.addCallback(fresh)
+        d.addCallback(accepted)
         return d
 
 

@@ -1382,7 +1382,9 @@ class DirectStoreTests(SynchronousTestCase):
         self.store.setPlayerDataMany(player.id, {"Base": "x"})
         self.store.saveGalaxyAtWar(GalaxyAtWar(player.id, 1, 2, 3, 4, 5, 6))
         self.store.setLeaderboardValue(N7, player.id, 10)
-        self.store.replacePlayer(player.id, " \u212a@E.f", "d", None, 0, None)
+        self.store.replacePlayer(
+            player.id, " \u212a@E.f", "d", None, 0, None, tokenMinExpiry=0
+        )
         self.assertEqual(
             Store._getPlayer(self.connection, player.id),
             Player(player.id, "k@e.f", "d", None, PlayerRole.DEFAULT, 5, None),
@@ -1416,8 +1418,36 @@ class DirectStoreTests(SynchronousTestCase):
         self.store.createPlayer("a@b.c", "a", None, 0, 5)
         other = self.store.createPlayer("d@e.f", "d", None, 0, 5)
         self.assertRaises(
-            PlayerExists, self.store.replacePlayer, other.id, "a@b.c", "d", None, 0, 1
+            PlayerExists,
+            self.store.replacePlayer,
+            other.id,
+            "a@b.c",
+            "d",
+            None,
+            0,
+            1,
+            tokenMinExpiry=0,
         )
+
+    def test_replacePlayerRevokes(self) -> None:
+        """
+        L{DirectStore.replacePlayer} raises the account's token floor to
+        the one given, revoking the login tokens issued before; a lower
+        floor leaves a higher one as it was.
+        """
+        player = self.store.createPlayer("a@b.c", "a", "$argon2id$x", 0, 5)
+        self.store.replacePlayer(
+            player.id, "a@b.c", "a", "$argon2id$y", 2, None, tokenMinExpiry=100
+        )
+        replaced = Store._getPlayer(self.connection, player.id)
+        assert replaced is not None
+        self.assertEqual(replaced.tokenMinExpiry, 100)
+        self.store.replacePlayer(
+            player.id, "a@b.c", "a", "$argon2id$z", 2, None, tokenMinExpiry=50
+        )
+        kept = Store._getPlayer(self.connection, player.id)
+        assert kept is not None
+        self.assertEqual(kept.tokenMinExpiry, 100)
 
     def test_gameReports(self) -> None:
         """

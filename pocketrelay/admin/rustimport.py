@@ -31,6 +31,7 @@ from pocketrelay.admin.database import (
     _tables,
     _Warn,
 )
+from pocketrelay.server.security import revocationExpiry
 from pocketrelay.server.store import (
     MAX_DATA_KEY_LENGTH,
     MAX_DATA_KEYS,
@@ -426,7 +427,12 @@ class _Importer:
                 )
                 self.result.skipped += 1
                 return
-            self.store.replacePlayer(ours, email, name, password, role, lastLogin)
+            # The account gets a new password and role: its earlier login
+            # tokens are revoked, as a password change in the dashboard does.
+            self.store.replacePlayer(
+                ours, email, name, password, role, lastLogin,
+                tokenMinExpiry=revocationExpiry(self.now),
+            )
             self.imported[identity] = ours
             self.result.replaced += 1
             return
@@ -649,7 +655,8 @@ def importRust(
     strings) are kept as they are, so players keep their passwords.  An
     email that already has an account is skipped with a warning, or
     overwritten with C{replace} (the account keeps its id; its data,
-    ratings and leaderboard values are replaced).  A game report already
+    ratings and leaderboard values are replaced and its earlier login
+    tokens revoked).  A game report already
     present (same times and content) is not copied again.
 
     @param path: the Rust C{app.db}, or its data directory.

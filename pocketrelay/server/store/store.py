@@ -1694,11 +1694,19 @@ class DirectStore:
         passwordHash: str | None,
         role: int,
         lastLoginAt: int | None,
+        *,
+        tokenMinExpiry: int,
     ) -> None:
         """
         Overwrite every field of an account but its id and creation time
         (L{None} clears the password or the login time), and delete its
         player data, Galaxy at War ratings and leaderboard values.
+
+        @param tokenMinExpiry: revokes the account's login tokens expiring
+            before this Unix time, as L{Store.updatePlayer} does (it never
+            goes down): the account has a new password and role, so the
+            tokens issued before must stop working.  Give
+            L{pocketrelay.server.security.revocationExpiry} of now.
         """
         db = self.connection
         _checkInt("player id", playerId)
@@ -1709,16 +1717,19 @@ class DirectStore:
         checkedRole = _checkRole(role)
         if lastLoginAt is not None:
             _checkInt("login time", lastLoginAt)
+        _checkInt("token expiry", tokenMinExpiry)
         try:
             db.execute(
                 "UPDATE players SET email = ?, display_name = ?, password = ?, "
-                "role = ?, last_login_at = ? WHERE id = ?",
+                "role = ?, last_login_at = ?, "
+                "token_min_expiry = MAX(token_min_expiry, ?) WHERE id = ?",
                 (
                     email,
                     displayName,
                     passwordHash,
                     int(checkedRole),
                     lastLoginAt,
+                    tokenMinExpiry,
                     playerId,
                 ),
             )
