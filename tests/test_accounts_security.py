@@ -142,7 +142,8 @@ class CanonicalEmailWebTests(_WebTestCase):
         yield self.web.createPlayer("kate@kiwi.example", SUPER)
         _, token = yield self.web.createPlayer("mallory@kiwi.example")
         response = yield self.request("PUT", "/api/players/self/details", {
-            "username": "m", "email": f"{KELVIN}ATE@kiwi.example"}, token=token)
+            "username": "m", "email": f"{KELVIN}ATE@kiwi.example",
+            "current_password": "password"}, token=token)
         self.assertEqual(response.code, 409)
 
     @defer.inlineCallbacks
@@ -183,16 +184,18 @@ class SuperAdminByAccountTests(_WebTestCase):
         self.assertEqual(kate.role, SUPER)
         kateToken = (yield self.login("kate@kiwi.example", "secret")).json()["token"]
         changed = yield self.request("PUT", "/api/players/self/details", {
-            "username": "kate", "email": "kate2@kiwi.example"}, token=kateToken)
+            "username": "kate", "email": "kate2@kiwi.example",
+            "current_password": "secret"}, token=kateToken)
         self.assertEqual(changed.code, 200)
         mallory, malloryToken = yield self.web.createPlayer("mallory@kiwi.example")
         taken = yield self.request("PUT", "/api/players/self/details", {
-            "username": "m", "email": "Kate@kiwi.example"}, token=malloryToken)
+            "username": "m", "email": "Kate@kiwi.example",
+            "current_password": "password"}, token=malloryToken)
         self.assertEqual((taken.code, taken.json()["role"]), (200, "Default"))
         yield self.restart()
         stored = yield self.web.store.getPlayer(mallory.id)
         self.assertEqual((stored.email, stored.role), ("kate@kiwi.example", DEFAULT))
-        log = yield self.request("GET", "/api/server/log", token=malloryToken)
+        log = yield self.request("GET", "/api/server/log", token=taken.json()["token"])
         self.assertEqual(log.code, 403)
         owner = yield self.web.store.getPlayer(kate.id)
         self.assertEqual(owner.role, SUPER)
@@ -365,6 +368,67 @@ class TokenRevocationTests(_WebTestCase):
         again = yield self.login("tali@example.org")
         me = yield self.self_(again.json()["token"])
         self.assertEqual(me.code, 200)
+
+    @defer.inlineCallbacks
+    def test_emailChangeNeedsPassword(self) -> Any:
+        """
+        The attack: with a stolen token alone, changing the account's email
+        (to lock its owner out) is refused: 400 without the current
+        password, 403 with a wrong one; the email stays.  A new display
+        name alone needs no password.
+        """
+        player, stolen = yield self.web.createPlayer("tali@example.org")
+        for extra, code in [({}, 400), ({"current_password": "guess"}, 403)]:
+            response = yield self.request("PUT", "/api/players/self/details", {
+                "username": "thief", "email": "thief@example.org", **extra},
+                token=stolen)
+            self.assertEqual(response.code, code, extra)
+        stored = yield self.web.store.getPlayer(player.id)
+        self.assertEqual((stored.email, stored.displayName), ("tali@example.org", "tali"))
+        renamed = yield self.request("PUT", "/api/players/self/details", {
+            "username": "Tali'Zorah", "email": "TALI@example.org"}, token=stolen)
+        self.assertEqual((renamed.code, renamed.json()["display_name"]),
+                         (200, "Tali'Zorah"))
+        self.assertNotIn("token", renamed.json())
+        me = yield self.self_(stolen)
+        self.assertEqual(me.code, 200)
+
+    @defer.inlineCallbacks
+    def test_emailChangeRevokes(self) -> Any:
+        """
+        Changing one's email with the current password (on
+        /players/self/details and on /players/{own id}/details) revokes the
+        account's earlier tokens, also for Galaxy at War; the answer's new
+        token works.
+        """
+        player, old = yield self.web.createPlayer("tali@example.org", ADMIN)
+        for path, email in [("self", "tali@rannoch.example"),
+                            (str(player.id), "tali@neema.example")]:
+            response = yield self.request("PUT", f"/api/players/{path}/details", {
+                "username": "tali", "email": email, "current_password": "password"},
+                token=old)
+            self.assertEqual((response.code, response.json()["email"]), (200, email))
+            yield self.assertRevoked(old)
+            gaw = yield self.request("GET", f"/galaxyatwar/getRatings/{old}")
+            self.assertIn(b"ERR_AUTHENTICATION_REQUIRED", gaw.body)
+            old = response.json()["token"]
+            fresh = yield self.self_(old)
+            self.assertEqual(fresh.code, 200)
+            # A revocation cuts off the tokens issued in earlier seconds.
+            self.web.clock.advance(1)
+
+    @defer.inlineCallbacks
+    def test_adminChangesOthersEmail(self) -> Any:
+        """
+        An admin changes another player's email without a password of
+        either account, as before.
+        """
+        player, _ = yield self.web.createPlayer("tali@example.org")
+        _, admin = yield self.web.createPlayer("admin@example.org", ADMIN)
+        response = yield self.request("PUT", f"/api/players/{player.id}/details", {
+            "username": "tali", "email": "tali@rannoch.example"}, token=admin)
+        self.assertEqual((response.code, response.json()["email"]),
+                         (200, "tali@rannoch.example"))
 
     @defer.inlineCallbacks
     def test_floorNeverLowers(self) -> Any:
@@ -560,6 +624,22 @@ class PasswordRouteLimitTests(_WebTestCase):
             response = yield self.request(
                 "PUT", "/api/players/self/password",
                 {"current_password": "wrong", "new_password": "x"}, token=token)
+            codes.append(response.code)
+        self.assertEqual(codes, [403] * 5 + [429])
+
+    @defer.inlineCallbacks
+    def test_emailChangeLimited(self) -> Any:
+        """
+        Guessing the current password through an email change on
+        PUT /players/self/details is limited as a login.
+        """
+        _, token = yield self.web.createPlayer("tali@example.org")
+        codes = []
+        for _ in range(6):
+            response = yield self.request(
+                "PUT", "/api/players/self/details",
+                {"username": "t", "email": "x@example.org", "current_password": "wrong"},
+                token=token)
             codes.append(response.code)
         self.assertEqual(codes, [403] * 5 + [429])
 

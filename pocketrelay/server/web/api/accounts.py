@@ -563,13 +563,31 @@ def logoutPlayer(call: Call) -> Any:
 
 @defer.inlineCallbacks
 def _setDetails(call: Call, target: Player) -> Any:
+    """
+    Change C{target}'s display name and email.  Changing one's own email
+    needs one's current password (rate limited as a login): with a stolen
+    token alone nobody can take the login address and lock the owner out.
+    It revokes the account's earlier tokens, and the answer carries a new
+    token for the caller's dashboard.  An admin changing another player's
+    email needs only permission over them (checked by the caller).
+    """
     body = call.body or {}
     email = _checkedEmail(body["email"])
     name = _checkedName(body["username"])
+    own = target.id == _caller(call).id
     if email != target.email:
+        if own:
+            rateLimit(call, (LOGIN_ADDRESS, clientAddress(call)))
+            yield _checkOwnPassword(call, target, body.get("current_password"),
+                                    "Incorrect current password")
         other = yield call.hub.store.getPlayerByEmail(email)
         if other is not None and other.id != target.id:
             raise ApiError(409, "Email address already in use")
+        if own:
+            player = yield revokeTokens(call.hub, target, call.now, False,
+                                        email=email, displayName=name)
+            log.info("Account {playerId} changed its email", playerId=player.id)
+            return {**playerJson(player), "token": call.hub.signer.issueFor(player)}
     player = yield call.hub.store.updatePlayer(target.id, email=email, displayName=name)
     if player is None:
         raise ApiError(404, "Unknown player")
@@ -579,7 +597,7 @@ def _setDetails(call: Call, target: Player) -> Any:
 
 def setOwnDetails(call: Call) -> Any:
     """
-    PUT /players/self/details {username, email}.
+    PUT /players/self/details {username, email, current_password}.
     """
     return _setDetails(call, _caller(call))
 
@@ -648,7 +666,8 @@ def setPassword(call: Call) -> Any:
 @defer.inlineCallbacks
 def setDetails(call: Call) -> Any:
     """
-    PUT /players/{id}/details {username, email}.
+    PUT /players/{id}/details {username, email, current_password}: for
+    one's own account as C{PUT /players/self/details}.
     """
     target = yield _target(call)
     result = yield _setDetails(call, target)

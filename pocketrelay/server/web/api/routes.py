@@ -282,6 +282,10 @@ _USERNAME = Field("username", str, maxLength=MAX_DISPLAY_NAME_LENGTH,
                   description="Display name shown in game.")
 _PASSWORD = Field("password", str, maxLength=accounts.MAX_PASSWORD_LENGTH,
                   description="Password.")
+_CURRENT_FOR_EMAIL = Field(
+    "current_password", str, required=False, maxLength=accounts.MAX_PASSWORD_LENGTH,
+    description="The caller's current password: required to change the caller's "
+                "own email.")
 _ROLES = tuple(accounts.ROLE_NAMES[r] for r in PlayerRole)
 
 #: Every route of the JSON API, below C{/api}.
@@ -346,7 +350,13 @@ ROUTES: Final[tuple[Route, ...]] = (
                       "included, and ends its game session."),
     Route("PUT", "/players/self/details", accounts.setOwnDetails, Access.USER,
           "Change the caller's display name and email",
-          body=(_USERNAME, _EMAIL), response="Player", errors=(404, 409)),
+          body=(_USERNAME, _EMAIL, _CURRENT_FOR_EMAIL), response="Player",
+          errors=(404, 409, 429),
+          description="Changing the email needs current_password (400 without, "
+                      "403 when wrong, rate limited as a login), revokes every "
+                      "earlier token of the account and the answer carries a new "
+                      "token; the game session stays. A display name alone needs "
+                      "no password."),
     Route("GET", "/players/{id}", accounts.getPlayer, Access.ADMIN,
           "One player", response="Player", errors=(404,)),
     Route("DELETE", "/players/{id}", accounts.deletePlayer, Access.ADMIN,
@@ -372,8 +382,12 @@ ROUTES: Final[tuple[Route, ...]] = (
                       "the player and ends its game session."),
     Route("PUT", "/players/{id}/details", accounts.setDetails, Access.ADMIN,
           "Change a player's display name and email",
-          body=(_USERNAME, _EMAIL), response="Player", errors=(404, 409),
-          description="Needs permission over the player."),
+          body=(_USERNAME, _EMAIL, _CURRENT_FOR_EMAIL), response="Player",
+          errors=(404, 409, 429),
+          description="Needs permission over the player. For one's own account "
+                      "as PUT /players/self/details: an email change needs "
+                      "current_password, revokes the earlier tokens and the answer "
+                      "carries a new token."),
     Route("PUT", "/players/{id}/role", accounts.setRole, Access.SUPER_ADMIN,
           "Set a player's role",
           body=(Field("role", str, enum=_ROLES,

@@ -115,8 +115,14 @@ export const api = {
     }),
 
   self: () => request("GET", "players/self"),
-  setOwnDetails: (username, email) =>
-    request("PUT", "players/self/details", { body: { username, email }, text: true }),
+  // Changing the email needs the current password; the answer then carries
+  // a new token: the change revokes the earlier ones.
+  setOwnDetails: (username, email, currentPassword) =>
+    request("PUT", "players/self/details", {
+      body: currentPassword
+        ? { username, email, current_password: currentPassword }
+        : { username, email },
+    }),
   // The answer carries a new token: the change revokes the earlier ones.
   setOwnPassword: (currentPassword, newPassword) =>
     request("PUT", "players/self/password", {

@@ -165,21 +165,40 @@ export function accountPage(ctx) {
   const detailsStatus = statusLine();
   const username = field("Display name", { value: user.display_name, autocomplete: "nickname", required: true, maxlength: "99" });
   const email = field("Email", { type: "email", value: user.email, autocomplete: "email", required: true });
+  // The server asks for the current password to change the email (and then
+  // revokes the account's other tokens); a new display name needs none.
+  const detailsPassword = field("Current password (to change the email)", { type: "password", autocomplete: "current-password", name: "current_password" });
   const details = h(
     "form",
     { class: "card form", "aria-labelledby": "details-heading" },
     h("h2", { id: "details-heading" }, "Name and email"),
     username.row,
     email.row,
+    detailsPassword.row,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save")),
     detailsStatus.element,
   );
   details.addEventListener("submit", (event) => {
     event.preventDefault();
+    const newEmail = email.input.value.trim();
+    const emailChanged = newEmail.toLowerCase() !== String(session.user.email).toLowerCase();
+    if (emailChanged && !detailsPassword.input.value) {
+      detailsStatus.error(new Error("Enter your current password to change the email"));
+      detailsPassword.input.focus();
+      return;
+    }
     submitting(details, detailsStatus, async () => {
-      await api.setOwnDetails(username.input.value.trim(), email.input.value.trim());
+      const answer = await api.setOwnDetails(
+        username.input.value.trim(),
+        newEmail,
+        emailChanged ? detailsPassword.input.value : "",
+      );
+      if (answer && answer.token) {
+        setToken(answer.token);
+      }
+      detailsPassword.input.value = "";
       await loadUser();
-      detailsStatus.ok("Saved.");
+      detailsStatus.ok(emailChanged ? "Saved. Your other logins were signed out." : "Saved.");
     });
   });
 

@@ -132,12 +132,13 @@ export function playerPage(ctx) {
     }
     const forms = [];
     if (hasPermissionOver(me, player)) {
-      forms.push(detailsForm(player, load));
-      // One's own password needs the current one: the account page asks for it.
+      // One's own email and password need the current password: the account
+      // page asks for it.
       if (!me || me.id !== player.id) {
+        forms.push(detailsForm(player, load));
         forms.push(passwordForm(player));
       } else {
-        forms.push(h("p", {}, "Change your own password on ", h("a", { href: "/account" }, "your account page"), "."));
+        forms.push(h("p", {}, "Change your own name, email and password on ", h("a", { href: "/account" }, "your account page"), "."));
       }
     }
     if (canSetRole(me, player)) {
