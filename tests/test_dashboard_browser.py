@@ -552,7 +552,8 @@ class DashboardBrowserTests(TestCase):
         their own profile without editing, no admin pages (nor the game
         data report), and is refused
         the players list; a wrong password shows the server's error text;
-        logging out forgets the token.
+        changing one's email asks for the current password and keeps the
+        page logged in; logging out forgets the token.
         """
         browser = yield self.startBrowser()
         b = browser
@@ -601,6 +602,21 @@ class DashboardBrowserTests(TestCase):
             b.waitText("Not allowed")
             b.screenshot("03-forbidden")
             b.open("/account")
+            # A new email needs the current password; the page keeps working
+            # with the new token the answer carries (the old one is revoked).
+            b.fill("Email", "shepard@normandy.example")
+            b.button("Save").click()
+            b.waitText("Error: Enter your current password to change the email")
+            b.fill("Current password (to change the email)", "wrong")
+            b.button("Save").click()
+            b.waitText("Error: Incorrect current password")
+            b.fill("Current password (to change the email)", self.playerPassword)
+            b.button("Save").click()
+            b.waitText("Saved. Your other logins were signed out.")
+            b.open("/account")
+            b.waitText("Delete my account")
+            email = b.label("Email").get_attribute("value")
+            assert email == "shepard@normandy.example", email
             b.button("Log out").click()
             b.wait(lambda d: b.path() == "/login", "the login page")
             assert b.d.execute_script("return localStorage.length") == 0
