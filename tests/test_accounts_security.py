@@ -246,6 +246,69 @@ class AdminToolTests(SynchronousTestCase):
         rows = connection.execute("SELECT email, token_min_expiry FROM players").fetchall()
         self.assertEqual(rows, [("kate@kiwi.example", revocationExpiry(2000))])
 
+    def test_promotionRevokes(self) -> None:
+        """
+        Promoting an account without a password option still revokes its
+        earlier tokens (a role change); running it again on a SuperAdmin
+        without a password changes no role and revokes nothing.
+        """
+        import sqlite3
+
+        from pocketrelay.admin import setSuperAdmin
+        from pocketrelay.testing.server import tinyHasher
+
+        path = FilePath(self.mktemp())
+        path.makedirs()
+        database = path.child("app.db").path
+        setSuperAdmin(database, "kate@kiwi.example", "one", None, tinyHasher(), 1000)
+        connection = sqlite3.connect(database)
+        self.addCleanup(connection.close)
+        connection.execute("UPDATE players SET role = 0, token_min_expiry = 0")
+        connection.commit()
+        setSuperAdmin(database, "kate@kiwi.example", None, None, tinyHasher(), 2000)
+        setSuperAdmin(database, "kate@kiwi.example", None, None, tinyHasher(), 3000)
+        rows = connection.execute("SELECT role, token_min_expiry FROM players").fetchall()
+        self.assertEqual(rows, [(2, revocationExpiry(2000))])
+
+
+class AdminToolWhileRunningTests(SynchronousTestCase):
+    """
+    C{pocketrelay-admin super-admin} on the database of a running server.
+    """
+
+    def test_promotionRevokesAtOnce(self) -> None:
+        """
+        Promoting a logged-in player without a new password revokes their
+        earlier tokens: the running server refuses them at once (as the
+        dashboard and Galaxy at War check them) and the game session gets
+        no fresh token from getAuthToken: it is closed.
+        """
+        from twisted.internet.task import Clock
+
+        from pocketrelay.admin import setSuperAdmin
+        from pocketrelay.testing.server import DEFAULT_NOW, SynchronousStore, tinyHasher
+
+        path = FilePath(self.mktemp())
+        path.makedirs()
+        clock = Clock()
+        clock.advance(DEFAULT_NOW)
+        store = SynchronousStore(path.child("app.db").path, clock)
+        resultOf(store.start())
+        self.addCleanup(store.stop)
+        server = ServerHarness(path.child("data"), store=store, clock=clock)
+        connection = server.loggedIn("kate@kiwi.example")
+        kate = resultOf(server.store.getPlayerByEmail("kate@kiwi.example"))
+        old = server.signer.issueFor(kate)
+        clock.advance(5)
+        result = setSuperAdmin(store.path, "kate@kiwi.example", None, None,
+                               tinyHasher(), clock.seconds())
+        self.assertEqual(result.playerId, kate.id)
+        failure = self.failureResultOf(playerForToken(server.signer, store, old))
+        failure.trap(RevokedToken)
+        self.assertEqual(connection.error(_AUTH, AuthenticationCommand.GET_AUTH_TOKEN),
+                         GlobalError.AUTHENTICATION_REQUIRED)
+        self.assertTrue(connection.transport.disconnecting)
+
 
 class CanonicalEmailBlazeTests(SynchronousTestCase):
     """

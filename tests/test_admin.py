@@ -560,7 +560,8 @@ class SuperAdminTests(_AdminTestCase):
     def test_promoteKeepsPassword(self) -> None:
         """
         An existing account (matched in canonical form) becomes SuperAdmin;
-        without a password option its password hash is unchanged.
+        without a password option its password hash is unchanged, and the
+        role change revokes its earlier tokens.
         """
         db = makeOurDatabase(self.dbPath)
         hashed = FAST_HASHER.hashPassword("old")
@@ -573,7 +574,7 @@ class SuperAdminTests(_AdminTestCase):
         )
         self.assertEqual(
             self.query("SELECT id, role, password, token_min_expiry FROM players"),
-            [(playerId, 2, hashed, 0)],
+            [(playerId, 2, hashed, revocationExpiry(NOW))],
         )
 
     def test_promoteResetsPassword(self) -> None:

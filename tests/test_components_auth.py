@@ -35,7 +35,7 @@ from pocketrelay.me3.messages.auth import (
 from pocketrelay.me3.messages.common import SessionInfo
 from pocketrelay.me3.messages.util import PostAuthResponse
 from pocketrelay.server.gamedata import LegalDocument
-from pocketrelay.server.security import TOKEN_LIFETIME
+from pocketrelay.server.security import TOKEN_LIFETIME, playerForToken, revocationExpiry
 from pocketrelay.server.store import PlayerRole
 from pocketrelay.testing.server import (
     DEFAULT_NOW,
@@ -458,6 +458,56 @@ class LoggedInTests(ServerTestCase):
             self.server.signer.verifyToken(reply.authToken),
             self.player(self.connection).id,
         )
+
+    def test_getAuthTokenAfterOutsideRevocation(self) -> None:
+        """
+        When the account's tokens were revoked in the database behind the
+        server's back (as C{pocketrelay-admin} does), getAuthToken issues
+        no token: it answers AUTHENTICATION_REQUIRED, logs the session out
+        and closes it.
+        """
+        player = self.player(self.connection)
+        resultOf(self.store.updatePlayer(
+            player.id, tokenMinExpiry=revocationExpiry(self.server.clock.seconds())))
+        self.server.clock.advance(5)
+        self.assertEqual(
+            self.connection.error(_AUTH, AuthenticationCommand.GET_AUTH_TOKEN),
+            GlobalError.AUTHENTICATION_REQUIRED,
+        )
+        self.assertTrue(self.connection.transport.disconnecting)
+        self.assertEqual(self.hub.online, {})
+        self.assertLogged("revoked its login tokens", str(player.id))
+
+    def test_getAuthTokenAfterServerRevocation(self) -> None:
+        """
+        A revocation the server made itself (which updates the session's
+        copy of the account, as a role change does) leaves getAuthToken
+        working, and its token is not revoked.
+        """
+        player = self.player(self.connection)
+        updated = resultOf(self.store.updatePlayer(
+            player.id, tokenMinExpiry=revocationExpiry(self.server.clock.seconds())))
+        self.hub.updatePlayer(updated)
+        reply = self.connection.call(
+            _AUTH, AuthenticationCommand.GET_AUTH_TOKEN, reply=GetAuthTokenResponse
+        )
+        self.assertEqual(
+            resultOf(playerForToken(self.server.signer, self.store, reply.authToken)),
+            updated,
+        )
+        self.assertFalse(self.connection.transport.disconnecting)
+
+    def test_getAuthTokenDeletedAccount(self) -> None:
+        """
+        An account deleted behind the server's back gets no token either.
+        """
+        player = self.player(self.connection)
+        resultOf(self.store.deletePlayer(player.id))
+        self.assertEqual(
+            self.connection.error(_AUTH, AuthenticationCommand.GET_AUTH_TOKEN),
+            GlobalError.AUTHENTICATION_REQUIRED,
+        )
+        self.assertTrue(self.connection.transport.disconnecting)
 
     def test_loginPersona(self) -> None:
         """

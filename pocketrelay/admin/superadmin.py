@@ -108,15 +108,18 @@ def setSuperAdmin(
                 )
                 created = True
             else:
-                # A new password revokes the account's earlier tokens.
+                # A new password or a new role revokes the account's
+                # earlier tokens, as in the dashboard.
+                revokes = (
+                    passwordHash is not None
+                    or player.role != PlayerRole.SUPER_ADMIN
+                )
                 promoted = store.updatePlayer(
                     player.id,
                     displayName=name,
                     passwordHash=passwordHash,
                     role=PlayerRole.SUPER_ADMIN,
-                    tokenMinExpiry=(
-                        revocationExpiry(now) if passwordHash is not None else None
-                    ),
+                    tokenMinExpiry=revocationExpiry(now) if revokes else None,
                 )
                 assert promoted is not None
                 player, created = promoted, False

@@ -296,10 +296,37 @@ def logout(session: Session, request: None) -> None:
 
 
 @command(Component.AUTHENTICATION, AuthenticationCommand.GET_AUTH_TOKEN)
-def getAuthToken(session: Session, request: None) -> GetAuthTokenResponse:
+def getAuthToken(session: Session, request: None) -> Any:
+    """
+    A fresh login token for Galaxy at War, issued only while the account
+    has not revoked its tokens since this session logged in: the server
+    updates its sessions when it revokes itself, but C{pocketrelay-admin}
+    (another process) changes only the database.  A session whose account
+    was revoked or deleted meanwhile is logged out and closed, as the
+    dashboard's own revocations close it.
+    """
     player = session.player
     assert player is not None
-    return GetAuthTokenResponse(authToken=session.hub.signer.issueFor(player))
+    return _checkedAuthToken(session, player)
+
+
+@defer.inlineCallbacks
+def _checkedAuthToken(session: Session, player: Player) -> Any:
+    hub = session.hub
+    stored = yield hub.store.getPlayer(player.id)
+    current = session.player
+    if current is None or current.id != player.id:
+        raise BlazeError(GlobalError.AUTHENTICATION_REQUIRED)
+    if stored is None or stored.tokenMinExpiry > current.tokenMinExpiry:
+        log.info(
+            "Account {playerId} revoked its login tokens or was deleted outside "
+            "the server; its game session is closed",
+            playerId=player.id,
+        )
+        hub.unbindPlayer(session)
+        session.disconnect()
+        raise BlazeError(GlobalError.AUTHENTICATION_REQUIRED)
+    return GetAuthTokenResponse(authToken=hub.signer.issueFor(current))
 
 
 @command(Component.AUTHENTICATION, AuthenticationCommand.LIST_USER_ENTITLEMENTS_2,
