@@ -298,6 +298,7 @@ class AdminToolWhileRunningTests(SynchronousTestCase):
         server = ServerHarness(path.child("data"), store=store, clock=clock)
         connection = server.loggedIn("kate@kiwi.example")
         kate = resultOf(server.store.getPlayerByEmail("kate@kiwi.example"))
+        assert kate is not None
         old = server.signer.issueFor(kate)
         clock.advance(5)
         result = setSuperAdmin(store.path, "kate@kiwi.example", None, None,

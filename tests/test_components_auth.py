@@ -487,6 +487,7 @@ class LoggedInTests(ServerTestCase):
         player = self.player(self.connection)
         updated = resultOf(self.store.updatePlayer(
             player.id, tokenMinExpiry=revocationExpiry(self.server.clock.seconds())))
+        assert updated is not None
         self.hub.updatePlayer(updated)
         reply = self.connection.call(
             _AUTH, AuthenticationCommand.GET_AUTH_TOKEN, reply=GetAuthTokenResponse

@@ -719,7 +719,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--replace",
         action="store_true",
-        help="overwrite accounts whose email already exists (default: skip them)",
+        help="overwrite accounts whose email already exists, revoking their "
+        "login tokens (default: skip them)",
     )
     parser.add_argument(
         "--dry-run",

@@ -15,7 +15,9 @@ Passwords, the server's secret key, and signed tokens.
     token ever issued.
   - L{playerForToken} checks a login token against its account, whose
     C{tokenMinExpiry} revokes the tokens issued before a password change,
-    a role change or a "log out everywhere" (see L{revocationExpiry}).
+    a role change, a change of one's own email, an account replaced by
+    C{import-rust --replace} or a "log out everywhere" (see
+    L{revocationExpiry}).
   - L{FairScheduler} runs the password work of L{Passwords} a few jobs at
     a time, fairly between client addresses, with bounded queues.
 """
