@@ -678,34 +678,33 @@ class PasswordRouteLimitTests(_WebTestCase):
         self.assertEqual(codes, [403] * 5 + [429] * 2)
 
     @defer.inlineCallbacks
-    def test_setOwnPasswordLimited(self) -> Any:
+    def assertSixthLimited(self, path: str, body: dict[str, str]) -> Any:
         """
-        PUT /players/self/password is limited the same way.
+        Six PUTs of C{body} with a wrong current password: five are 403,
+        the sixth 429.
         """
         _, token = yield self.web.createPlayer("tali@example.org")
         codes = []
         for _ in range(6):
-            response = yield self.request(
-                "PUT", "/api/players/self/password",
-                {"current_password": "wrong", "new_password": "x"}, token=token)
+            response = yield self.request("PUT", path, body, token=token)
             codes.append(response.code)
         self.assertEqual(codes, [403] * 5 + [429])
 
-    @defer.inlineCallbacks
+    def test_setOwnPasswordLimited(self) -> Any:
+        """
+        PUT /players/self/password is limited the same way.
+        """
+        return self.assertSixthLimited(
+            "/api/players/self/password", {"current_password": "wrong", "new_password": "x"})
+
     def test_emailChangeLimited(self) -> Any:
         """
         Guessing the current password through an email change on
         PUT /players/self/details is limited as a login.
         """
-        _, token = yield self.web.createPlayer("tali@example.org")
-        codes = []
-        for _ in range(6):
-            response = yield self.request(
-                "PUT", "/api/players/self/details",
-                {"username": "t", "email": "x@example.org", "current_password": "wrong"},
-                token=token)
-            codes.append(response.code)
-        self.assertEqual(codes, [403] * 5 + [429])
+        return self.assertSixthLimited(
+            "/api/players/self/details",
+            {"username": "t", "email": "x@example.org", "current_password": "wrong"})
 
     @defer.inlineCallbacks
     def test_queueFull(self) -> Any:
