@@ -73,6 +73,7 @@ from pocketrelay.server.gamedata import (
     MAX_TEXT_FILE_SIZE,
     STORE_FILE,
     checkGameDataFile,
+    fileSizeLimit,
     missingGameData,
 )
 
@@ -377,7 +378,7 @@ def _limitFor(target: str) -> int:
         return MAX_CONTENT_FILE_SIZE
     if target in (ENTITLEMENTS_FILE, STORE_FILE):
         return MAX_TEXT_FILE_SIZE
-    return MAX_FILE_SIZE
+    return fileSizeLimit(target)
 
 
 def _safeRelative(path: str) -> str | None:
@@ -1185,6 +1186,7 @@ def _describeFile(dataDir: str, name: str, limit: int) -> tuple[str, bool]:
         size = os.path.getsize(path)
         if not os.path.isfile(path):
             return f"{name}: not a regular file", False
+        limit = min(limit, fileSizeLimit(name))
         if size > limit:
             return f"{name}: {size} bytes, more than the limit of {limit}", False
         with open(path, "rb") as f:
