@@ -152,7 +152,7 @@ class HealthTests(SynchronousTestCase):
         opened: list[str] = []
         original = FilePath.open
 
-        def countingOpen(path: FilePath[str], mode: str = "r") -> Any:
+        def countingOpen(path: FilePath[str], mode: Any = "r") -> Any:
             opened.append(path.basename())
             return original(path, mode)
 
