@@ -20,7 +20,7 @@ install: $(STAMP)
 # a connection that gives up within ten seconds and the server starts anyway.
 # GAME_DATA_ARGS: e.g. --from DIR, --data-dir DIR (match ARGS' data dir).
 run: $(STAMP)
-	-@$(BIN)/pocketrelay-admin game-data install --if-missing --timeout 8 $(GAME_DATA_ARGS)
+	-@$(BIN)/pocketrelay-admin game-data install --if-missing --timeout 8 --answer-deadline 6 $(GAME_DATA_ARGS)
 	$(BIN)/twistd --nodaemon --pidfile= pocketrelay-server $(ARGS)
 
 test: $(STAMP)

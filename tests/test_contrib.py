@@ -73,7 +73,7 @@ class SystemdUnitTests(SynchronousTestCase):
         text = service.getContent().decode("utf-8")
         self.assertIn(
             "ExecStartPre=-/opt/pocketrelay/bin/pocketrelay-admin game-data install "
-            "--if-missing --timeout 8\n",
+            "--if-missing --timeout 8 --answer-deadline 6\n",
             text,
         )
 

@@ -372,12 +372,14 @@ class DashboardBrowserTests(TestCase):
     def test_superAdmin(self) -> Any:
         """
         A super admin logs in and sees every page (the home page says
-        which game data is missing); renames a player and
+        which game data is missing and which is unusable); renames a player and
         makes another one admin from the players pages; changes credits
         and a class level on a player's profile, which the store then
         holds with every other field of those strings unchanged.
         """
         yield self.hostGame()
+        # A corrupt talk file: the home page names it as unusable.
+        self.server.hub.gameData.dataDir.child("de.tlk").setContent(b"not a talk file")
         browser = yield self.startBrowser()
         b = browser
 
@@ -392,6 +394,8 @@ class DashboardBrowserTests(TestCase):
             # Admins see what game data the server lacks (none installed).
             b.waitText("Game data missing: coalesced.json, default.tlk")
             b.waitText("pocketrelay-admin game-data install")
+            b.waitText("Game data unusable: de.tlk (")
+            b.waitText("pocketrelay-admin game-data install --force")
             b.screenshot("02-home")
 
         yield self.step(loginAndHome)

@@ -810,3 +810,67 @@ def _routeMatches(docMethod: str, docPath: str, method: str, path: str) -> bool:
         elif doc != real and not _isPlaceholder(real):
             return False
     return True
+
+
+def _mebibytes(size: int) -> str:
+    """
+    C{size} as the docs write it, e.g. C{"16 MiB"}.
+    """
+    assert size % (1024 * 1024) == 0, size
+    return f"{size // (1024 * 1024)} MiB"
+
+
+class GameDataLimitsTests(SynchronousTestCase):
+    """
+    The size limits docs/game-data.md states for the game-data files are
+    the codecs' constants, which the server and the installer apply.
+    """
+
+    def setUp(self) -> None:
+        self.text = " ".join(DOCS.child("game-data.md").getContent().decode("utf-8").split())
+
+    def operatorFileRow(self, name: str) -> str:
+        match = re.search(
+            r"\| `" + re.escape(name) + r"` \| `ME3_[^|]*\|([^|]*)\|", self.text)
+        assert match is not None, name
+        return match.group(1)
+
+    def test_operatorFileTable(self) -> None:
+        """
+        The operator-file table gives C{coalesced.json}, C{coalesced.bin}
+        and the talk files the limits of L{fileSizeLimit}, which are the
+        codecs' constants.
+        """
+        from pocketrelay.me3.coalesced import MAX_BINARY_SIZE, MAX_JSON_SIZE
+        from pocketrelay.me3.tlk import MAX_TLK_SIZE
+        from pocketrelay.server.gamedata import fileSizeLimit
+
+        for name, constant in [("coalesced.json", MAX_JSON_SIZE),
+                               ("coalesced.bin", MAX_BINARY_SIZE),
+                               ("en.tlk", MAX_TLK_SIZE)]:
+            self.assertEqual(fileSizeLimit(name), constant)
+        self.assertIn(f"At most {_mebibytes(MAX_JSON_SIZE)}.",
+                      self.operatorFileRow("coalesced.json"))
+        self.assertIn(f"At most {_mebibytes(MAX_BINARY_SIZE)} (uncompressed).",
+                      self.operatorFileRow("coalesced.bin"))
+        talk = re.search(r"\| `<lang>.tlk`[^|]*\| `ME3_[^|]*\|([^|]*)\|", self.text)
+        assert talk is not None
+        self.assertIn(f"At most {_mebibytes(MAX_TLK_SIZE)}.", talk.group(1))
+
+    def test_installerAndLimitsTable(self) -> None:
+        """
+        The installer's paragraph and the Limits table state the same
+        figures, and no 64 MiB limit remains for these files.
+        """
+        from pocketrelay.me3.coalesced import MAX_BINARY_SIZE, MAX_JSON_SIZE
+        from pocketrelay.me3.tlk import MAX_TLK_SIZE
+
+        self.assertIn(
+            f"its size ({_mebibytes(MAX_JSON_SIZE)} for `coalesced.json`, "
+            f"{_mebibytes(MAX_BINARY_SIZE)} for `coalesced.bin` and for talk files",
+            self.text)
+        self.assertEqual(MAX_BINARY_SIZE, MAX_TLK_SIZE)
+        self.assertIn(f"| Binary coalesced | {_mebibytes(MAX_BINARY_SIZE)} ", self.text)
+        self.assertIn(f"| `coalesced.json` | {_mebibytes(MAX_JSON_SIZE)} ", self.text)
+        self.assertIn(f"| Talk file | {_mebibytes(MAX_TLK_SIZE)};", self.text)
+        self.assertNotIn("64 MiB", self.text)

@@ -310,6 +310,20 @@ class AnswerTests(SynchronousTestCase):
             "status": "ok", "database": "ok", "game_data": {"complete": True}}).encode()))
         self.assertIn("game data complete", complete.detail)
 
+    def test_healthGameDataUnusable(self) -> None:
+        """
+        Game data reported unusable: a warning naming each file, its reason
+        and the command that replaces it.
+        """
+        outcome = checks.healthOutcome(response(b"HTTP/1.1 200 OK", json.dumps({
+            "status": "ok", "database": "ok",
+            "game_data": {"complete": False, "missing": [], "unusable": [
+                {"file": "coalesced.json", "reason": "offset 0: not JSON"}]}}).encode()))
+        self.assertIs(outcome.status, Status.WARNED)
+        self.assertIn("coalesced.json (offset 0: not JSON)", outcome.diagnosis)
+        self.assertIn("pocketrelay-admin game-data install --force", outcome.diagnosis)
+        self.assertIn("game data unusable", outcome.detail)
+
     def test_healthDatabaseDown(self) -> None:
         """
         503 with the database timing out: failed.

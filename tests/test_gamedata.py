@@ -28,11 +28,14 @@ from pocketrelay.me3.clientconfig import (
     meMessages,
 )
 from pocketrelay.me3.coalesced import (
+    MAX_BINARY_SIZE,
+    MAX_JSON_SIZE,
     canonical,
     parseBinary,
     serializeBinary,
     serializeJson,
 )
+from pocketrelay.me3.tlk import MAX_TLK_SIZE
 from pocketrelay.server import gamedata
 from pocketrelay.server.gamedata import GameData, LegalDocument
 from pocketrelay.testing.gamedata import syntheticCoalesced, syntheticTalkFile
@@ -469,10 +472,29 @@ class FileErrorTests(GameDataTestCase):
 
     def test_defaultLimit(self) -> None:
         """
-        The coalesced and talk-file limit is 64 MiB.
+        The limits come from the codecs: C{coalesced.json} at most
+        L{MAX_JSON_SIZE} (32 MiB), C{coalesced.bin} at most
+        L{MAX_BINARY_SIZE} (16 MiB), talk files at most L{MAX_TLK_SIZE}
+        (16 MiB); L{gamedata.MAX_FILE_SIZE} is the largest of them.
         """
-        self.assertEqual(gamedata.MAX_FILE_SIZE, 64 * 1024 * 1024)
+        self.assertEqual(gamedata.fileSizeLimit("coalesced.json"), MAX_JSON_SIZE)
+        self.assertEqual(gamedata.fileSizeLimit("coalesced.bin"), MAX_BINARY_SIZE)
+        self.assertEqual(gamedata.fileSizeLimit("en.tlk"), MAX_TLK_SIZE)
+        self.assertEqual(gamedata.fileSizeLimit("default.tlk"), MAX_TLK_SIZE)
+        self.assertEqual(gamedata.fileSizeLimit("dime.xml"), gamedata.MAX_TEXT_FILE_SIZE)
+        self.assertEqual(gamedata.MAX_FILE_SIZE, 32 * 1024 * 1024)
         self.assertEqual(self.gameData.maxFileSize, gamedata.MAX_FILE_SIZE)
+
+    def test_codecLimitApplied(self) -> None:
+        """
+        A talk file above the codec's limit is refused by the server without
+        being read, though below L{GameData.maxFileSize}.
+        """
+        self.write("en.tlk", b"")
+        os.truncate(self.dataDir.child("en.tlk").path, MAX_TLK_SIZE + 1)
+        self.assertEqual(self.gameData.clientConfig("ME3_LIVE_TLK_PC_en"), {})
+        self.assertOneWarning(f"more than the limit of {MAX_TLK_SIZE}")
+        self.assertEqual(self.dataDir.opens["en.tlk"], 0)
 
     def test_emptyFile(self) -> None:
         """
@@ -677,6 +699,64 @@ class MissingTests(GameDataTestCase):
         self.complete()
         self.dataDir.descendant(["public", "content", "Banners", "a.dds"]).remove()
         self.assertEqual(self.gameData.missing(), ["public/content/"])
+
+    def test_unusable(self) -> None:
+        """
+        Files that exist but cannot be used (a corrupt C{coalesced.json}, a
+        corrupt C{<lang>.tlk}, a malformed C{dime.xml}) are named by
+        L{GameData.unusable} with the codec's reason; nothing is missing,
+        and a usable file is not named.
+        """
+        self.complete()
+        self.write("coalesced.json", b"{not json")
+        self.write("de.tlk", b"not a talk file")
+        self.write("dime.xml", b"<dime>")
+        self.assertEqual(self.gameData.missing(), [])
+        unusable = self.gameData.unusable()
+        self.assertEqual([u.file for u in unusable], ["coalesced.json", "de.tlk", "dime.xml"])
+        self.assertTrue(all(u.reason for u in unusable))
+        self.assertIn("XML", unusable[2].reason)
+
+    def test_unusableWarnedAtStart(self) -> None:
+        """
+        The start-up check logs one warn line naming each unusable file
+        with its reason and the command that replaces it.
+        """
+        self.complete()
+        self.write("default.tlk", b"not a talk file")
+        self.assertEqual(self.gameData.logMissing(), [])
+        warnings = self.levels(LogLevel.warn)
+        self.assertEqual(len(warnings), 1)
+        text = formatEvent(warnings[0])
+        self.assertIn("Game data unusable", text)
+        self.assertIn("default.tlk (", text)
+        self.assertIn("pocketrelay-admin game-data install --force --data-dir "
+                      + self.dataDir.path, text)
+
+    def test_unusableCached(self) -> None:
+        """
+        Each file is read for the check once per change of its modification
+        time or size, not on every call.
+        """
+        self.complete()
+        self.write("default.tlk", b"not a talk file", mtime=1000)
+        for _ in range(3):
+            self.assertEqual([u.file for u in self.gameData.unusable()], ["default.tlk"])
+        self.assertEqual(self.dataDir.opens["default.tlk"], 1)
+        self.assertEqual(self.dataDir.opens["coalesced.bin"], 1)
+        self.write("default.tlk", talk("x"), mtime=2000)
+        self.assertEqual(self.gameData.unusable(), [])
+        self.assertEqual(self.dataDir.opens["default.tlk"], 2)
+
+    def test_unusableTooLarge(self) -> None:
+        """
+        A file above its codec's size limit is unusable, refused without
+        reading it.
+        """
+        gameData = GameData(self.dataDir, self.context, maxFileSize=10)
+        self.write("default.tlk", b"x" * 11)
+        self.assertEqual([(u.file, u.reason) for u in gameData.unusable()],
+                         [("default.tlk", "11 bytes, more than the limit of 10")])
 
 
 class TraversalTests(GameDataTestCase):

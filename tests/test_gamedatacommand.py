@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import stat
+import subprocess
+import sys
+import time
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -329,7 +333,9 @@ class MakefileTests(SynchronousTestCase):
     def test_runInstallsFirst(self) -> None:
         """
         The C{run} target runs C{game-data install --if-missing} with a
-        short timeout, ignoring its failure, before C{twistd}.
+        short timeout and a 6-second answer deadline (so an unreachable
+        source ends well within ten seconds), ignoring its failure, before
+        C{twistd}.
         """
         makefile = os.path.join(os.path.dirname(os.path.dirname(__file__)), "Makefile")
         with open(makefile, encoding="utf-8") as f:
@@ -338,5 +344,102 @@ class MakefileTests(SynchronousTestCase):
         lines = [line.strip() for line in target.splitlines()[1:]]
         self.assertEqual(len(lines), 2)
         self.assertTrue(lines[0].startswith(
-            "-@$(BIN)/pocketrelay-admin game-data install --if-missing --timeout 8"))
+            "-@$(BIN)/pocketrelay-admin game-data install --if-missing --timeout 8 "
+            "--answer-deadline 6"))
         self.assertTrue(lines[1].startswith("$(BIN)/twistd"))
+
+
+class _Backlog:
+    """
+    A loopback port that black-holes new connections: a listening socket
+    with a backlog of one that is full and never accepted, so the kernel
+    drops further connection attempts (SYNs go unanswered).
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.fillers: list[socket.socket] = []
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+
+    def close(self) -> None:
+        for s in [*self.fillers, self.listener]:
+            s.close()
+
+
+class _Silent:
+    """
+    A loopback port that accepts connections (the kernel does, into the
+    backlog) and never sends a byte.
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class AnswerDeadlineCommandTests(SynchronousTestCase):
+    """
+    C{game-data install --if-missing --answer-deadline}, run as C{make run}
+    runs it (a new process), against a source that never answers: it ends
+    within the deadline with the one line saying how to install later.
+    """
+
+    def install(self, port: int) -> tuple[float, int, str, str]:
+        """
+        Run the install against C{http://127.0.0.1:PORT/} with a 30-second
+        per-operation timeout and a 2-second answer deadline.
+
+        @return: the seconds it took, the exit status, standard output and
+            standard error.
+        """
+        dataDir = os.path.abspath(self.mktemp())
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=root)
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "pocketrelay.admin", "game-data", "install",
+             "--if-missing", "--from", f"http://127.0.0.1:{port}/", "--data-dir", dataDir,
+             "--timeout", "30", "--answer-deadline", "2"],
+            capture_output=True, text=True, env=env, timeout=60, cwd=root,
+        )
+        elapsed = time.monotonic() - started
+        self.assertFalse(os.path.exists(os.path.join(dataDir, "coalesced.json")))
+        return elapsed, done.returncode, done.stdout, done.stderr
+
+    def assertGaveUp(self, elapsed: float, status: int, out: str, err: str) -> None:
+        self.assertEqual(status, 1, err)
+        self.assertLess(elapsed, 2 + 4, "did not give up within the deadline")
+        self.assertGreaterEqual(elapsed, 2)
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertIn("no answer within 2 s", err)
+        self.assertIn("Install it later with: pocketrelay-admin game-data install", err)
+
+    def test_silentSource(self) -> None:
+        """
+        A source that accepts the connection and never answers: the install
+        gives up once the deadline passes, not after the 30-second timeout.
+        """
+        server = _Silent()
+        self.addCleanup(server.close)
+        self.assertGaveUp(*self.install(server.port))
+
+    def test_blackHoledSource(self) -> None:
+        """
+        A source whose connection attempts go unanswered (a full backlog):
+        the install gives up once the deadline passes.
+        """
+        server = _Backlog()
+        self.addCleanup(server.close)
+        self.assertGaveUp(*self.install(server.port))

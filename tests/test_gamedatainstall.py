@@ -13,6 +13,7 @@ import re
 from typing import Any, cast
 
 from twisted.internet import defer
+from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -32,6 +33,7 @@ from pocketrelay.server.gamedatainstall import (
     PINNED_BASE_URL,
     PINNED_FILES,
     AgentFetcher,
+    AnswerDeadline,
     FetchError,
     IFetcher,
     InstallError,
@@ -826,3 +828,88 @@ class FetchBenchmarkTests(SynchronousTestCase):
         self.assertGreater(first, 0)
         self.assertGreater(cached, 0)
         self.assertGreater(size, 100_000)
+
+
+@implementer(IFetcher)
+class _Pending:
+    """
+    A fetcher whose downloads wait until the test answers them; records
+    the cancelled ones.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[str, defer.Deferred[bytes]]] = []
+        self.cancelled: list[str] = []
+
+    def fetch(self, url: str, limit: int) -> defer.Deferred[bytes]:
+        def cancel(d: defer.Deferred[bytes]) -> None:
+            self.cancelled.append(url)
+            d.errback(FetchError(f"{url}: cancelled"))
+
+        d: defer.Deferred[bytes] = defer.Deferred(cancel)
+        self.waiting.append((url, d))
+        return d
+
+
+class AnswerDeadlineTests(SynchronousTestCase):
+    """
+    L{AnswerDeadline}: a source that delivers no file in time is given up.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.inner = _Pending()
+        self.fetcher = AnswerDeadline(self.inner, self.clock, 6)
+
+    def test_interface(self) -> None:
+        """
+        It provides L{IFetcher}.
+        """
+        verifyObject(IFetcher, self.fetcher)
+
+    def test_noAnswer(self) -> None:
+        """
+        A first download still waiting when the deadline passes fails with
+        a L{FetchError} naming the URL and the deadline, and is cancelled;
+        a later download fails at once.
+        """
+        d = self.fetcher.fetch("http://x/a", 10)
+        self.clock.advance(5.9)
+        self.assertNoResult(d)
+        self.clock.advance(0.1)
+        failure = self.failureResultOf(d, FetchError)
+        self.assertEqual(str(failure.value), "http://x/a: no answer within 6 s")
+        self.assertEqual(self.inner.cancelled, ["http://x/a"])
+        later = self.failureResultOf(self.fetcher.fetch("http://x/b", 10), FetchError)
+        self.assertIn("no answer within 6 s", str(later.value))
+        self.assertEqual(len(self.inner.waiting), 1)
+
+    def test_answered(self) -> None:
+        """
+        Once a file arrived, later downloads are not bounded by the deadline
+        (the wrapped fetcher's own timeout applies), and failures pass
+        through unchanged.
+        """
+        first = self.fetcher.fetch("http://x/a", 10)
+        self.inner.waiting[0][1].callback(b"data")
+        self.assertEqual(self.successResultOf(first), b"data")
+        second = self.fetcher.fetch("http://x/b", 10)
+        self.clock.advance(60)
+        self.assertNoResult(second)
+        self.inner.waiting[1][1].errback(FetchError("http://x/b: HTTP 404"))
+        self.assertEqual(str(self.failureResultOf(second, FetchError).value),
+                         "http://x/b: HTTP 404")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_failureBeforeDeadline(self) -> None:
+        """
+        A first download that fails before the deadline fails with its own
+        error; the deadline still bounds the next one.
+        """
+        first = self.fetcher.fetch("http://x/a", 10)
+        self.inner.waiting[0][1].errback(FetchError("http://x/a: refused"))
+        self.assertEqual(str(self.failureResultOf(first, FetchError).value),
+                         "http://x/a: refused")
+        second = self.fetcher.fetch("http://x/b", 10)
+        self.clock.advance(6)
+        self.assertIn("no answer within 6 s", str(self.failureResultOf(second).value))

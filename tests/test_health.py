@@ -100,7 +100,8 @@ class HealthTests(SynchronousTestCase):
              "version": self.harness.hub.version,
              "game_data": {"complete": False,
                            "missing": ["coalesced.json", "default.tlk", "entitlements.dmap",
-                                       "dime.xml", "public/content/"]}},
+                                       "dime.xml", "public/content/"],
+                           "unusable": []}},
         )
 
     def test_gameDataComplete(self) -> None:
@@ -118,10 +119,53 @@ class HealthTests(SynchronousTestCase):
         })
         response = self.get()
         self.assertEqual(response.code, 200)
-        self.assertEqual(response.json()["game_data"], {"complete": True, "missing": []})
+        self.assertEqual(response.json()["game_data"],
+                         {"complete": True, "missing": [], "unusable": []})
         dataDir.child("dime.xml").remove()
         self.assertEqual(self.get().json()["game_data"],
-                         {"complete": False, "missing": ["dime.xml"]})
+                         {"complete": False, "missing": ["dime.xml"], "unusable": []})
+
+    def test_gameDataUnusable(self) -> None:
+        """
+        A game-data file that exists but cannot be used (a corrupt
+        C{coalesced.json} or talk file) makes C{game_data} incomplete and is
+        listed in C{unusable} with the reason; the files are checked once
+        per change, not on every poll, and a repaired file is dropped from
+        the list.
+        """
+        dataDir = self.harness.gameData.dataDir
+        writeTree(dataDir.path, {
+            "coalesced.json": b"{not json",
+            "default.tlk": b"garbage talk file",
+            "entitlements.dmap": b"A=1\n",
+            "dime.xml": b"<dime/>",
+            "public/content/x.dds": b"DDS ",
+        })
+        gameData = self.get().json()["game_data"]
+        self.assertFalse(gameData["complete"])
+        self.assertEqual(gameData["missing"], [])
+        self.assertEqual([u["file"] for u in gameData["unusable"]],
+                         ["coalesced.json", "default.tlk"])
+        for entry in gameData["unusable"]:
+            self.assertIsInstance(entry["reason"], str)
+            self.assertTrue(entry["reason"])
+        opened: list[str] = []
+        original = FilePath.open
+
+        def countingOpen(path: FilePath[str], mode: Any = "r") -> Any:
+            opened.append(path.basename())
+            return original(path, mode)
+
+        self.patch(FilePath, "open", countingOpen)
+        self.assertEqual(self.get().json()["game_data"], gameData)
+        self.assertEqual(opened, [])
+        dataDir.child("default.tlk").setContent(syntheticTalkFile("en"))
+        del opened[:]
+        self.assertEqual(
+            [u["file"] for u in self.get().json()["game_data"]["unusable"]],
+            ["coalesced.json"],
+        )
+        self.assertEqual(opened, ["default.tlk"])
 
     def test_databaseStuck(self) -> None:
         """

@@ -172,6 +172,23 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIn("coalesced.json", warnings[0])
         self.assertIn("pocketrelay-admin game-data install --data-dir", warnings[0])
 
+    def test_unusableGameDataWarned(self) -> None:
+        """
+        At start a corrupt game-data file gets a warn line of its own naming
+        the file, the reason and the command that replaces it.
+        """
+        self.dataDir.makedirs(ignoreExistingDirectory=True)
+        self.dataDir.child("coalesced.json").setContent(b"{corrupt")
+        events = captureLogs(self)
+        self.makeService()
+        warnings = warningTexts(events)
+        self.assertEqual(len(warnings), 2, warnings)
+        self.assertIn("Game data missing", warnings[0])
+        self.assertNotIn("coalesced.json", warnings[0])
+        self.assertIn("Game data unusable", warnings[1])
+        self.assertIn("coalesced.json (", warnings[1])
+        self.assertIn("pocketrelay-admin game-data install --force --data-dir", warnings[1])
+
     def test_logObserver(self) -> None:
         """
         Put into twistd's application, the tree sets a level-filtering log

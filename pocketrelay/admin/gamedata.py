@@ -6,6 +6,7 @@ C{pocketrelay-admin game-data}: install, inspect and convert the game data
     pocketrelay-admin game-data install [--from SOURCE] [--data-dir DIR]
                                         [--if-missing] [--force]
                                         [--timeout SECONDS]
+                                        [--answer-deadline SECONDS]
     pocketrelay-admin game-data status [--data-dir DIR]
     pocketrelay-admin game-data compile coalesced IN.json OUT.bin
     pocketrelay-admin game-data decompile coalesced IN.bin OUT.json
@@ -34,10 +35,11 @@ from twisted.python.failure import Failure
 
 from pocketrelay.admin.command import Command, Invocation, addWhereOptions
 from pocketrelay.admin.database import AdminError
-from pocketrelay.server.gamedata import INSTALL_COMMAND
+from pocketrelay.server.gamedata import INSTALL_COMMAND, MAX_FILE_SIZE
 from pocketrelay.server.gamedatainstall import (
     DEFAULT_TIMEOUT,
     AgentFetcher,
+    AnswerDeadline,
     IFetcher,
     InstallError,
     InstallResult,
@@ -47,8 +49,9 @@ from pocketrelay.server.gamedatainstall import (
 
 __all__ = ["COMMAND", "MAX_INPUT_SIZE", "convert", "gameDataCommand"]
 
-#: The largest input file compile and decompile read, in bytes.
-MAX_INPUT_SIZE: Final = 64 * 1024 * 1024
+#: The largest input file compile and decompile read, in bytes: the largest
+#: the codecs accept (L{pocketrelay.server.gamedata.MAX_FILE_SIZE}).
+MAX_INPUT_SIZE: Final = MAX_FILE_SIZE
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +91,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"give up a download after this long without progress "
         f"[default: {DEFAULT_TIMEOUT:g}]",
+    )
+    install.add_argument(
+        "--answer-deadline",
+        type=float,
+        default=None,
+        dest="answerDeadline",
+        metavar="SECONDS",
+        help="give up when no file has arrived this long after the first download "
+        "started (an unreachable or silent source), whatever --timeout says",
     )
     status = actions.add_parser(
         "status",
@@ -172,6 +184,8 @@ def _install(
             reactor = defaultReactor
             _resolveInDaemonThreads(reactor)
         fetcher = AgentFetcher(reactor, timeout=args.timeout)
+    if args.answerDeadline is not None and reactor is not None:
+        fetcher = AnswerDeadline(fetcher, reactor, args.answerDeadline)
     if args.source is None and not args.ifMissing:
         say("Downloading the Rust Pocket Relay server's game data (pinned commit)")
     result = _wait(

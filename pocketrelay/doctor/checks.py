@@ -474,7 +474,9 @@ def proxyAddressProblem(connectedTo: str, clientAddress: str | None) -> str | No
 def healthOutcome(response: HTTPResponse) -> Outcome:
     """
     Judge C{GET /api/server/health}: the database must answer; game data
-    reported incomplete is a warning, game data not reported is unknown.
+    reported unusable (a file present that the server cannot use, with
+    the reason) or incomplete is a warning, game data not reported is
+    unknown.
     """
     if response.code == 404:
         return Outcome.skipped("this server has no health check (not pocketrelay?)")
@@ -496,6 +498,19 @@ def healthOutcome(response: HTTPResponse) -> Outcome:
     gameData = document.get("game_data")
     if not isinstance(gameData, dict) or not isinstance(gameData.get("complete"), bool):
         return Outcome.passed(detail + ", game data: unknown (not reported)")
+    unusable = gameData.get("unusable")
+    unusableNames = [
+        f"{entry.get('file')} ({entry.get('reason')})"
+        for entry in (unusable if isinstance(unusable, list) else [])
+        if isinstance(entry, dict)
+    ]
+    if unusableNames:
+        return Outcome.warned(
+            f"the server cannot use some of its game data ({'; '.join(unusableNames[:6])}); "
+            f"the game gets the built-in fallback instead: replace it with "
+            f"pocketrelay-admin game-data install --force — see docs/game-data.md",
+            detail + ", game data unusable",
+        )
     if not gameData["complete"]:
         missing = gameData.get("missing")
         names = (

@@ -29,8 +29,11 @@ start) or the built-in content.  Nothing here raises into a Blaze handler.
 
 L{missingGameData} names the files of a complete installation that are
 absent (for the start-up line, the health check and C{pocketrelay-admin
-game-data status}); L{checkGameDataFile} is the check the installer runs
-on every file before installing it.
+game-data status}); L{GameData.unusable} names the present files that
+cannot be used (for the start-up line and the health check);
+L{checkGameDataFile} is the check the installer runs on every file before
+installing it; L{fileSizeLimit} gives each file's size limit, taken from
+the codecs.
 
 Caching: every result is computed once.  Each request for a file-backed
 config checks the file's modification time and size (one C{stat}) and
@@ -86,7 +89,7 @@ from pocketrelay.me3.entitlements import (
     parseEntitlementList,
 )
 from pocketrelay.me3.messages.auth import Entitlement
-from pocketrelay.me3.tlk import parseTlk
+from pocketrelay.me3.tlk import MAX_TLK_SIZE, parseTlk
 
 __all__ = [
     "COALESCED_FILE",
@@ -101,7 +104,9 @@ __all__ = [
     "USER_ENTITLEMENTS_FILE",
     "GameData",
     "LegalDocument",
+    "UnusableFile",
     "checkGameDataFile",
+    "fileSizeLimit",
     "missingGameData",
 ]
 
@@ -124,8 +129,11 @@ CONTENT_DIRECTORY = ("public", "content")
 #: The command that installs missing game data.
 INSTALL_COMMAND = "pocketrelay-admin game-data install"
 
-#: The largest coalesced or talk file read, in bytes.
-MAX_FILE_SIZE = 64 * 1024 * 1024
+#: The largest coalesced or talk file read, in bytes: the largest any of
+#: the codecs accepts (see L{fileSizeLimit} for each file's own limit).
+MAX_FILE_SIZE = max(
+    coalescedCodec.MAX_JSON_SIZE, coalescedCodec.MAX_BINARY_SIZE, MAX_TLK_SIZE
+)
 #: The largest entitlement table or list, store configuration or legal
 #: document read, in bytes.
 MAX_TEXT_FILE_SIZE = 1024 * 1024
@@ -255,6 +263,37 @@ def checkGameDataFile(name: str, data: bytes) -> None:
         _parseStoreXml(data)
 
 
+def fileSizeLimit(name: str) -> int:
+    """
+    The largest game-data file named C{name} the server reads and the
+    installer accepts, in bytes: the codec's own limit for the coalesced
+    (L{coalescedCodec.MAX_JSON_SIZE} for C{coalesced.json},
+    L{coalescedCodec.MAX_BINARY_SIZE} for C{coalesced.bin}) and for talk
+    files (L{MAX_TLK_SIZE}); L{MAX_TEXT_FILE_SIZE} for the other files.
+    """
+    if name == COALESCED_JSON_FILE:
+        return coalescedCodec.MAX_JSON_SIZE
+    if name == COALESCED_FILE:
+        return coalescedCodec.MAX_BINARY_SIZE
+    if name.endswith(".tlk"):
+        return MAX_TLK_SIZE
+    return MAX_TEXT_FILE_SIZE
+
+
+@attrs.frozen
+class UnusableFile:
+    """
+    A game-data file that exists but that the server cannot use (the game
+    gets the fallback instead).
+
+    @ivar file: the file's name in the data directory.
+    @ivar reason: why it cannot be used.
+    """
+
+    file: str
+    reason: str
+
+
 def missingGameData(dataDir: FilePath[str]) -> list[str]:
     """
     The parts of a complete game-data installation absent from C{dataDir}:
@@ -304,7 +343,8 @@ class GameData:
     @ivar menuTemplate: the main-menu message template (C{{v}}, C{{n}}).
     @ivar messages: the C{ME3_MSG} messages; L{None} for the default
         welcome message, empty for none.
-    @ivar maxFileSize: the largest coalesced or talk file read.
+    @ivar maxFileSize: the largest coalesced or talk file read; each file
+        is also held to its own L{fileSizeLimit}.
     """
 
     log = Logger()
@@ -315,6 +355,7 @@ class GameData:
     messages: Sequence[MenuMessage] | None = None
     maxFileSize: int = MAX_FILE_SIZE
     _cache: dict[str, _Entry] = attrs.field(factory=dict, init=False)
+    _checks: dict[str, tuple[Any, str | None]] = attrs.field(factory=dict, init=False)
     _bothCoalesced: bool = attrs.field(default=False, init=False)
 
     # -- public API
@@ -366,10 +407,74 @@ class GameData:
         """
         return missingGameData(self.dataDir)
 
+    def unusable(self) -> list[UnusableFile]:
+        """
+        The game-data files present in the data directory that the server
+        cannot use (unreadable, too large, or refused by the codec or
+        parser as L{checkGameDataFile} would): the coalesced in use
+        (C{coalesced.json}, else C{coalesced.bin}), every C{*.tlk},
+        C{entitlements.dmap} and C{dime.xml}.
+
+        Each file is read and checked once per change of its modification
+        time or size (one C{stat} per file and one directory listing per
+        call otherwise), so this is cheap enough for a polled health check.
+
+        @return: the unusable files in name order; empty when all present
+            files are usable.
+        """
+        try:
+            names = sorted(
+                child.basename()
+                for child in self.dataDir.children()
+                if child.basename().endswith(".tlk")
+            )
+        except OSError:
+            names = []
+        for name in (COALESCED_JSON_FILE, COALESCED_FILE):
+            if self.dataDir.child(name).exists():
+                names.append(name)
+                break
+        names.extend((ENTITLEMENTS_FILE, STORE_FILE))
+        checks: dict[str, tuple[Any, str | None]] = {}
+        unusable: list[UnusableFile] = []
+        for name in sorted(names):
+            path = self.dataDir.child(name)
+            try:
+                if not path.exists():
+                    continue
+                fingerprint: Any = (path.getModificationTime(), path.getsize())
+            except OSError as e:
+                fingerprint = ("error", str(e))
+            cached = self._checks.get(name)
+            if cached is not None and cached[0] == fingerprint:
+                reason = cached[1]
+            else:
+                reason = self._checkFile(path)
+            checks[name] = (fingerprint, reason)
+            if reason is not None:
+                unusable.append(UnusableFile(name, reason))
+        self._checks = checks
+        return unusable
+
+    def _checkFile(self, path: FilePath[str]) -> str | None:
+        """
+        Why C{path} cannot be used, or L{None} when it can.
+        """
+        try:
+            checkGameDataFile(path.basename(), self._read(path, self.maxFileSize))
+        except (OSError, ValueError) as e:
+            return str(e) or type(e).__name__
+        except Exception as e:
+            self.log.failure("Unexpected error checking {path}", path=path.path)
+            return f"unexpected error: {type(e).__name__}"
+        return None
+
     def logMissing(self) -> list[str]:
         """
         Log one warn line naming the missing game data and the command that
-        installs it, if anything is missing.
+        installs it, if anything is missing, and one warn line naming the
+        game-data files that cannot be used and the command that replaces
+        them, if any.
 
         @return: what is missing.
         """
@@ -380,6 +485,16 @@ class GameData:
                 "be playable. Install it with: {command} --data-dir {directory}",
                 directory=self.dataDir.path,
                 missing=", ".join(missing),
+                command=INSTALL_COMMAND,
+            )
+        unusable = self.unusable()
+        if unusable:
+            self.log.warn(
+                "Game data unusable in {directory}: {unusable}; the game gets the "
+                "built-in fallback instead. Replace it with: {command} --force "
+                "--data-dir {directory}",
+                directory=self.dataDir.path,
+                unusable="; ".join(f"{u.file} ({u.reason})" for u in unusable),
                 command=INSTALL_COMMAND,
             )
         return missing
@@ -637,6 +752,7 @@ class GameData:
         return fallback(), False
 
     def _read(self, path: FilePath[str], limit: int) -> bytes:
+        limit = min(limit, fileSizeLimit(path.basename()))
         if not path.isfile():
             raise ValueError("not a regular file")
         size = path.getsize()

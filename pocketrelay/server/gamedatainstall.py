@@ -73,6 +73,7 @@ from pocketrelay.server.gamedata import (
     MAX_TEXT_FILE_SIZE,
     STORE_FILE,
     checkGameDataFile,
+    fileSizeLimit,
     missingGameData,
 )
 
@@ -85,6 +86,7 @@ __all__ = [
     "PINNED_COMMIT",
     "PINNED_FILES",
     "AgentFetcher",
+    "AnswerDeadline",
     "FetchError",
     "IFetcher",
     "InstallError",
@@ -377,7 +379,7 @@ def _limitFor(target: str) -> int:
         return MAX_CONTENT_FILE_SIZE
     if target in (ENTITLEMENTS_FILE, STORE_FILE):
         return MAX_TEXT_FILE_SIZE
-    return MAX_FILE_SIZE
+    return fileSizeLimit(target)
 
 
 def _safeRelative(path: str) -> str | None:
@@ -740,12 +742,89 @@ class AgentFetcher:
         if length is not UNKNOWN_LENGTH and isinstance(length, int) and length > limit:
             response.deliverBody(_Discard())
             raise FetchError(f"{url}: {length} bytes, more than the limit of {limit}")
-        finished: defer.Deferred[bytes] = defer.Deferred()
+        collector: list[_Collector] = []
+
+        def cancel(_: object) -> None:
+            if collector:
+                collector[0]._stop(FetchError(f"{url}: cancelled"))
+
+        finished: defer.Deferred[bytes] = defer.Deferred(cancel)
         expected = length if isinstance(length, int) else None
-        response.deliverBody(
-            _Collector(finished, url, limit, expected, self.reactor, self.timeout)
-        )
+        collector.append(
+            _Collector(finished, url, limit, expected, self.reactor, self.timeout))
+        response.deliverBody(collector[0])
         return finished
+
+
+@implementer(IFetcher)
+@attrs.define
+class AnswerDeadline:
+    """
+    Gives up on a source that delivers no file within a deadline: an
+    unreachable, black-holed or silent source fails the first download
+    once C{seconds} have passed since it started, however long the
+    wrapped fetcher would wait.  Once one file has arrived the source is
+    reachable and the wrapped fetcher's own timeout bounds each later
+    download (a whole-install deadline would refuse a slow but working
+    connection).
+
+    @ivar fetcher: does the downloads.
+    @ivar clock: measures the deadline.
+    @ivar seconds: the deadline, from the first download's start.
+    """
+
+    fetcher: IFetcher
+    clock: Any
+    seconds: float
+    _answered: bool = attrs.field(default=False, init=False)
+    _expired: bool = attrs.field(default=False, init=False)
+    _timer: Any = attrs.field(default=None, init=False)
+    _pending: tuple[defer.Deferred[bytes], defer.Deferred[bytes], str] | None = (
+        attrs.field(default=None, init=False))
+
+    def _message(self, url: str) -> str:
+        return f"{url}: no answer within {self.seconds:g} s"
+
+    def fetch(self, url: str, limit: int) -> defer.Deferred[bytes]:
+        if self._answered:
+            return self.fetcher.fetch(url, limit)
+        if self._expired:
+            return defer.fail(FetchError(self._message(url)))
+        if self._timer is None:
+            self._timer = self.clock.callLater(self.seconds, self._expire)
+        inner = self.fetcher.fetch(url, limit)
+        outer: defer.Deferred[bytes] = defer.Deferred(lambda _: inner.cancel())
+        self._pending = (outer, inner, url)
+
+        def arrived(data: bytes) -> None:
+            self._pending = None
+            if outer.called:
+                return
+            self._answered = True
+            if self._timer.active():
+                self._timer.cancel()
+            outer.callback(data)
+
+        def failed(failure: Failure) -> None:
+            self._pending = None
+            if not outer.called:
+                outer.errback(failure)
+
+        inner.addCallbacks(arrived, failed)
+        return outer
+
+    def _expire(self) -> None:
+        """
+        The deadline passed without a file: fail the download in progress
+        and stop it.
+        """
+        self._expired = True
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            outer, inner, url = pending
+            if not outer.called:
+                outer.errback(FetchError(self._message(url)))
+            inner.cancel()
 
 
 def _reason(failure: Failure) -> str:
@@ -814,6 +893,8 @@ class _Collector(StreamProtocol):
     def connectionLost(self, reason: Failure = _DONE) -> None:
         if self.idle.active():
             self.idle.cancel()
+        if self.finished.called:
+            return
         body = b"".join(self.parts)
         if self.error is not None:
             self.finished.errback(self.error)
@@ -1185,6 +1266,7 @@ def _describeFile(dataDir: str, name: str, limit: int) -> tuple[str, bool]:
         size = os.path.getsize(path)
         if not os.path.isfile(path):
             return f"{name}: not a regular file", False
+        limit = min(limit, fileSizeLimit(name))
         if size > limit:
             return f"{name}: {size} bytes, more than the limit of {limit}", False
         with open(path, "rb") as f:

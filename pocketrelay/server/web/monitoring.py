@@ -159,9 +159,13 @@ class HealthResource(Resource):
     C{GET /api/server/health}: 200 with
     C{{"status": "ok", "database": "ok", "sessions": N,
     "players_online": N, "version": V, "game_data": {"complete": B,
-    "missing": [...]}}} (C{missing} names the absent game-data files, see
-    L{pocketrelay.server.gamedata.missingGameData}; missing game data does
-    not make the server unhealthy) when a trivial query answers
+    "missing": [...], "unusable": [{"file": F, "reason": R}, ...]}}}
+    (C{missing} names the absent game-data files, see
+    L{pocketrelay.server.gamedata.missingGameData}; C{unusable} the present
+    ones the server cannot use, see
+    L{pocketrelay.server.gamedata.GameData.unusable}; C{complete} is true
+    when both are empty; missing or unusable game data does not make the
+    server unhealthy) when a trivial query answers
     within L{timeout} seconds, else 503 with C{"status": "error"} and
     C{"database"} saying C{"timeout"} or C{"unavailable"}.  A stuck
     database therefore gives a 503 in bounded time, never a request that
@@ -188,13 +192,20 @@ class HealthResource(Resource):
     def _document(self, database: str) -> dict[str, Any]:
         hub = self.hub
         missing = hub.gameData.missing()
+        unusable = [
+            {"file": u.file, "reason": u.reason} for u in hub.gameData.unusable()
+        ]
         return {
             "status": "ok" if database == "ok" else "error",
             "database": database,
             "sessions": len(hub.sessions),
             "players_online": len(hub.online),
             "version": hub.version,
-            "game_data": {"complete": not missing, "missing": missing},
+            "game_data": {
+                "complete": not missing and not unusable,
+                "missing": missing,
+                "unusable": unusable,
+            },
         }
 
     def render_GET(self, request: Request) -> int:

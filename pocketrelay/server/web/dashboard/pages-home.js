@@ -11,19 +11,35 @@ function gameDataCard() {
   api.health().then(
     (health) => {
       const data = health.game_data || { complete: false, missing: ["unknown"] };
-      if (data.complete) {
+      const missing = data.missing || [];
+      const unusable = data.unusable || [];
+      if (data.complete && unusable.length === 0) {
         replace(holder, "Game data: complete.");
         return;
       }
       holder.className = "";
-      replace(
-        holder,
-        h("strong", {}, "Game data missing: "),
-        data.missing.join(", "),
-        ". The game may not be playable. Install it on the server with ",
-        h("code", {}, "pocketrelay-admin game-data install"),
-        " (see the game data documentation).",
-      );
+      const parts = [];
+      if (missing.length > 0) {
+        parts.push(
+          h("strong", {}, "Game data missing: "),
+          missing.join(", "),
+          ". The game may not be playable. Install it on the server with ",
+          h("code", {}, "pocketrelay-admin game-data install"),
+          " (see the game data documentation).",
+        );
+      }
+      if (unusable.length > 0) {
+        if (parts.length > 0) parts.push(" ");
+        parts.push(
+          h("strong", {}, "Game data unusable: "),
+          unusable.map((u) => `${u.file} (${u.reason})`).join("; "),
+          ". The game gets the built-in fallback instead. Replace it on the server with ",
+          h("code", {}, "pocketrelay-admin game-data install --force"),
+          " (see the game data documentation).",
+        );
+      }
+      if (parts.length === 0) parts.push("Game data: incomplete.");
+      replace(holder, ...parts);
     },
     () => replace(holder, "Game data: unknown (the health check did not answer)."),
   );
