@@ -38,7 +38,13 @@ from collections.abc import Callable, Iterable, Mapping
 import attrs
 
 from benchmarks import report
-from benchmarks.sessions import ROOT, freePort, serverEnvironment, startServer
+from benchmarks.sessions import (
+    ROOT,
+    freePort,
+    serverEnvironment,
+    startServer,
+    stopProcess,
+)
 
 #: Target: percent of one core, idle and connected.
 MAX_PERCENT = 1.0
@@ -247,12 +253,7 @@ def runApp(directory: str, display: str, seconds: float, server: str | None,
         time.sleep(SETTLE)
         return measure(app.pid, seconds)
     finally:
-        app.terminate()
-        try:
-            app.wait(15)
-        except subprocess.TimeoutExpired:
-            app.kill()
-            app.wait(5)
+        stopProcess(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,8 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                 percent = runApp(os.path.join(directory, "connected"), xvfb.display,
                                  seconds, f"127.0.0.1:{port}", environment)
             finally:
-                server.terminate()
-                server.wait(15)
+                stopProcess(server)
             figures.append(report.record(
                 "appidle", "window open, connected to loopback server: CPU", percent,
                 "% core", atMost=MAX_PERCENT,

@@ -639,3 +639,34 @@ class AppIdleTests(SynchronousTestCase):
                                     "--hosts-file", "/h", "--ports", "0,0,0,0,0,0"])
         self.assertEqual(appCommand("/d", "/h", "127.0.0.1:1")[-3:],
                          ["--server", "127.0.0.1:1", "--connect"])
+
+
+class StopProcessTests(SynchronousTestCase):
+    """
+    L{benchmarks.sessions.stopProcess}, which every benchmark uses to stop
+    its server or app.
+    """
+
+    def test_stopsAndKills(self) -> None:
+        """
+        A process is stopped with SIGTERM; one that ignores it is killed
+        once the timeout passes.
+        """
+        import signal
+        import subprocess
+
+        from benchmarks.sessions import stopProcess
+
+        polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        stopProcess(polite)
+        self.assertEqual(polite.returncode, -signal.SIGTERM)
+        stubborn = subprocess.Popen(
+            [sys.executable, "-c", "import signal, sys, time; "
+             "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"],
+            stdout=subprocess.PIPE,
+        )
+        assert stubborn.stdout is not None
+        stubborn.stdout.readline()
+        stopProcess(stubborn, timeout=0.2)
+        stubborn.stdout.close()
+        self.assertEqual(stubborn.returncode, -signal.SIGKILL)
