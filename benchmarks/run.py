@@ -39,6 +39,7 @@ from benchmarks import report
 #: long with C{--full}.  A new benchmark is added here.
 BENCHMARKS: tuple[str, ...] = (
     "codec", "tunnel", "proxy", "sessions", "matchmaking", "passwords", "flood", "gamedata",
+    "appidle",
 )
 
 #: Seconds one benchmark may run before it is stopped and counted failed,

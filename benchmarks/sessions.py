@@ -241,6 +241,19 @@ def startServer(
     raise SystemExit("server did not start within 30 s")
 
 
+def stopProcess(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """
+    Stop a benchmark's child process: SIGTERM, then SIGKILL if it has not
+    exited within C{timeout} seconds.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true",

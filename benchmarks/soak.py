@@ -67,7 +67,7 @@ from twisted.python.failure import Failure
 
 from benchmarks import report as figures
 from benchmarks import sessions
-from benchmarks.sessions import freePort, percentile, rss
+from benchmarks.sessions import freePort, percentile, rss, stopProcess
 from pocketrelay.blaze import tdf
 from pocketrelay.blaze.frames import Frame
 from pocketrelay.blaze.ids import (
@@ -737,12 +737,7 @@ def main(argv: list[str] | None = None) -> int:
             if results.get("snapshotWarm") and results.get("snapshotEnd"):
                 snapshotLines = compareSnapshots(results["snapshotWarm"], results["snapshotEnd"])
         finally:
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+            stopProcess(server)
         serverLog = logCounts(logPath)
 
     return report(args, players, duration, interval, soak.stats, samples, results, serverLog,

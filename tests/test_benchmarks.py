@@ -540,3 +540,133 @@ class ServerEnvironmentTests(SynchronousTestCase):
         self.assertEqual(sessions.percentile(values, 0.99), 99.0)
         self.assertNotEqual(sessions.percentile([], 0.99), sessions.percentile([], 0.99))
 
+
+
+class AppIdleTests(SynchronousTestCase):
+    """
+    The pure parts of L{benchmarks.appidle}: reading C{/proc/PID/stat},
+    adding up a process tree, and the percentage.
+    """
+
+    #: A real line's shape: a command name with a space and parentheses;
+    #: utime 7, stime 3, cutime 2, cstime 1; parent 100.
+    LINE = ("4242 (python (app) x) S 100 4242 100 0 -1 4194304 1000 0 0 0 "
+            "7 3 2 1 20 0 3 0 12345 100000 2000 18446744073709551615\n")
+
+    def test_parseStat(self) -> None:
+        """
+        The pid, the parent, the process's own user + system ticks and
+        those of its waited-for children are read, counting the fields
+        after the last C{")"} so a command name with spaces and
+        parentheses does not shift them.
+        """
+        from benchmarks import appidle
+
+        self.assertEqual(appidle.parseStat(self.LINE), appidle.ProcessTimes(4242, 100, 10, 3))
+
+    def test_parseStatGarbage(self) -> None:
+        """
+        A line that is not a C{/proc/PID/stat} line is a L{ValueError}
+        saying what is wrong, with the offset of a bad field.
+        """
+        from benchmarks import appidle
+
+        for text, message in [
+            ("", "no ')'"),
+            ("x (python) S 1", "no process id at offset 0"),
+            ("4242 (python) S 100 4242", "5 fields, at least 17 needed"),
+            (self.LINE.replace(" 7 3 2 1 ", " 7 x 2 1 "), "field 15 at offset 63 is not a number"),
+        ]:
+            error = self.assertRaises(ValueError, appidle.parseStat, text)
+            self.assertIn(message, str(error))
+
+    def test_treeTicks(self) -> None:
+        """
+        A tree's ticks are its root's own and waited-for children's, plus
+        those of its live descendants at any depth; other processes are
+        not counted, and a root that is not running is an error.
+        """
+        from benchmarks.appidle import ProcessTimes, treeTicks
+
+        processes = [
+            ProcessTimes(10, 1, 100, 5),
+            ProcessTimes(11, 10, 20, 0),
+            ProcessTimes(12, 11, 3, 1),
+            ProcessTimes(13, 1, 1000, 0),
+        ]
+        self.assertEqual(treeTicks(10, processes), 129)
+        self.assertEqual(treeTicks(11, processes), 24)
+        self.assertRaises(ValueError, treeTicks, 99, processes)
+
+    def test_percentOfCore(self) -> None:
+        """
+        Ticks over an interval are a percentage of one core at the clock
+        tick rate; an empty interval is refused.
+        """
+        from benchmarks.appidle import percentOfCore
+
+        self.assertAlmostEqual(percentOfCore(4, 20.0, 100), 0.2)
+        self.assertAlmostEqual(percentOfCore(200, 2.0, 100), 100.0)
+        self.assertRaises(ValueError, percentOfCore, 1, 0.0, 100)
+
+    def test_measure(self) -> None:
+        """
+        C{measure} takes the difference of the tree's ticks between two
+        samples over the interval.
+        """
+        from benchmarks import appidle
+
+        samples = iter([[appidle.ProcessTimes(10, 1, 100, 0)],
+                        [appidle.ProcessTimes(10, 1, 103, 0),
+                         appidle.ProcessTimes(11, 10, 1, 0)]])
+        times = iter([5.0, 25.0])
+        slept: list[float] = []
+        percent = appidle.measure(10, 20.0, lambda: next(samples), slept.append,
+                                  lambda: next(times), 100)
+        self.assertEqual(slept, [20.0])
+        self.assertAlmostEqual(percent, 0.2)
+
+    def test_appCommand(self) -> None:
+        """
+        The app runs with its window, the given data directory and hosts
+        file and system-chosen local ports; with a server it connects at
+        once.
+        """
+        from benchmarks.appidle import appCommand
+
+        idle = appCommand("/d", "/h", None)
+        self.assertEqual(idle[1:], ["-m", "pocketrelay.client.app", "--data-dir", "/d",
+                                    "--hosts-file", "/h", "--ports", "0,0,0,0,0,0"])
+        self.assertEqual(appCommand("/d", "/h", "127.0.0.1:1")[-3:],
+                         ["--server", "127.0.0.1:1", "--connect"])
+
+
+class StopProcessTests(SynchronousTestCase):
+    """
+    L{benchmarks.sessions.stopProcess}, which every benchmark uses to stop
+    its server or app.
+    """
+
+    def test_stopsAndKills(self) -> None:
+        """
+        A process is stopped with SIGTERM; one that ignores it is killed
+        once the timeout passes.
+        """
+        import signal
+        import subprocess
+
+        from benchmarks.sessions import stopProcess
+
+        polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        stopProcess(polite)
+        self.assertEqual(polite.returncode, -signal.SIGTERM)
+        stubborn = subprocess.Popen(
+            [sys.executable, "-c", "import signal, sys, time; "
+             "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"],
+            stdout=subprocess.PIPE,
+        )
+        assert stubborn.stdout is not None
+        stubborn.stdout.readline()
+        stopProcess(stubborn, timeout=0.2)
+        stubborn.stdout.close()
+        self.assertEqual(stubborn.returncode, -signal.SIGKILL)

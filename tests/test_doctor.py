@@ -349,6 +349,25 @@ class AnswerTests(SynchronousTestCase):
         self.assertIsNone(checks.proxyAddressProblem("198.51.100.4", "203.0.113.9"))
         self.assertIsNone(checks.proxyAddressProblem("198.51.100.4", None))
 
+    def test_proxyEvidence(self) -> None:
+        """
+        A reverse proxy shows in a C{Via} header, in a C{Server} header
+        that is not pocketrelay-server's own (Twisted Web's), or in a
+        server at a public address seeing this computer at loopback;
+        pocketrelay-server answering directly shows none.
+        """
+        def evidence(headers: bytes, connectedTo: str = "127.0.0.1",
+                     seen: str | None = "127.0.0.1") -> str | None:
+            return checks.proxyEvidence(response(b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n"),
+                                        connectedTo, seen)
+
+        self.assertEqual(evidence(b"Server: nginx/1.22.1\r\n"), "Server: nginx/1.22.1")
+        self.assertEqual(evidence(b"Server: TwistedWeb/26.10.0\r\nVia: 1.1 Caddy\r\n"),
+                         "Via: 1.1 Caddy")
+        self.assertIsNone(evidence(b"Server: TwistedWeb/26.10.0\r\n"))
+        self.assertIsNone(evidence(b""))
+        self.assertEqual(evidence(b"", "198.51.100.4"), "the server sees you as 127.0.0.1")
+
     def test_connectionProblems(self) -> None:
         """
         Refused, timed out, not TLS, answered in TLS.
@@ -537,6 +556,92 @@ class BlazeStepTests(SynchronousTestCase):
                       "a proxy between you and the server buffers the upgraded connection",
                       failure.value.outcome.diagnosis)
         self.assertTrue(transport.disconnecting)
+
+
+class IdleStepTests(SynchronousTestCase):
+    """
+    The silence step of L{checks._Run}: a warning behind a proxy when it
+    is not asked for, a real check when it is.
+    """
+
+    def makeRun(self, idle: float) -> tuple[checks._Run, MemoryReactorClock, StringTransport]:
+        clock = MemoryReactorClock()
+        run = checks._Run(clock, normaliseServerURL("https://me3.example.org/"),
+                          Settings(replyTimeout=3, idle=idle), ClientTLS(),
+                          lambda: datetime.datetime.now(datetime.UTC), clock.seconds)
+        run.probe = BlazeProbe(clock)
+        transport = StringTransport()
+        run.probe.protocol.makeConnection(transport)
+        return run, clock, transport
+
+    def test_proxyWarns(self) -> None:
+        """
+        Without C{--idle}, a server reached through a reverse proxy gets
+        the read-timeout warning, with what showed the proxy; nothing is
+        sent on the connection.
+        """
+        run, _, transport = self.makeRun(0)
+        run.proxy = "Server: nginx/1.22.1"
+        outcome = self.successResultOf(defer.ensureDeferred(run.idle()))
+        self.assertIs(outcome.status, Status.WARNED)
+        self.assertEqual(outcome.diagnosis, checks.idleRisk())
+        self.assertEqual(outcome.detail, "not checked; a reverse proxy answers "
+                                         "(Server: nginx/1.22.1)")
+        self.assertEqual(transport.value(), b"")
+
+    def test_directSkipped(self) -> None:
+        """
+        Without C{--idle} and with no proxy seen, the step is skipped and
+        says how to run it.
+        """
+        run, _, _ = self.makeRun(0)
+        outcome = self.successResultOf(defer.ensureDeferred(run.idle()))
+        self.assertIs(outcome.status, Status.SKIPPED)
+        self.assertIn("--idle 65 checks", outcome.detail)
+
+    def test_suspendsPingFirst(self) -> None:
+        """
+        With C{--idle}, the game's C{suspendUserPing} for 90 s is sent
+        first (so the server's own idle timeout does not close the
+        connection during the silence); its answer is an error frame,
+        which is fine.  Then nothing is sent for the silence, and a ping
+        answered after it passes.
+        """
+        from pocketrelay.blaze import frames, tdf
+        from pocketrelay.blaze.ids import Component, UtilCommand
+        from pocketrelay.me3.messages import util
+
+        run, clock, transport = self.makeRun(100)
+        d = defer.ensureDeferred(run.idle())
+        decoder = frames.FrameDecoder()
+        [suspend] = decoder.feed(transport.value())
+        transport.clear()
+        self.assertEqual((suspend.component, suspend.command),
+                         (Component.UTIL, UtilCommand.SUSPEND_USER_PING))
+        request = tdf.decode(util.SuspendUserPingRequest, suspend.body)
+        self.assertEqual(request.timeValue, 90_000_000)
+        assert run.probe is not None
+        run.probe.protocol.dataReceived(suspend.errorReply(0x12E).encode())
+        clock.advance(99)
+        self.assertEqual(transport.value(), b"")
+        self.assertNoResult(d)
+        clock.advance(1)
+        [ping] = decoder.feed(transport.value())
+        self.assertEqual(ping.command, UtilCommand.PING)
+        run.probe.protocol.dataReceived(ping.reply(tdf.encode(util.PingResponse())).encode())
+        outcome = self.successResultOf(d)
+        self.assertIs(outcome.status, Status.PASSED)
+        self.assertIn("silent for 100 s", outcome.detail)
+
+    def test_gameSilence(self) -> None:
+        """
+        The silence the warning names is the server's ping suspension.
+        """
+        from pocketrelay.server.components.util import PING_SUSPENSION
+
+        self.assertEqual(checks.GAME_SILENCE, PING_SUSPENSION / 1_000_000)
+        self.assertIn("the game is silent up to 90 s between pings", checks.idleRisk())
+        self.assertIn("run doctor with --idle 65 to check", checks.idleRisk())
 
 
 class _UdpReactor(MemoryReactorClock):

@@ -62,6 +62,7 @@ from pocketrelay.doctor.probes import (
 from pocketrelay.doctor.report import Report, Status, Step
 
 __all__ = [
+    "GAME_SILENCE",
     "STARTUP_SETTINGS",
     "STEPS",
     "Outcome",
@@ -70,7 +71,9 @@ __all__ = [
     "explainStartup",
     "healthOutcome",
     "httpProblem",
+    "idleRisk",
     "proxyAddressProblem",
+    "proxyEvidence",
     "runChecks",
     "upgradeHeld",
     "upgradeProblem",
@@ -104,6 +107,20 @@ _OPTIONAL = frozenset({"idle", "udp-tunnel", "content", "telemetry"})
 
 _SEE_TLS = "see docs/tls.md"
 _SEE_TUNNEL = "see docs/tunnel.md"
+
+#: Seconds the game can leave its Blaze connection silent: it pings every
+#: 15 s, but while it loads a level it asks to be excused for 90 s
+#: (C{suspendUserPing}; the server's
+#: C{pocketrelay.server.components.util.PING_SUSPENSION}).
+GAME_SILENCE = 90
+
+#: What C{pocketrelay-server}'s own C{Server} header starts with (Twisted
+#: Web's); another one, or a C{Via} header, means a proxy answered.
+SERVER_HEADER = "TwistedWeb/"
+
+#: The C{--idle} that checks a proxy's read timeout against nginx's
+#: default of 60 s.
+IDLE_SUGGESTED = 65
 
 
 @attrs.frozen
@@ -471,6 +488,46 @@ def proxyAddressProblem(connectedTo: str, clientAddress: str | None) -> str | No
     )
 
 
+def proxyEvidence(
+    response: HTTPResponse, connectedTo: str, clientAddress: str | None
+) -> str | None:
+    """
+    What shows that C{GET /api/server} was answered through a reverse
+    proxy, or L{None} when nothing does: a C{Via} header, a C{Server}
+    header that is not the server's own (nginx, Caddy and Apache put
+    their own name there), or a server at a public address that sees
+    this computer at its own loopback address (L{proxyAddressProblem}).
+    A proxy that passes the server's C{Server} header on and adds no
+    C{Via} is not seen.
+
+    @param connectedTo: the address doctor connected to.
+    @param clientAddress: the address the server says it sees.
+    """
+    via = response.header("via")
+    if via:
+        return f"Via: {via}"
+    server = response.header("server")
+    if server and not server.startswith(SERVER_HEADER):
+        return f"Server: {server}"
+    if proxyAddressProblem(connectedTo, clientAddress) is not None:
+        return f"the server sees you as {clientAddress}"
+    return None
+
+
+def idleRisk() -> str:
+    """
+    The warning for a server behind a reverse proxy when the silence was
+    not checked: the proxy's read timeout may close the game's
+    connection while it loads a level.
+    """
+    return (
+        f"through a reverse proxy, an upgraded connection silent for longer than the proxy's "
+        f"read timeout is closed (nginx's proxy_read_timeout defaults to 60 s; the game is "
+        f"silent up to {GAME_SILENCE} s between pings): set proxy_read_timeout 1h — "
+        f"{_SEE_TLS}; run doctor with --idle {IDLE_SUGGESTED} to check"
+    )
+
+
 def healthOutcome(response: HTTPResponse) -> Outcome:
     """
     Judge C{GET /api/server/health}: the database must answer; game data
@@ -616,6 +673,7 @@ class _Run:
         self.session: TLSSession | None = None
         self.info: ServerInfo | None = None
         self.probe: BlazeProbe | None = None
+        self.proxy: str | None = None
         self.steps: list[Step] = []
         self.blocked: str | None = None
         self.blockedBlaze: str | None = None
@@ -797,6 +855,7 @@ class _Run:
             parts.append(f"UDP tunnel port {info.tunnelPort}")
         if info.clientAddress:
             parts.append(f"sees you as {info.clientAddress}")
+        self.proxy = proxyEvidence(response, self.address, info.clientAddress)
         warning = proxyAddressProblem(self.address, info.clientAddress)
         if warning is not None:
             return Outcome.warned(warning, ", ".join(parts))
@@ -895,11 +954,25 @@ class _Run:
     async def idle(self) -> Outcome:
         idle = self.settings.idle
         if idle <= 0:
+            if self.proxy is not None:
+                return Outcome.warned(
+                    idleRisk(), f"not checked; a reverse proxy answers ({self.proxy})"
+                )
             return Outcome.skipped(
-                "not checked (--idle 50 checks that a proxy keeps a silent game connection open)"
+                f"not checked (--idle {IDLE_SUGGESTED} checks that a proxy keeps a silent "
+                f"game connection open)"
             )
         probe = self.probe
         assert probe is not None
+        # As the game does while it loads a level: the server then allows
+        # GAME_SILENCE s more than its limits.idle_timeout, so what closes
+        # the connection during the silence is a proxy.
+        # Its answer is an error frame, granted (PING_SUSPENDED) or not.
+        from pocketrelay.blaze.protocol import BlazeError
+
+        suspended = probe.suspendPing(GAME_SILENCE)
+        suspended.addErrback(lambda failure: failure.trap(BlazeError) and None)
+        await self._reply(suspended, "suspendUserPing")
         started = self.timer()
         closed: list[float] = []
         waited: defer.Deferred[None] = defer.Deferred()
@@ -1066,7 +1139,8 @@ class _Run:
                         f"the check itself failed ({Failure().getErrorMessage()}): please "
                         f"report this"
                     )
-            required = name not in _OPTIONAL
+            # The silence check counts when asked for (--idle).
+            required = name not in _OPTIONAL or (name == "idle" and self.settings.idle > 0)
             if name == "http-tunnel":
                 udp = self.steps[-1]
                 required = udp.status is not Status.PASSED

@@ -79,9 +79,10 @@ def addArguments(parser: argparse.ArgumentParser) -> None:
                         metavar="SECONDS",
                         help="seconds for the UDP tunnel to answer [default: 3]")
     parser.add_argument("--idle", type=_positive, default=None, metavar="SECONDS",
-                        help="also keep the game connection silent this long, then ping "
-                        "(checks a proxy's read timeout; keep it under the server's "
-                        "limits.idle_timeout, 60 s by default)")
+                        help="also keep the game connection silent this long, then ping, "
+                        "and fail if it was closed (checks a proxy's read timeout; --idle 65 "
+                        "for nginx's default 60 s). Like the game loading a level, doctor "
+                        "first asks the server for 90 s more than its limits.idle_timeout")
 
 
 def parseArguments(argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:

@@ -438,7 +438,7 @@ class _Quiet:
 class BlazeProbe:
     """
     The game's side of a Blaze connection, reduced to what the check
-    needs: C{Util.preAuth} and C{Util.ping}.
+    needs: C{Util.preAuth}, C{Util.ping} and C{Util.suspendUserPing}.
 
     @ivar protocol: the L{BlazeProtocol} to hand the upgraded connection.
     @ivar lost: fires (with L{None}) when the connection closes.
@@ -474,6 +474,22 @@ class BlazeProbe:
 
         d = self.protocol.sendRequest(Component.UTIL, UtilCommand.PING, b"")
         return d.addCallback(lambda frame: tdf.decode(util.PingResponse, frame.body))
+
+    def suspendPing(self, seconds: float) -> defer.Deferred[Any]:
+        """
+        C{Util.suspendUserPing} for C{seconds}, as ME3 sends it while it
+        loads a level: the server then allows that much more silence.
+        The answer is an error frame even when granted, so the
+        L{Deferred} fails with a L{pocketrelay.blaze.protocol.BlazeError}
+        either way (its code says whether it was granted).
+        """
+        from pocketrelay.blaze.ids import Component, UtilCommand
+        from pocketrelay.me3.messages import util
+
+        return self.protocol.sendRequest(
+            Component.UTIL, UtilCommand.SUSPEND_USER_PING,
+            util.SuspendUserPingRequest(timeValue=round(seconds * 1_000_000)),
+        )
 
     def close(self) -> None:
         """
