@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import io
 import random
+import subprocess
 from collections import Counter
 from typing import Any
 
@@ -21,9 +22,12 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
 from benchmarks import report, soak
+from benchmarks.sessions import freePort
 from pocketrelay.blaze.frames import Frame, MessageType
 from pocketrelay.blaze.ids import Component
 from pocketrelay.blaze.ids import GameManagerNotification as N
+from pocketrelay.me3.clientconfig import ConfigContext
+from pocketrelay.server.gamedata import GameData
 
 #: Lines as twistd writes them.
 INFO = "2026-12-06T10:00:00+0000 [pocketrelay.server.hub.Hub#info] Player a joined\n"
@@ -139,6 +143,35 @@ class LogCountsTests(SynchronousTestCase):
         log = FilePath(self.mktemp())
         log.setContent((INFO * 10).encode())
         self.assertEqual(sum(soak.logCounts(log.path).values()), 0)
+
+
+class SoakServerTests(SynchronousTestCase):
+    """
+    L{soak.startSoakServer} starts a real server (on a loopback port) that
+    logs no warning or error: the soak counts any as a failure.
+    """
+
+    def test_startsClean(self) -> None:
+        """
+        The soak's server starts with complete (synthetic) game data, so
+        its log, once it has stopped, holds its start-up lines and no
+        warning, error, critical event or traceback.
+        """
+        work = FilePath(self.mktemp())
+        work.makedirs()
+        dataDir = work.child("data").path
+        logPath = work.child("server.log").path
+        server = soak.startSoakServer(freePort(), dataDir, logPath)
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+        log = FilePath(logPath).getContent().decode("utf-8", "replace")
+        self.assertIn("Setting api.public_games = True", log)
+        self.assertEqual(dict(soak.logCounts(logPath)), {}, log)
+        self.assertEqual(GameData(FilePath(dataDir), ConfigContext()).missing(), [])
 
 
 class JudgeTests(SynchronousTestCase):
