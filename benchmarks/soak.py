@@ -581,6 +581,19 @@ def startSoakServer(
     )
 
 
+def stopSoakServer(server: subprocess.Popen[bytes]) -> None:
+    """
+    Stop the server (C{SIGTERM}; killed if still running after 15 s) and
+    wait for it to exit, so its log is complete.
+    """
+    server.terminate()
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(5)
+
+
 def liveGames(port: int) -> int | None:
     """
     The number of live games the server reports (C{GET /api/games}, with
@@ -744,12 +757,7 @@ def main(argv: list[str] | None = None) -> int:
             if results.get("snapshotWarm") and results.get("snapshotEnd"):
                 snapshotLines = compareSnapshots(results["snapshotWarm"], results["snapshotEnd"])
         finally:
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+            stopSoakServer(server)
         serverLog = logCounts(logPath)
 
     return report(args, players, duration, interval, soak.stats, samples, results, serverLog,

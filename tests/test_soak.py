@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import io
 import random
-import subprocess
 from collections import Counter
 from typing import Any
 
@@ -162,12 +161,7 @@ class SoakServerTests(SynchronousTestCase):
         dataDir = work.child("data").path
         logPath = work.child("server.log").path
         server = soak.startSoakServer(freePort(), dataDir, logPath)
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)
+        soak.stopSoakServer(server)
         log = FilePath(logPath).getContent().decode("utf-8", "replace")
         self.assertIn("Setting api.public_games = True", log)
         self.assertEqual(dict(soak.logCounts(logPath)), {}, log)
