@@ -3,7 +3,9 @@
 Tests for L{benchmarks.soak}'s verdict, without running the soak: the
 server log is scanned for warnings, errors and tracebacks, too few memory
 samples fail the run, and every exception a player hits is counted
-(failed requests once, and what happens outside a request too).
+(failed requests once, and what happens outside a request too).  One
+test starts the soak's real server (on a loopback port) to check that it
+starts without a warning.
 """
 
 from __future__ import annotations
