@@ -19,7 +19,9 @@ Each player, until the time is up:
   3. disconnects, waits a moment, and starts again.
 
 The server runs as C{twistd -n pocketrelay-server} in its own process on a
-loopback port with a fresh data directory and its default settings; its
+loopback port with a fresh data directory holding synthetic game data
+(built with the codecs, so the server starts without warning) and its
+default settings; its
 log goes to a file whose warnings and errors are counted.  Each player
 connects from its own loopback address (127.1.x.y), so the server's
 per-address limits treat them as separate machines.  Its resident set size (RSS) is read
@@ -85,6 +87,7 @@ from pocketrelay.me3.messages.gamereporting import (
     SubmitGameReportRequest,
 )
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.gamedata import syntheticInstallation, writeTree
 
 GM = Component.GAME_MANAGER
 
@@ -557,9 +560,13 @@ def startSoakServer(
     """
     Start the server (L{sessions.startServer}) on 127.0.0.1:C{port}, with
     the public games list on, and wait until it accepts connections.  Its
-    log (info level) goes to C{logPath}; with C{traceDir}, it traces its
-    memory allocations there.
+    data directory C{dataDir} first gets synthetic game data
+    (L{pocketrelay.testing.gamedata.syntheticInstallation}), so the server
+    starts without the warning naming missing game data.  Its log (info
+    level) goes to C{logPath}; with C{traceDir}, it traces its memory
+    allocations there.
     """
+    writeTree(dataDir, syntheticInstallation())
     firstPaths: list[str] = []
     if traceDir is not None:
         with open(os.path.join(traceDir, "sitecustomize.py"), "w") as f:

@@ -118,6 +118,51 @@ class ElevateTests(SynchronousTestCase):
         self.assertFalse(elevate.canElevate(FakeShell32(admin=1)))
         self.assertIsNone(elevate.windowsShell32("linux"))
 
+    def test_elevationForWindows(self) -> None:
+        """
+        On Windows without administrator rights, the window gets an action
+        that restarts the app through C{ShellExecuteW(..., "runas", ...)}
+        with the typed address and C{--connect} in place of its
+        C{--server}; it says whether Windows started it.
+        """
+        shell = FakeShell32(admin=0)
+        action = elevate.elevationFor(
+            ["app.exe", "--server", "old", "--no-hosts"], "win32", shell,
+            executable="C:\\app.exe", frozen=True,
+        )
+        assert action is not None
+        self.assertEqual(shell.calls, [])
+        self.assertTrue(action("me3.example.org"))
+        self.assertEqual(shell.calls, [
+            (None, "runas", "C:\\app.exe", "--no-hosts --server me3.example.org --connect",
+             None, 1),
+        ])
+        shell.result = 5
+        self.assertFalse(action("me3.example.org"))
+
+    def test_elevationForDefaults(self) -> None:
+        """
+        Without C{relaunchCommand} arguments, the action restarts this
+        Python running the app's module.
+        """
+        shell = FakeShell32(admin=0)
+        action = elevate.elevationFor(["pocketrelay-app"], "win32", shell)
+        assert action is not None
+        action("h")
+        self.assertEqual(
+            shell.calls[0][2:4],
+            (sys.executable, "-m pocketrelay.client.app --server h --connect"),
+        )
+
+    def test_noElevation(self) -> None:
+        """
+        There is no such action when the app already runs as administrator,
+        nor off Windows (whatever C{shell32} is).
+        """
+        self.assertIsNone(elevate.elevationFor(["app"], "win32", FakeShell32(admin=1)))
+        self.assertIsNone(elevate.elevationFor(["app"], "linux", FakeShell32(admin=0)))
+        self.assertIsNone(elevate.elevationFor(["app"], "darwin", FakeShell32(admin=0)))
+
 
 class DiagnosticsTests(SynchronousTestCase):
     """

@@ -477,7 +477,7 @@ class WindowTests(_WindowCase):
             f"start the server (or the proxy in front of it), or fix the port in the URL "
             f"(the server's listen setting; 443 behind nginx)",
         )
-        self.assertTrue(str(self.window.connectButton.instate(["!disabled"])))
+        self.assertTrue(self.window.connectButton.instate(["!disabled"]))
         self.screenshot("error-unreachable")
         self.assertEqual(self.hostsText(), "127.0.0.1 localhost\n")
 

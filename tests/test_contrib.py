@@ -11,7 +11,9 @@ import subprocess
 import sys
 
 from twisted.python.filepath import FilePath
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
+
+from pocketrelay.testing.environment import requireTool
 
 CONTRIB = FilePath(__file__).parent().sibling("contrib")
 TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")
@@ -29,9 +31,7 @@ class SystemdUnitTests(SynchronousTestCase):
         points at an installed twistd (and ExecStartPre at an installed
         pocketrelay-admin).
         """
-        analyze = shutil.which("systemd-analyze")
-        if analyze is None:
-            raise SkipTest("systemd-analyze is not installed")
+        analyze = requireTool("systemd-analyze", "systemd")
         target = FilePath(self.mktemp())
         target.makedirs()
         units = CONTRIB.child("systemd").globChildren("pocketrelay-*")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -35,6 +34,7 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import TestCase
 
 from pocketrelay.server.store import GalaxyAtWar, LeaderboardType, PlayerRole
+from pocketrelay.testing.environment import requireTool, unavailable
 from pocketrelay.testing.gameclient import GameClient
 from pocketrelay.testing.loopback import ServerFixture
 
@@ -70,21 +70,22 @@ WAIT_TIMEOUT = 15
 STEP_TIMEOUT = 90
 
 
-def findBrowser() -> tuple[str, str] | str:
+def findBrowser() -> tuple[str, str]:
     """
-    The paths of Chromium and chromedriver, or why the test cannot run.
+    The paths of Chromium and chromedriver; without them (or selenium),
+    the test skips, or fails under CI
+    (L{pocketrelay.testing.environment.unavailable}).
     """
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "selenium is not installed (pip install selenium, or '.[dev]')"
-    chromium = (os.environ.get("DASHBOARD_TEST_CHROMIUM") or shutil.which("chromium")
-                or shutil.which("chromium-browser"))
-    if not chromium:
-        return "Chromium is not installed (apt-get install chromium chromium-driver)"
-    driver = os.environ.get("DASHBOARD_TEST_CHROMEDRIVER") or shutil.which("chromedriver")
-    if not driver:
-        return "chromedriver is not installed (apt-get install chromium-driver)"
+        unavailable("selenium is not installed (pip install selenium, or '.[dev]')")
+    chromium = os.environ.get("DASHBOARD_TEST_CHROMIUM") or requireTool(
+        "chromium", "chromium chromium-driver", ["chromium-browser"]
+    )
+    driver = os.environ.get("DASHBOARD_TEST_CHROMEDRIVER") or requireTool(
+        "chromedriver", "chromium-driver"
+    )
     return chromium, driver
 
 
@@ -254,10 +255,7 @@ class DashboardBrowserTests(TestCase):
     timeout = 300
 
     def setUp(self) -> Any:
-        found = findBrowser()
-        if isinstance(found, str):
-            raise self.skipTest(found)
-        self.chromium, self.chromedriver = found
+        self.chromium, self.chromedriver = findBrowser()
         self.server = ServerFixture(self, [
             "--set", f"dashboard.super_email={SUPER_EMAIL}",
             "--set", f"dashboard.super_password={SUPER_PASSWORD}",

@@ -17,18 +17,29 @@ from twisted.trial.unittest import SynchronousTestCase
 #: The repository's root.
 ROOT = FilePath(__file__).parent().parent()
 
-#: The trees whose modules must carry a header.
-TREES = ("pocketrelay", "benchmarks", "twisted", "tests", "fuzz")
+#: The trees (relative POSIX paths) whose modules must carry a header.
+TREES = ("pocketrelay", "benchmarks", "twisted", "tests", "fuzz", "contrib/pyinstaller")
+
+#: How the names of Python files end: modules, and PyInstaller specs
+#: (Python run by PyInstaller).
+PYTHON_EXTENSIONS = (".py", ".spec")
+
+
+def relative(path: FilePath[str]) -> str:
+    """
+    C{path} relative to the repository's root, as a POSIX path.
+    """
+    return "/".join(path.segmentsFrom(ROOT))
 
 
 def modules() -> list[FilePath[str]]:
     """
-    Every Python module of L{TREES}, sorted.
+    Every Python file of L{TREES}, sorted.
     """
     found = []
     for tree in TREES:
-        for path in ROOT.child(tree).walk():
-            if path.basename().endswith(".py") and path.isfile():
+        for path in ROOT.descendant(tree.split("/")).walk():
+            if path.basename().endswith(PYTHON_EXTENSIONS) and path.isfile():
                 found.append(path)
     return sorted(found, key=lambda path: path.path)
 
@@ -69,9 +80,21 @@ class HeaderTests(SynchronousTestCase):
         """
         The walk finds the modules (so the other tests check something).
         """
-        names = {path.segmentsFrom(ROOT)[0] for path in modules()}
-        self.assertEqual(names, set(TREES))
-        self.assertGreater(len(modules()), 150)
+        paths = [relative(path) for path in modules()]
+        self.assertEqual(
+            {tree for tree in TREES for path in paths if path.startswith(tree + "/")},
+            set(TREES),
+        )
+        self.assertGreater(len(paths), 150)
+
+    def test_contrib(self) -> None:
+        """
+        The one-file app's Python under C{contrib/pyinstaller} (its entry
+        point, smoke test and PyInstaller spec) is checked too.
+        """
+        paths = [relative(path) for path in modules()]
+        for name in ("pocketrelay-app.py", "pocketrelay-app.spec", "smoke.py"):
+            self.assertIn("contrib/pyinstaller/" + name, paths)
 
     def test_namesExist(self) -> None:
         """
@@ -81,7 +104,7 @@ class HeaderTests(SynchronousTestCase):
         for path in modules():
             for name in testModules(path):
                 if not name.startswith("tests.") or not exists(name):
-                    wrong.append(f"{'/'.join(path.segmentsFrom(ROOT))}: {name}")
+                    wrong.append(f"{relative(path)}: {name}")
         self.assertEqual(wrong, [])
 
     def test_everyModule(self) -> None:
@@ -89,7 +112,7 @@ class HeaderTests(SynchronousTestCase):
         Every module with code has a header in its first two lines.
         """
         missing = [
-            "/".join(path.segmentsFrom(ROOT))
+            relative(path)
             for path in modules()
             if hasCode(path) and not testModules(path)
         ]

@@ -3,7 +3,9 @@
 Tests for L{benchmarks.soak}'s verdict, without running the soak: the
 server log is scanned for warnings, errors and tracebacks, too few memory
 samples fail the run, and every exception a player hits is counted
-(failed requests once, and what happens outside a request too).
+(failed requests once, and what happens outside a request too).  One
+test starts the soak's real server (on a loopback port) to check that it
+starts without a warning.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
 from benchmarks import report, soak
+from benchmarks.sessions import freePort
 from pocketrelay.blaze.frames import Frame, MessageType
 from pocketrelay.blaze.ids import Component
 from pocketrelay.blaze.ids import GameManagerNotification as N
+from pocketrelay.me3.clientconfig import ConfigContext
+from pocketrelay.server.gamedata import GameData
 
 #: Lines as twistd writes them.
 INFO = "2026-12-06T10:00:00+0000 [pocketrelay.server.hub.Hub#info] Player a joined\n"
@@ -139,6 +144,30 @@ class LogCountsTests(SynchronousTestCase):
         log = FilePath(self.mktemp())
         log.setContent((INFO * 10).encode())
         self.assertEqual(sum(soak.logCounts(log.path).values()), 0)
+
+
+class SoakServerTests(SynchronousTestCase):
+    """
+    L{soak.startSoakServer} starts a real server (on a loopback port) that
+    logs no warning or error: the soak counts any as a failure.
+    """
+
+    def test_startsClean(self) -> None:
+        """
+        The soak's server starts with complete (synthetic) game data, so
+        its log, once it has stopped, holds its start-up lines and no
+        warning, error, critical event or traceback.
+        """
+        work = FilePath(self.mktemp())
+        work.makedirs()
+        dataDir = work.child("data").path
+        logPath = work.child("server.log").path
+        server = soak.startSoakServer(freePort(), dataDir, logPath)
+        soak.stopProcess(server)
+        log = FilePath(logPath).getContent().decode("utf-8", "replace")
+        self.assertIn("Setting api.public_games = True", log)
+        self.assertEqual(dict(soak.logCounts(logPath)), {}, log)
+        self.assertEqual(GameData(FilePath(dataDir), ConfigContext()).missing(), [])
 
 
 class JudgeTests(SynchronousTestCase):

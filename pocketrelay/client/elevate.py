@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = [
     "canElevate",
+    "elevationFor",
     "relaunchCommand",
     "restartAsAdministrator",
     "windowsShell32",
@@ -110,3 +111,30 @@ def restartAsAdministrator(shell32: Any, argv: Sequence[str], **kwargs: Any) -> 
         None, "runas", program, subprocess.list2cmdline(arguments), None, _SHOW_NORMAL
     )
     return int(result) > _SHELL_EXECUTE_OK
+
+
+def elevationFor(
+    argv: Sequence[str], platform: str | None = None, shell32: Any = None, **kwargs: Any
+) -> Callable[[str], bool] | None:
+    """
+    The window's "restart as administrator" action, if it can offer one
+    (L{canElevate}): on Windows, when the app is not already
+    administrator, a callable that takes the address the player typed and
+    restarts the app elevated (L{restartAsAdministrator}) with C{argv}
+    connecting there (L{withServer}); else L{None}.
+
+    @param platform: C{sys.platform} by default.
+    @param shell32: C{ctypes.windll.shell32} by default (L{windowsShell32}).
+    @param kwargs: passed to L{relaunchCommand}.
+    """
+    if (platform or sys.platform) != "win32":
+        return None
+    if shell32 is None:
+        shell32 = windowsShell32(platform)
+    if not canElevate(shell32):
+        return None
+
+    def elevate(address: str) -> bool:
+        return restartAsAdministrator(shell32, withServer(argv, address), **kwargs)
+
+    return elevate

@@ -482,12 +482,7 @@ def runWindow(
     """
     Open the window and run until it is closed.
     """
-    from pocketrelay.client.elevate import (
-        canElevate,
-        restartAsAdministrator,
-        windowsShell32,
-        withServer,
-    )
+    from pocketrelay.client.elevate import elevationFor
 
     try:
         root = tkinter.Tk(className=WINDOW_CLASS)
@@ -496,11 +491,7 @@ def runWindow(
             sys.stderr.write(f"pocketrelay-app: cannot open a window ({e}); "
                              f"use --headless --server URL\n")
         return 1
-    shell32 = windowsShell32()
-    elevate: Callable[[str], bool] | None = None
-    if canElevate(shell32):
-        def elevate(address: str) -> bool:
-            return restartAsAdministrator(shell32, withServer(argv, address))
+    elevate = elevationFor(argv)
     dataDir = options["data-dir"]
 
     def settings() -> dict[str, object]:

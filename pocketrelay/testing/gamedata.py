@@ -29,6 +29,7 @@ from pocketrelay.server.gamedatainstall import PinnedFile
 __all__ = [
     "RESOURCES",
     "syntheticCoalesced",
+    "syntheticInstallation",
     "syntheticPins",
     "syntheticRepository",
     "syntheticTalkFile",
@@ -107,6 +108,23 @@ def syntheticRepository(prefix: str = RESOURCES) -> dict[str, bytes]:
         files[f"data/tlk/{language}.tlk"] = syntheticTalkFile(language)
     files["data/tlk/default.tlk"] = files["data/tlk/en.tlk"]
     return {prefix + path: data for path, data in files.items()}
+
+
+def syntheticInstallation() -> dict[str, bytes]:
+    """
+    The files of a complete installation of L{syntheticRepository}, by path
+    relative to the data directory, as C{pocketrelay-admin game-data install}
+    lays them out: C{coalesced.json}, C{entitlements.dmap}, C{dime.xml},
+    the talk files at the top and C{public/content/} as it is.
+    """
+    files: dict[str, bytes] = {}
+    for path, data in syntheticRepository(prefix="").items():
+        for folder in ("data/tlk/", "data/"):
+            if path.startswith(folder):
+                path = path[len(folder):]
+                break
+        files[path] = data
+    return files
 
 
 def syntheticPins(files: Mapping[str, bytes]) -> tuple[PinnedFile, ...]:

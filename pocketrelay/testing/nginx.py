@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +21,9 @@ from twisted.internet import defer, task
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.python.filepath import FilePath
-from twisted.trial.unittest import SkipTest, TestCase
+from twisted.trial.unittest import TestCase
+
+from pocketrelay.testing.environment import findTool, requireTool
 
 __all__ = [
     "CONTRIB_CONF",
@@ -49,15 +50,11 @@ CONTRIB_CONF = (
 )
 
 
-def _findNginx() -> str | None:
-    for candidate in ("/usr/sbin/nginx", shutil.which("nginx")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
+#: Where nginx is when C{/usr/sbin} is not on C{PATH}.
+_NGINX_ALTERNATIVES = ("/usr/sbin/nginx",)
 
 #: The nginx program, or L{None} when it is not installed.
-NGINX = _findNginx()
+NGINX = findTool("nginx", _NGINX_ALTERNATIVES)
 
 
 def _sleep(seconds: float) -> defer.Deferred[None]:
@@ -425,8 +422,8 @@ class NginxProcess:
 
 def requireNginx() -> None:
     """
-    Skip the test when nginx is not installed.
+    Skip the test when nginx is not installed, or fail it under CI
+    (L{pocketrelay.testing.environment.requireTool}).
     """
-    if NGINX is None:
-        raise SkipTest("nginx is not installed (Debian: apt-get install nginx)")
+    requireTool("nginx", "nginx", _NGINX_ALTERNATIVES)
 
