@@ -29,6 +29,7 @@ from pocketrelay.server.gamedatainstall import PinnedFile
 __all__ = [
     "RESOURCES",
     "syntheticCoalesced",
+    "syntheticDataDirectory",
     "syntheticPins",
     "syntheticRepository",
     "syntheticTalkFile",
@@ -107,6 +108,23 @@ def syntheticRepository(prefix: str = RESOURCES) -> dict[str, bytes]:
         files[f"data/tlk/{language}.tlk"] = syntheticTalkFile(language)
     files["data/tlk/default.tlk"] = files["data/tlk/en.tlk"]
     return {prefix + path: data for path, data in files.items()}
+
+
+def syntheticDataDirectory() -> dict[str, bytes]:
+    """
+    L{syntheticRepository}'s files as the installer lays them out in the
+    server's data directory (C{coalesced.json}, the talk files,
+    C{entitlements.dmap} and C{dime.xml} at its top, the images under
+    C{public/content/}), for L{writeTree}: a server with them reports its
+    game data complete.
+    """
+    installed = {}
+    for path, data in syntheticRepository(prefix="").items():
+        if path.startswith("public/"):
+            installed[path] = data
+        else:
+            installed[path.rsplit("/", 1)[-1]] = data
+    return installed
 
 
 def syntheticPins(files: Mapping[str, bytes]) -> tuple[PinnedFile, ...]:
