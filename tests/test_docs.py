@@ -962,7 +962,11 @@ class DoctorExampleTests(SynchronousTestCase):
         """
         from pocketrelay.doctor import Status
         from pocketrelay.doctor.checks import STEPS
-        from pocketrelay.testing.doctorexamples import Marker, blockProblems, renderExample
+        from pocketrelay.testing.doctorexamples import (
+            Marker,
+            blockProblems,
+            renderExample,
+        )
 
         def status(name: str) -> Status:
             return {"idle": Status.WARNED, "upgrade": Status.FAILED,
