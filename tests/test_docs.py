@@ -907,7 +907,7 @@ class DoctorExampleTests(SynchronousTestCase):
     def pageMarkers(self) -> dict[str, Any]:
         from pocketrelay.testing.doctorexamples import PAGES, markers
 
-        found = {}
+        found: dict[str, Any] = {}
         for page in PAGES:
             for marker in markers(ROOT.preauthChild(page).getContent().decode("utf-8")):
                 self.assertNotIn(marker.name, found, f"{page}: {marker.name} twice")
