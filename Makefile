@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench soak fuzz clean screenshots app app-smoke
+.PHONY: install run test lint bench soak fuzz clean screenshots app app-smoke doc-examples
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ lint: $(STAMP)
 # (tests/test_client_window.py; needs Debian's xvfb).
 screenshots: $(STAMP)
 	APP_SCREENSHOTS=$(CURDIR)/docs/images $(PY) -m twisted.trial tests.test_client_window
+
+# The doctor's example checklists in docs/operations.md and docs/tls.md,
+# regenerated from the real runs of tests/test_doctor_nginx.py (needs
+# Debian's nginx) between their <!-- doctor-example: NAME --> markers;
+# tests/test_docs.py checks their shape against the doctor's steps.
+doc-examples: $(STAMP)
+	$(PY) -m pocketrelay.testing.doctorexamples
 
 # The one-file app: dist/pocketrelay-app (PyInstaller, from
 # contrib/pyinstaller/pocketrelay-app.spec; installs the app-build extra).

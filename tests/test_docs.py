@@ -874,3 +874,164 @@ class GameDataLimitsTests(SynchronousTestCase):
         self.assertIn(f"| `coalesced.json` | {_mebibytes(MAX_JSON_SIZE)} ", self.text)
         self.assertIn(f"| Talk file | {_mebibytes(MAX_TLK_SIZE)};", self.text)
         self.assertNotIn("64 MiB", self.text)
+
+
+def _checklist(
+    titles: Iterable[tuple[str, str]] | None = None,
+    status: Callable[[str], Any] | None = None,
+) -> str:
+    """
+    A checklist as L{Report.render} gives it, of steps with these names
+    and titles (the doctor's by default), each passed unless C{status}
+    says otherwise.
+    """
+    from pocketrelay.doctor import Report, Status, Step
+    from pocketrelay.doctor.checks import STEPS
+
+    steps = []
+    for name, title in (STEPS if titles is None else titles):
+        outcome = Status.PASSED if status is None else status(name)
+        diagnosis = "fix it" if outcome in (Status.FAILED, Status.WARNED) else ""
+        steps.append(Step(name, title, outcome, 0.002, "seen", diagnosis))
+    return Report("https://127.0.0.1:1/", tuple(steps)).render()
+
+
+class DoctorExampleTests(SynchronousTestCase):
+    """
+    The doctor's checklists in the docs are generated (C{make
+    doc-examples}, L{pocketrelay.testing.doctorexamples}) and have the
+    shape of a current L{Report.render}: a change of the doctor's steps
+    fails here until they are regenerated.
+    """
+
+    def pageMarkers(self) -> dict[str, Any]:
+        from pocketrelay.testing.doctorexamples import PAGES, markers
+
+        found: dict[str, Any] = {}
+        for page in PAGES:
+            for marker in markers(ROOT.preauthChild(page).getContent().decode("utf-8")):
+                self.assertNotIn(marker.name, found, f"{page}: {marker.name} twice")
+                found[marker.name] = marker
+        return found
+
+    def test_blocksHaveCurrentShape(self) -> None:
+        """
+        Every marked example in docs/operations.md and docs/tls.md shows
+        the doctor's steps in the order of C{STEPS} (those its C{only=}
+        names, or all of them), with valid status marks and a summary
+        that agrees with them; the scenarios the pages talk about are all
+        there.
+        """
+        from pocketrelay.testing.doctorexamples import blockProblems
+
+        found = self.pageMarkers()
+        self.assertEqual(sorted(found), [
+            "correct", "idle-closed", "idle-kept", "missing-intermediate",
+            "no-upgrade-headers", "silence-warning", "unusable-game-data"])
+        for name, marker in found.items():
+            self.assertTrue(marker.lines, name)
+            self.assertEqual(blockProblems(marker), [], name)
+
+    def test_everyMarkerIsRecorded(self) -> None:
+        """
+        Each marked example names a report that tests/test_doctor_nginx.py
+        records, so C{make doc-examples} fills every marker.
+        """
+        source = ROOT.child("tests").child("test_doctor_nginx.py").getContent().decode("utf-8")
+        for name in self.pageMarkers():
+            self.assertIn(f'recordExample("{name}", report)', source)
+
+    def test_noChecklistOutsideMarkers(self) -> None:
+        """
+        No page shows a checklist line of the doctor outside the markers:
+        a pasted example would escape the shape check and the generator.
+        """
+        pattern = re.compile(r"^\s+\[(ok  |WARN|FAIL|skip)\] |^\s+Checking https?://",
+                             re.MULTILINE)
+        for page in [*DOCS.globChildren("*.md"), ROOT.child("README.md")]:
+            text = page.getContent().decode("utf-8")
+            text = re.sub(r"<!-- doctor-example:.*?<!-- /doctor-example -->", "", text,
+                          flags=re.DOTALL)
+            self.assertEqual(pattern.findall(text), [], page.basename())
+
+    def test_shapeOfARender(self) -> None:
+        """
+        L{blockProblems} accepts a current render, whole or cut to some
+        steps and the summary by C{only=}, with any UDP port in the UDP
+        step's title.
+        """
+        from pocketrelay.doctor import Status
+        from pocketrelay.doctor.checks import STEPS
+        from pocketrelay.testing.doctorexamples import (
+            Marker,
+            blockProblems,
+            renderExample,
+        )
+
+        def status(name: str) -> Status:
+            return {"idle": Status.WARNED, "upgrade": Status.FAILED,
+                    "blaze": Status.SKIPPED}.get(name, Status.PASSED)
+
+        titles = [(n, "UDP tunnel (port 9032)" if n == "udp-tunnel" else t) for n, t in STEPS]
+        rendered = _checklist(titles, status)
+        whole = Marker("x", (), tuple(renderExample(rendered)))
+        self.assertEqual(blockProblems(whole), [])
+        only = ("idle", "health", "summary")
+        cut = Marker("x", only, tuple(renderExample(rendered, only)))
+        self.assertEqual([line[:6] for line in cut.lines],
+                         ["[WARN]", "      ", "[ok  ]", "...", "NOT re"])
+        self.assertEqual(blockProblems(cut), [])
+
+    def test_shapeRefusesAnOldRender(self) -> None:
+        """
+        A block with a step the doctor no longer has (renamed or added in
+        the block), a missing step, steps out of order, an unknown status
+        mark or a summary that disagrees with the marks is refused.
+        """
+        from pocketrelay.doctor.checks import STEPS
+        from pocketrelay.testing.doctorexamples import Marker, blockProblems
+
+        def problems(text: str, only: tuple[str, ...] = ()) -> list[str]:
+            return blockProblems(Marker("x", only, tuple(text.splitlines())))
+
+        renamed = [(n, "Server health" if n == "health" else t) for n, t in STEPS]
+        self.assertIn("no doctor step is titled 'Server health'",
+                      problems(_checklist(renamed)))
+        self.assertTrue(problems(_checklist(STEPS[:-1])))
+        self.assertTrue(problems(_checklist([*STEPS, ("extra", "Extra")])))
+        swapped = [STEPS[1], STEPS[0], *STEPS[2:]]
+        self.assertTrue(problems(_checklist(swapped)))
+        good = _checklist()
+        self.assertEqual(problems(good), [])
+        self.assertTrue(problems(good.replace("[ok  ] QoS", "[OK  ] QoS")))
+        self.assertTrue(problems(good.replace("Ready for play.",
+                                              "Ready for play (1 warning).")))
+        self.assertTrue(problems(good.replace("Ready for play.", "")))
+        self.assertTrue(problems("[ok  ] QoS   1 ms  ok", ("idle",)))
+
+    def test_replaceExamples(self) -> None:
+        """
+        L{replaceExamples} puts each recorded checklist, indented as a
+        code block, between its markers (cut to C{only=}), keeps the
+        marker comment, leaves markers with no recording alone and names
+        them; a second run changes nothing.
+        """
+        from pocketrelay.testing.doctorexamples import markers, replaceExamples
+
+        text = ("Intro:\n\n<!-- doctor-example: a; note -->\n\n    old\n\n"
+                "<!-- /doctor-example -->\n\nThen:\n\n"
+                "<!-- doctor-example: b only=qos; note -->\n\n"
+                "<!-- /doctor-example -->\n\n<!-- doctor-example: c -->\n"
+                "<!-- /doctor-example -->\n")
+        rendered = _checklist()
+        new, missing = replaceExamples(text, {"a": rendered, "b": rendered})
+        self.assertEqual(missing, ["c"])
+        self.assertEqual(replaceExamples(new, {"a": rendered, "b": rendered})[0], new)
+        self.assertIn("<!-- doctor-example: a; note -->\n\n    Checking https://127.0.0.1:1/\n",
+                      new)
+        self.assertNotIn("old", new)
+        found = {m.name: m for m in markers(new)}
+        self.assertEqual(found["a"].lines, tuple(rendered.splitlines()))
+        self.assertEqual(len(found["b"].lines), 1)
+        self.assertTrue(found["b"].lines[0].startswith("[ok  ] QoS "))
+        self.assertTrue(new.endswith("<!-- doctor-example: c -->\n<!-- /doctor-example -->\n"))

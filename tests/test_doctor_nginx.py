@@ -7,6 +7,12 @@ Each broken set-up must produce its own diagnosis sentence; the correct
 one must pass every step.
 
 Timeouts are short (1-2 s) so the module stays well under a minute.
+
+The server's data directory holds synthetic game data, so its health
+step reads complete unless a test breaks it.  With C{DOCTOR_EXAMPLES}
+set to a directory, the scenarios shown in the docs write their
+checklists there (L{recordExample}); C{make doc-examples} puts them in
+C{docs/operations.md} and C{docs/tls.md}.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from twisted.internet import reactor as _reactor
 from twisted.trial.unittest import TestCase
 
 from pocketrelay.doctor import Report, Settings, Status, runChecks
+from pocketrelay.testing.doctorexamples import recordExample
+from pocketrelay.testing.gamedata import syntheticInstallation
 from pocketrelay.testing.loopback import ServerFixture
 from pocketrelay.testing.nginx import (
     Directive,
@@ -88,11 +96,16 @@ class DoctorNginxTests(TestCase):
         self.files = self.ca.issue("server")
         self.udpPort = _freeUdpPort()
 
-    def startServer(self, *settings: str) -> ServerFixture:
+    def startServer(self, *settings: str,
+                    gameData: dict[str, bytes] | None = None) -> ServerFixture:
+        """
+        The server behind a trusted proxy on 127.0.0.1, with the synthetic
+        game data (or C{gameData}) in its data directory.
+        """
         return ServerFixture(self, [
             "--set", "reverse_proxy=true", "--set", "trusted_proxies=127.0.0.1",
             "--set", f"udp_tunnel.port={self.udpPort}", *settings,
-        ])
+        ], gameData=syntheticInstallation() if gameData is None else gameData)
 
     @defer.inlineCallbacks
     def startNginx(
@@ -140,12 +153,13 @@ class DoctorNginxTests(TestCase):
         The contrib file as it is, checked with C{--idle} (short here; a
         proxy found without it is a warning, see
         L{test_bufferingWithoutReadTimeout}): every step passes (game
-        data may be reported missing in the test's empty data directory),
+        data may be reported missing when the data directory is empty),
         and the report says ready for play.
         """
         server = self.startServer()
         nginx = yield self.startNginx(server)
         report = yield self.check(nginx, idle=1.5)
+        recordExample("idle-kept", report)
         self.assertTrue(report.playable, report.render())
         self.assertIsNone(report.firstFailure, report.render())
         for step in report.steps:
@@ -158,6 +172,46 @@ class DoctorNginxTests(TestCase):
         self.assertEqual(report.exitCode, 0)
 
     @defer.inlineCallbacks
+    def test_correctDeploymentWithoutIdle(self) -> Any:
+        """
+        The contrib file as it is, checked as an operator first does
+        (without C{--idle}), the server holding its game data: the silence
+        step warns as nginx answers, every other step passes (the health
+        step reading the game data complete), and the report says ready
+        for play.
+        """
+        server = self.startServer()
+        nginx = yield self.startNginx(server)
+        report = yield self.check(nginx)
+        recordExample("correct", report)
+        self.assertTrue(report.playable, report.render())
+        self.assertEqual([step.name for step in report.steps if step.status is not
+                          Status.PASSED], ["idle"], report.render())
+        self.assertIs(report.step("idle").status, Status.WARNED)
+        self.assertIn("game data complete", report.step("health").detail)
+        self.assertEqual(report.exitCode, 0)
+
+    @defer.inlineCallbacks
+    def test_unusableGameData(self) -> Any:
+        """
+        A server whose C{coalesced.json} is corrupt: the health step warns
+        that the game data is unusable, naming the file, the parser's
+        reason and the fix; play is not blocked.
+        """
+        server = self.startServer(gameData={**syntheticInstallation(),
+                                            "coalesced.json": b"{not json"})
+        nginx = yield self.startNginx(server)
+        report = yield self.check(nginx)
+        recordExample("unusable-game-data", report)
+        health = report.step("health")
+        self.assertIs(health.status, Status.WARNED, report.render())
+        self.assertIn("game data unusable", health.detail)
+        self.assertIn("the server cannot use some of its game data (coalesced.json (",
+                      health.diagnosis)
+        self.assertIn("pocketrelay-admin game-data install --force", health.diagnosis)
+        self.assertTrue(report.playable, report.render())
+
+    @defer.inlineCallbacks
     def test_noUpgradeHeaders(self) -> Any:
         """
         nginx without C{proxy_set_header Upgrade} and C{Connection}: nginx
@@ -167,6 +221,7 @@ class DoctorNginxTests(TestCase):
         server = self.startServer()
         nginx = yield self.startNginx(server, location=withoutHeaders("Upgrade", "Connection"))
         report = yield self.check(nginx)
+        recordExample("no-upgrade-headers", report)
         self.assertFailedWith(
             report, "upgrade",
             "the proxy did not pass the upgrade on, so the server answered 426 "
@@ -217,6 +272,7 @@ class DoctorNginxTests(TestCase):
             Directive("proxy_buffering", ("on",)),
         ])
         report = yield self.check(nginx)
+        recordExample("silence-warning", report)
         self.assertTrue(report.playable, report.render())
         self.assertEqual(report.exitCode, 0)
         self.assertIs(report.step("blaze").status, Status.PASSED, report.render())
@@ -303,6 +359,7 @@ class DoctorNginxTests(TestCase):
             Directive("proxy_read_timeout", ("1s",)),
         ])
         report = yield self.check(nginx, idle=2.5)
+        recordExample("idle-closed", report)
         # Asked for with --idle, the silence check counts for play.
         self.assertFalse(report.playable, report.render())
         self.assertFailedWith(
@@ -321,6 +378,7 @@ class DoctorNginxTests(TestCase):
         server = self.startServer()
         nginx = yield self.startNginx(server, certificate=self.files.certificate)
         report = yield self.check(nginx)
+        recordExample("missing-intermediate", report)
         self.assertFailedWith(
             report, "certificate",
             "the server sends its certificate without the intermediate certificate of "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
@@ -25,6 +25,7 @@ from twisted.web.server import Site
 
 from pocketrelay.server import tap
 from pocketrelay.testing.gameclient import GameClient
+from pocketrelay.testing.gamedata import writeTree
 
 __all__ = ["ServerFixture", "closedPort", "listenSite", "sleep"]
 
@@ -34,8 +35,17 @@ class ServerFixture:
     Starts the server's service tree on an ephemeral loopback port.
     """
 
-    def __init__(self, testCase: TestCase, extra: list[str] | None = None) -> None:
+    def __init__(self, testCase: TestCase, extra: list[str] | None = None,
+                 gameData: Mapping[str, bytes] | None = None) -> None:
+        """
+        @param extra: more command-line arguments for the server.
+        @param gameData: files (relative path to content) written to the
+            data directory before the server starts, e.g.
+            L{pocketrelay.testing.gamedata.syntheticInstallation}.
+        """
         self.dataDir = FilePath(testCase.mktemp())
+        if gameData is not None:
+            writeTree(self.dataDir.path, gameData)
         options = tap.Options()
         options.parseOptions(
             ["--listen", "tcp:0:interface=127.0.0.1", "--data-dir", self.dataDir.path,
