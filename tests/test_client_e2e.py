@@ -20,10 +20,12 @@ from twisted.internet.protocol import DatagramProtocol, Protocol
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, readBody
 
+from pocketrelay.blaze import tdf
 from pocketrelay.client import tap
 from pocketrelay.client.hosts import OUR_LINE
 from pocketrelay.client.qos import qosReply
 from pocketrelay.client.redirector import ServerInstanceInfo
+from pocketrelay.me3.messages.redirector import ServerInstanceRequest
 from pocketrelay.ssl3 import SSLv3ClientFactory
 from pocketrelay.testing.gameclient import GameClient
 from pocketrelay.testing.loopback import OneProtocolFactory, ServerFixture, until
@@ -82,7 +84,7 @@ class ClientEndToEndTests(TestCase):
         self.addCleanup(outer.transport.loseConnection)
         # The Blaze protocol is connected once the SSL handshake is done.
         yield until(lambda: redirect.protocol.transport is not None)
-        answer = yield redirect.request(5, 1, b"", ServerInstanceInfo)
+        answer = yield redirect.request(5, 1, tdf.encode(ServerInstanceRequest()), ServerInstanceInfo)
         self.assertFalse(answer.secure)
         self.assertEqual(answer.address.value.ip, 0x7F000001)
         self.assertEqual(answer.address.value.port, self.port("blaze"))

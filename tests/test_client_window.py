@@ -39,6 +39,7 @@ from twisted.web.static import Data
 from zope.interface import implementer
 
 from pocketrelay import __version__
+from pocketrelay.blaze import tdf
 from pocketrelay.client.app import AppController, LogBuffer, quietObserver
 from pocketrelay.client.discovery import TLSConfigError
 from pocketrelay.client.hosts import OUR_LINE
@@ -52,6 +53,7 @@ from pocketrelay.client.window import (
     serverChecker,
 )
 from pocketrelay.doctor import Settings
+from pocketrelay.me3.messages.redirector import ServerInstanceRequest
 from pocketrelay.ssl3 import SSLv3ClientFactory
 from pocketrelay.testing.gameclient import GameClient
 from pocketrelay.testing.loopback import (
@@ -279,7 +281,8 @@ class _WindowCase(TestCase):
         self.bridge = TkBridge(self.root, reactor)
         self.bridge.start()
         self.addCleanup(self.bridge.stop)
-        self.window = self.openWindow()
+        # As runWindow builds it, so the screenshots show what players see.
+        self.window = self.openWindow(checkServer=serverChecker(reactor))
 
     def openWindow(self, **kwargs: Any) -> ClientWindow:
         """
@@ -443,7 +446,7 @@ class WindowTests(_WindowCase):
         self.addCleanup(lambda: _until(lambda: bool(redirect.lost)))
         self.addCleanup(outer.transport.loseConnection)
         yield _until(lambda: redirect.protocol.transport is not None)
-        answer = yield redirect.request(5, 1, b"", ServerInstanceInfo)
+        answer = yield redirect.request(5, 1, tdf.encode(ServerInstanceRequest()), ServerInstanceInfo)
         game = GameClient(clock=reactor)
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", answer.address.value.port, timeout=5)
         yield connectProtocol(endpoint, game.protocol)
@@ -541,6 +544,7 @@ class WindowActionsTests(_WindowCase):
             return True
 
         window = self.openWindow(platform="win32", restartAsAdministrator=restart,
+                                 checkServer=serverChecker(reactor),
                                  onClose=lambda: closed.append(True))
         self.assertFalse(window.adminButton.winfo_ismapped())
         path = "C:\\Windows\\System32\\drivers\\etc\\hosts"
@@ -589,7 +593,7 @@ class WindowActionsTests(_WindowCase):
         "Check this server" is shown only when a checker is injected; it
         is called with the address typed and its sentence is shown.
         """
-        self.assertFalse(self.window.checkButton.winfo_ismapped())
+        self.assertFalse(self.openWindow().checkButton.winfo_ismapped())
         asked: list[str] = []
 
         def checker(address: str) -> defer.Deferred[str]:

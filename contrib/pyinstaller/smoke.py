@@ -270,9 +270,11 @@ def runHeadless(binary: str, directory: str, port: int, figures: dict[str, float
     Steps 3 to 5: the app headless against the server on C{port}, a
     simulated game through it, a clean stop.
     """
+    from pocketrelay.blaze import tdf
     from pocketrelay.client.certificate import CERTIFICATE_FILE
     from pocketrelay.client.hosts import OUR_LINE
     from pocketrelay.client.redirector import ServerInstanceInfo
+    from pocketrelay.me3.messages.redirector import ServerInstanceRequest
     from pocketrelay.ssl3 import SSLv3ClientFactory
     from pocketrelay.testing.gameclient import GameClient
 
@@ -306,7 +308,7 @@ def runHeadless(binary: str, directory: str, port: int, figures: dict[str, float
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", int(match.group(1)), timeout=5)
         outer = yield endpoint.connect(SSLv3ClientFactory(_One(redirect.protocol), clock=reactor))
         yield until(lambda: redirect.protocol.transport is not None, "the SSL 3.0 handshake")
-        answer = yield redirect.request(5, 1, b"", ServerInstanceInfo)
+        answer = yield redirect.request(5, 1, tdf.encode(ServerInstanceRequest()), ServerInstanceInfo)
         outer.transport.loseConnection()
         blazePort = answer.address.value.port
         say(f"redirector (SSL 3.0) points the game at 127.0.0.1:{blazePort}")
