@@ -227,13 +227,9 @@ def runRound(reactor: Any, settings: Sequence[tuple[str, str]], connections: int
                     yield task.deferLater(reactor, 2.0, lambda: None)
                 yield bench.victims(victims, loginsEach, 0.05)
 
-            outcome: list[Any] = []
-            d = run()
-            d.addBoth(outcome.append)
-            d.addBoth(lambda _: reactor.crash())
-            reactor.run()
-            if outcome and hasattr(outcome[0], "getTraceback"):
-                raise SystemExit(outcome[0].getTraceback())
+            failure = report.runReactor(reactor, run(), crash=True)
+            if failure is not None:
+                raise SystemExit(failure)
         finally:
             for process in attacker:
                 process.terminate()

@@ -228,13 +228,9 @@ def main(argv: list[str] | None = None) -> int:
                 for game in bench.games.values():
                     game.disconnect()
 
-            outcome: list[Any] = []
-            d = run()
-            d.addBoth(outcome.append)
-            d.addBoth(lambda _: reactor.stop())
-            reactor.run()
-            if outcome and hasattr(outcome[0], "getTraceback"):
-                print(outcome[0].getTraceback())
+            failure = report.runReactor(reactor, run())
+            if failure is not None:
+                print(failure)
                 return 1
         finally:
             for process in (client, server):
