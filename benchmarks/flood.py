@@ -236,10 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                 memory["end"] = rss(server.pid)
                 return result
 
-            failure = report.runReactor(
-                reactor, bench.run(args.baseline, seconds).addBoth(measureEnd))
-            if failure is not None:
-                print(failure)
+            if not report.runReactor(
+                    reactor, bench.run(args.baseline, seconds).addBoth(measureEnd)):
                 return 1
         finally:
             server.terminate()

@@ -164,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                     client.disconnect()
                 yield task.deferLater(reactor, 0.5, lambda: None)
 
-            failure = report.runReactor(reactor, run())
-            if failure is not None:
-                print(failure)
+            if not report.runReactor(reactor, run()):
                 return 1
         finally:
             server.terminate()

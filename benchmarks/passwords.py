@@ -227,9 +227,8 @@ def runRound(reactor: Any, settings: Sequence[tuple[str, str]], connections: int
                     yield task.deferLater(reactor, 2.0, lambda: None)
                 yield bench.victims(victims, loginsEach, 0.05)
 
-            failure = report.runReactor(reactor, run(), crash=True)
-            if failure is not None:
-                raise SystemExit(failure)
+            if not report.runReactor(reactor, run(), crash=True):
+                raise SystemExit(1)
         finally:
             for process in attacker:
                 process.terminate()

@@ -228,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 for game in bench.games.values():
                     game.disconnect()
 
-            failure = report.runReactor(reactor, run())
-            if failure is not None:
-                print(failure)
+            if not report.runReactor(reactor, run()):
                 return 1
         finally:
             for process in (client, server):

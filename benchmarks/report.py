@@ -133,7 +133,7 @@ def exitCode(figures: Iterable[Figure]) -> int:
     return 1 if any(figure.ok is False for figure in figures) else 0
 
 
-def runReactor(reactor: Any, d: Deferred[Any], crash: bool = False) -> str | None:
+def runReactor(reactor: Any, d: Deferred[Any], crash: bool = False) -> bool:
     """
     Run C{reactor} until C{d} fires, then stop it (or crash it, so that it
     can be run again).
@@ -142,12 +142,14 @@ def runReactor(reactor: Any, d: Deferred[Any], crash: bool = False) -> str | Non
     @param d: the benchmark's work.
     @param crash: L{True} to leave with C{reactor.crash()} rather than
         C{reactor.stop()}.
-    @return: the traceback of C{d}'s failure, or L{None} when it succeeded.
+    @return: L{True} when C{d} succeeded; L{False} when it failed, after
+        printing the failure's traceback.
     """
     outcome: list[Any] = []
     d.addBoth(outcome.append)
     d.addBoth(lambda _: reactor.crash() if crash else reactor.stop())
     reactor.run()
     if outcome and isinstance(outcome[0], Failure):
-        return str(outcome[0].getTraceback())
-    return None
+        print(outcome[0].getTraceback())
+        return False
+    return True
