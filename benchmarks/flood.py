@@ -230,15 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         # The server's default limits: per-address limits on.
         server = startServer(port, dataDir, arguments=[])
         try:
-            outcome: list[Any] = []
             memory["start"] = rss(server.pid)
-            d = bench.run(args.baseline, seconds)
-            d.addBoth(outcome.append)
-            d.addBoth(lambda _: memory.__setitem__("end", rss(server.pid)))
-            d.addBoth(lambda _: reactor.stop())
-            reactor.run()
-            if outcome and hasattr(outcome[0], "getTraceback"):
-                print(outcome[0].getTraceback())
+
+            def measureEnd(result: Any) -> Any:
+                memory["end"] = rss(server.pid)
+                return result
+
+            if not report.runReactor(
+                    reactor, bench.run(args.baseline, seconds).addBoth(measureEnd)):
                 return 1
         finally:
             server.terminate()

@@ -227,13 +227,8 @@ def runRound(reactor: Any, settings: Sequence[tuple[str, str]], connections: int
                     yield task.deferLater(reactor, 2.0, lambda: None)
                 yield bench.victims(victims, loginsEach, 0.05)
 
-            outcome: list[Any] = []
-            d = run()
-            d.addBoth(outcome.append)
-            d.addBoth(lambda _: reactor.crash())
-            reactor.run()
-            if outcome and hasattr(outcome[0], "getTraceback"):
-                raise SystemExit(outcome[0].getTraceback())
+            if not report.runReactor(reactor, run(), crash=True):
+                raise SystemExit(1)
         finally:
             for process in attacker:
                 process.terminate()

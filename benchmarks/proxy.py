@@ -228,13 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 for game in bench.games.values():
                     game.disconnect()
 
-            outcome: list[Any] = []
-            d = run()
-            d.addBoth(outcome.append)
-            d.addBoth(lambda _: reactor.stop())
-            reactor.run()
-            if outcome and hasattr(outcome[0], "getTraceback"):
-                print(outcome[0].getTraceback())
+            if not report.runReactor(reactor, run()):
                 return 1
         finally:
             for process in (client, server):

@@ -17,8 +17,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 #: Environment variable naming the JSON-lines file figures are appended to.
 RESULTS_ENV = "POCKETRELAY_BENCH_RESULTS"
@@ -128,3 +131,25 @@ def exitCode(figures: Iterable[Figure]) -> int:
     C{1} if any figure missed its target, else C{0}.
     """
     return 1 if any(figure.ok is False for figure in figures) else 0
+
+
+def runReactor(reactor: Any, d: Deferred[Any], crash: bool = False) -> bool:
+    """
+    Run C{reactor} until C{d} fires, then stop it (or crash it, so that it
+    can be run again).
+
+    @param reactor: the global reactor, not yet running.
+    @param d: the benchmark's work.
+    @param crash: L{True} to leave with C{reactor.crash()} rather than
+        C{reactor.stop()}.
+    @return: L{True} when C{d} succeeded; L{False} when it failed, after
+        printing the failure's traceback.
+    """
+    outcome: list[Any] = []
+    d.addBoth(outcome.append)
+    d.addBoth(lambda _: reactor.crash() if crash else reactor.stop())
+    reactor.run()
+    if outcome and isinstance(outcome[0], Failure):
+        print(outcome[0].getTraceback())
+        return False
+    return True

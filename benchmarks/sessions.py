@@ -315,13 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                     client.disconnect()
                 yield task.deferLater(reactor, 0.5, lambda: None)
 
-            outcome: list[Any] = []
-            d = run()
-            d.addBoth(outcome.append)
-            d.addBoth(lambda _: reactor.stop())
-            reactor.run()
-            if outcome and hasattr(outcome[0], "getTraceback"):
-                print(outcome[0].getTraceback())
+            if not report.runReactor(reactor, run()):
                 return 1
         finally:
             server.terminate()

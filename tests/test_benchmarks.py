@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any
 
+from twisted.internet import defer
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -243,6 +244,56 @@ class ReportTests(SynchronousTestCase):
                  2.5431: "2.54", 0.01234: "0.0123", 0.0: "0", float("nan"): "nan"}
         for value, text in cases.items():
             self.assertEqual(report.formatValue(value), text, value)
+
+    def test_runReactorSuccess(self) -> None:
+        """
+        L{report.runReactor} runs the reactor, stops it once the work has
+        fired and answers L{True} when the work succeeded.
+        """
+        reactor = _FakeReactor()
+        d: defer.Deferred[Any] = defer.Deferred()
+        reactor.whenRun = lambda: d.callback(None)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertTrue(report.runReactor(reactor, d))
+        self.assertEqual(reactor.calls, ["run", "stop"])
+        self.assertEqual(out.getvalue(), "")
+
+    def test_runReactorFailure(self) -> None:
+        """
+        When the work fails, L{report.runReactor} prints its traceback and
+        answers L{False}; with C{crash=True} it crashes the reactor rather
+        than stopping it.
+        """
+        reactor = _FakeReactor()
+        d: defer.Deferred[Any] = defer.Deferred()
+        reactor.whenRun = lambda: d.errback(ValueError("benchmark broke"))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertFalse(report.runReactor(reactor, d, crash=True))
+        self.assertEqual(reactor.calls, ["run", "crash"])
+        self.assertIn("ValueError: benchmark broke", out.getvalue())
+
+
+class _FakeReactor:
+    """
+    The parts of a reactor that L{report.runReactor} uses, recording the
+    calls; C{whenRun} is called by C{run} (the work firing).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.whenRun: Any = None
+
+    def run(self) -> None:
+        self.calls.append("run")
+        self.whenRun()
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def crash(self) -> None:
+        self.calls.append("crash")
 
 
 def standIn(figures: list[tuple[str, float, float | None]], status: int = 0,

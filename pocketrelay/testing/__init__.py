@@ -13,7 +13,10 @@ and never import each other:
   - L{games}: values for tests of the game model;
   - L{ssl3}: certificates, ClientHellos and in-memory pairs for the SSL 3.0
     transport;
-  - L{pki}: a throw-away certificate authority;
+  - L{tlsca}: throw-away certificate authorities (a root and an
+    intermediate); every test certificate is made by
+    L{tlsca.signCertificate};
+  - L{pki}: a throw-away single-root authority built on L{tlsca};
   - L{loopback}: the real server and web resources on 127.0.0.1;
   - L{logs}: log events of a test (L{logs.captureLogs});
   - L{strategies}, L{fuzzing}: Hypothesis strategies and fuzz targets.

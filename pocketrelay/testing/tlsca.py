@@ -20,7 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["ServerFiles", "TestCA", "certificateName", "issueCertificate", "keyUsage", "pem"]
+__all__ = [
+    "ServerFiles", "TestCA", "certificateName", "issueCertificate", "keyPem", "keyUsage", "pem",
+    "signCertificate", "writeFile",
+]
 
 
 def certificateName(common: str) -> x509.Name:
@@ -48,6 +51,65 @@ def pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
+def keyPem(key: Any) -> bytes:
+    """
+    The private C{key} in unencrypted PKCS#8 PEM.
+    """
+    return bytes(key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))
+
+
+def writeFile(directory: str, name: str, data: bytes) -> str:
+    """
+    Write the file C{name} in C{directory} (mode 0600) and return its path.
+    """
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return path
+
+
+def signCertificate(
+    subject: x509.Name, publicKey: Any, issuer: x509.Name, issuerKey: Any, ca: bool,
+    dnsNames: Iterable[str] = (), addresses: Iterable[str] = (), usage: Any = None,
+    validFor: tuple[float, float] = (-1, 30),
+) -> x509.Certificate:
+    """
+    The one place test certificates are made: a certificate for
+    C{publicKey} signed by C{issuerKey}, with basic constraints, key usage,
+    key identifiers, an optional extended key usage and subject alternative
+    names, valid from C{validFor[0]} to C{validFor[1]} days from now.
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(publicKey)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=validFor[0]))
+        .not_valid_after(now + datetime.timedelta(days=validFor[1]))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(keyUsage(ca), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(publicKey), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuerKey.public_key()),
+            critical=False,
+        )
+    )
+    if usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    names: list[x509.GeneralName] = [x509.DNSName(n) for n in dnsNames]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    return builder.sign(issuerKey, hashes.SHA256())
+
+
 class TestCA:
     """
     A root certificate authority and an intermediate one, made for one
@@ -63,55 +125,23 @@ class TestCA:
         self.directory = os.path.abspath(directory)
         os.makedirs(self.directory, exist_ok=True)
         self.rootKey = ec.generate_private_key(ec.SECP256R1())
-        self.root = self._sign(
+        self.root = signCertificate(
             certificateName("pocketrelay test root CA"), self.rootKey.public_key(),
             certificateName("pocketrelay test root CA"), self.rootKey, ca=True,
         )
         self.intermediateKey = ec.generate_private_key(ec.SECP256R1())
-        self.intermediate = self._sign(
+        self.intermediate = signCertificate(
             certificateName("pocketrelay test intermediate CA"), self.intermediateKey.public_key(),
             self.root.subject, self.rootKey, ca=True,
         )
         self.rootPath = self.write("root.pem", pem(self.root))
         self.chainPath = self.write("chain.pem", pem(self.intermediate))
 
-    def _sign(
-        self, subject: x509.Name, publicKey: Any, issuer: x509.Name, issuerKey: Any,
-        ca: bool, addresses: Iterable[str] = (), usage: Any = None,
-    ) -> x509.Certificate:
-        now = datetime.datetime.now(datetime.UTC)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer)
-            .public_key(publicKey)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(keyUsage(ca), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(publicKey), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuerKey.public_key()),
-                critical=False,
-            )
-        )
-        if usage is not None:
-            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        names = [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
-        if names:
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        return builder.sign(issuerKey, hashes.SHA256())
-
     def write(self, name: str, data: bytes) -> str:
         """
         Write a file in the directory (mode 0600) and return its path.
         """
-        path = os.path.join(self.directory, name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return path
+        return writeFile(self.directory, name, data)
 
     def issue(self, stem: str, client: bool = False) -> ServerFiles:
         """
@@ -123,26 +153,28 @@ class TestCA:
         """
         key = ec.generate_private_key(ec.SECP256R1())
         if client:
-            certificate = self._sign(
+            certificate = signCertificate(
                 certificateName(stem), key.public_key(), self.root.subject, self.rootKey, ca=False,
                 usage=ExtendedKeyUsageOID.CLIENT_AUTH,
             )
         else:
-            certificate = self._sign(
+            certificate = signCertificate(
                 certificateName(stem), key.public_key(), self.intermediate.subject,
                 self.intermediateKey, ca=False, addresses=("127.0.0.1",),
                 usage=ExtendedKeyUsageOID.SERVER_AUTH,
             )
-        keyBytes = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        return self.writeFiles(stem, certificate, key)
+
+    def writeFiles(self, stem: str, certificate: x509.Certificate, key: Any) -> ServerFiles:
+        """
+        Write C{certificate} as C{stem.pem}, with the intermediate as
+        C{stem-fullchain.pem}, and C{key} as C{stem.key}.
+        """
         return ServerFiles(
             certificate=self.write(f"{stem}.pem", pem(certificate)),
             fullchain=self.write(f"{stem}-fullchain.pem",
                                  pem(certificate) + pem(self.intermediate)),
-            key=self.write(f"{stem}.key", keyBytes),
+            key=self.write(f"{stem}.key", keyPem(key)),
             serial=certificate.serial_number,
         )
 
@@ -157,7 +189,6 @@ class ServerFiles:
     fullchain: str
     key: str
     serial: int
-
 
 
 def issueCertificate(
@@ -175,28 +206,10 @@ def issueCertificate(
         key.
     """
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    names: list[x509.GeneralName] = [x509.DNSName(n) for n in dnsNames]
-    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(certificateName(stem))
-        .issuer_name(ca.intermediate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now + datetime.timedelta(days=validFor[0]))
-        .not_valid_after(now + datetime.timedelta(days=validFor[1]))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(ca.intermediateKey, hashes.SHA256())
+    certificate = signCertificate(
+        certificateName(stem), key.public_key(), ca.intermediate.subject, ca.intermediateKey,
+        ca=False, dnsNames=dnsNames, addresses=addresses, usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        validFor=validFor,
     )
-    keyBytes = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return (
-        ca.write(f"{stem}.pem", pem(certificate)),
-        ca.write(f"{stem}-fullchain.pem", pem(certificate) + pem(ca.intermediate)),
-        ca.write(f"{stem}.key", keyBytes),
-    )
+    files = ca.writeFiles(stem, certificate, key)
+    return files.certificate, files.fullchain, files.key
