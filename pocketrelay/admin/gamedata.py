@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import stat
-import tempfile
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -35,6 +33,7 @@ from twisted.python.failure import Failure
 
 from pocketrelay.admin.command import Command, Invocation, addWhereOptions
 from pocketrelay.admin.database import AdminError
+from pocketrelay.files import writeAtomically
 from pocketrelay.server.gamedata import INSTALL_COMMAND, MAX_FILE_SIZE
 from pocketrelay.server.gamedatainstall import (
     DEFAULT_TIMEOUT,
@@ -232,46 +231,6 @@ def _readInput(path: str) -> bytes:
         return f.read(MAX_INPUT_SIZE + 1)
 
 
-def _writeOutput(path: str, data: bytes) -> None:
-    """
-    Write C{data} to C{path} through a temporary file and a rename.
-
-    The result has the permissions a plain write would give it: those of
-    the file it replaces, or else the default ones (C{0666} less the
-    umask), as the installer's files have.  A temporary file is created
-    C{0600}, which would leave an operator's compiled C{coalesced.bin}
-    unreadable to a server running as another user.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".game-data-", dir=directory)
-    try:
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-        except OSError:
-            mode = 0o666 & ~_umask()
-        os.chmod(temporary, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.remove(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    """
-    The process's file-creation mask (read by setting it and back).
-    """
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
-
-
 def convert(verb: str, kind: str, data: bytes) -> bytes:
     """
     Compile (JSON to binary) or decompile (binary to JSON) a coalesced or
@@ -303,7 +262,7 @@ def _convert(args: argparse.Namespace, say: Callable[[str], None]) -> int:
         output = convert(args.action, args.kind, data)
     except ValueError as e:
         raise InstallError(f"{args.input}: {e}")
-    _writeOutput(args.output, output)
+    writeAtomically(args.output, output)
     say(f"Wrote {args.output} ({len(output)} bytes) from {args.input} ({len(data)} bytes)")
     return 0
 

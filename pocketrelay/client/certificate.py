@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from twisted.logger import Logger
 
+from pocketrelay.files import writeAtomically
 from pocketrelay.ssl3 import der
 
 __all__ = [
@@ -228,25 +229,6 @@ def checkCertificate(certificate: bytes, key: bytes) -> None:
         raise CertificateError("the key does not match the certificate")
 
 
-def _writeAtomically(path: str, data: bytes, mode: int) -> None:
-    temporary = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
 @attrs.define
 class CertificateStore:
     """
@@ -311,8 +293,8 @@ class CertificateStore:
             serialization.NoEncryption(),
         )
         certificatePEM = _pem("CERTIFICATE", certificate)
-        _writeAtomically(self.keyPath, keyPEM, 0o600)
-        _writeAtomically(self.certificatePath, certificatePEM, 0o644)
+        writeAtomically(self.keyPath, keyPEM, 0o600)
+        writeAtomically(self.certificatePath, certificatePEM, 0o644)
         self.log.info(
             "Made the redirector certificate {path}", path=self.certificatePath
         )

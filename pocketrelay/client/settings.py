@@ -22,6 +22,8 @@ import os
 import sys
 from collections.abc import Mapping
 
+from pocketrelay.files import writeAtomically
+
 __all__ = [
     "MAX_RECENT",
     "MAX_SETTINGS_SIZE",
@@ -176,20 +178,7 @@ def _save(dataDir: str, changes: Mapping[str, object]) -> str:
             pass
         current.update(changes)
         os.makedirs(dataDir, mode=0o700, exist_ok=True)
-        temporary = f"{path}.tmp-{os.getpid()}"
-        try:
-            with open(temporary, "w", encoding="utf-8") as f:
-                json.dump(current, f, indent=2)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
+        writeAtomically(path, (json.dumps(current, indent=2) + "\n").encode("utf-8"))
     except OSError as e:
         raise SettingsError(f"cannot write {path}: {e.strerror or e}") from None
     return path
